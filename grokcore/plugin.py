@@ -1,0 +1,395 @@
+"""pytest plugin for claim tests: tiers, options, the ``claim`` recorder, xdist, report.
+
+A claim test runs at every tier and records what it measured::
+
+    @pytest.mark.parametrize("tier", TIERS)
+    def test_li2_boundary(tier, claim, claims_seed, claims_device, claims_store):
+        claim.reference("li2-boundary")       # optional when the test is named test_<id>
+        claim.tested("logistic fit per M, AIC over laws, alpha = 0.05")
+        claim.stat("c", estimate, claimed=1.0, headline=True)
+        assert estimate.lo > 1, f"c = {estimate.value:.2f}"
+
+Tier ``fast`` runs anywhere; tier ``gpu`` is skipped without a CUDA device
+unless ``--claims-device cpu`` forces it onto the CPU, and fails instead with
+``--claims-require-gpu`` (the GPU CI job). A claim that does not reproduce is
+kept as ``xfail(strict=True, reason=...)``: its failed assertion becomes the
+verdict "refuted" with the measured numbers as reason.
+
+Each claim test's reports carry its record (a JSON-able dict) in
+``user_properties``, so records reach the xdist controller with no extra
+channel. The controller writes ``claims.json`` and the HTML report
+(``--claims-report``) at session end, if any claim test ran.
+
+Under pytest-xdist every worker sees one GPU (gw0 -> first GPU, gw1 -> second,
+round-robin), and ``--dist load`` (xdist's default with ``-n``) is upgraded to
+``loadgroup`` so that tests marked ``@share_sweep(name)`` run on one worker and
+share its sweep. Pass another mode (e.g. ``--dist worksteal``) to opt out.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib
+import io
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from grokcore import reference, report
+
+MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
+TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")]
+NO_GPU = "gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"
+PROPERTY = "grokcore_claim"  # user_properties key that carries a record
+CONCLUSIONS = ("supported", "inconclusive")  # "refuted" comes from a strict xfail
+
+
+def share_sweep(name: str) -> pytest.MarkDecorator:
+    """Mark tests that share a sweep so xdist runs them on one worker (``--dist loadgroup``)."""
+    return pytest.mark.xdist_group(name)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- environment
+
+
+def visible_gpus() -> list[str]:
+    """GPU ids this process may use, found without initializing CUDA."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        ids = [d.strip() for d in env.split(",")]
+        # CUDA stops reading the list at the first invalid entry ("-1" hides all)
+        return ids[: next((i for i, d in enumerate(ids) if not d or d.startswith("-")), len(ids))]
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+
+
+def gpu_for_worker(worker_id: str, gpus: list[str]) -> str | None:
+    """The GPU that xdist worker ``gwN`` gets: round-robin over ``gpus``."""
+    index = worker_id.removeprefix("gw")
+    return gpus[int(index) % len(gpus)] if gpus and index.isdigit() else None
+
+
+@functools.cache
+def _cuda_available() -> bool:
+    import torch  # lazy: plain `pytest grokcore/tests` should not pay for it
+
+    return torch.cuda.is_available()
+
+
+@functools.cache
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def _describe_device(device: str | None) -> str | None:
+    if device == "cuda":
+        import torch
+
+        return f"cuda: {torch.cuda.get_device_name()}"
+    return f"cpu: {_cpu_model()}, {os.cpu_count()} cores" if device == "cpu" else device
+
+
+@functools.cache
+def versions() -> dict[str, str | None]:
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    own = version("grokcore") or getattr(importlib.import_module("grokcore"), "__version__", None)
+    return {"python": platform.python_version(), "torch": version("torch"), "numpy": version("numpy"), "grokcore": own}
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """HEAD of the checkout holding this package, '-dirty' if tracked files changed."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(Path(__file__).parent), *args],
+                              capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+
+    try:
+        return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# ---------------------------------------------------------------- the recorder
+
+
+class Claim:
+    """What one claim test measured (the ``claim`` fixture); ``record()`` is its JSON form."""
+
+    def __init__(self, item: pytest.Item, device: str | None) -> None:
+        groups = "_".join(sorted(str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                                 for m in item.iter_markers("xdist_group")))
+        self.nodeid = item.nodeid.removesuffix(f"@{groups}")  # xdist's loadgroup suffix
+        params = getattr(item, "callspec", None)
+        self.tier = params.params.get("tier") if params else next((t for t in MARKERS if item.get_closest_marker(t)), None)
+        self.device = device
+        # a test named test_<id> needs no reference() call: its id and row are known up front
+        self.id = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", "-")
+        self._reference: dict = {}
+        self._notes: list[str] = []
+        try:
+            self._reference = reference.all_references().get(self.id, {})
+        except (OSError, ValueError) as exc:  # a broken fixtures file should not hide the verdict
+            self._notes.append(f"fixtures unreadable: {exc}")
+        self._tested, self._alpha, self._scale = "", None, {}
+        self._stats: list[dict] = []
+        self._figures: list[dict] = []
+        self._configs: list[str] = []
+        self.verdict: str | None = None
+        self.reason = ""
+        self._started, self._t0 = _now(), time.perf_counter()
+
+    def reference(self, claim_id: str) -> dict:
+        """Attach the fixtures row of ``claim_id`` (KeyError if unknown) and return it."""
+        self._reference = reference.load_reference(claim_id)
+        self.id = claim_id
+        return self._reference
+
+    def tested(self, text: str, alpha: float | None = None) -> None:
+        """What exactly was tested, including the statistic and α."""
+        self._tested, self._alpha = text, alpha if alpha is not None else self._alpha
+
+    def scale(self, **grid: object) -> None:
+        """The grid measured at this tier (M values, seeds, width, steps, ...)."""
+        self._scale.update(report.jsonable(grid))
+
+    def stat(self, name: str, est: object, claimed: object = None, headline: bool = False, unit: str = "") -> None:
+        """One statistic: an Estimate (or anything with ``to_dict``), a dict, or a number."""
+        fields = report.jsonable(est)
+        fields = fields if isinstance(fields, dict) else {"value": fields}
+        if headline:
+            for s in self._stats:
+                s["headline"] = False
+        self._stats.append({**fields, "name": name, "claimed": report.jsonable(claimed), "unit": unit, "headline": headline})
+
+    def figure(self, fig: object, title: str, caption: str = "") -> None:
+        """Embed a matplotlib figure as PNG and close it."""
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", facecolor="white")
+        plt.close(fig)
+        self._figures.append({"title": title, "caption": caption, "png_b64": base64.b64encode(buf.getvalue()).decode()})
+
+    def configs(self, hashes: object) -> None:
+        """Run keys (config hashes) the verdict rests on."""
+        self._configs.extend(str(h) for h in hashes)
+
+    def conclude(self, verdict: str, reason: str) -> None:
+        """The verdict if the test passes; a failed assertion still wins."""
+        if verdict not in CONCLUSIONS:
+            raise ValueError(f"verdict must be one of {CONCLUSIONS}; mark refuted claims xfail(strict=True)")
+        self.verdict, self.reason = verdict, reason
+
+    def note(self, text: str) -> None:
+        self._notes.append(text)
+
+    def record(self) -> dict:
+        headline = next((s for s in self._stats if s["headline"]), self._stats[0] if self._stats else None)
+        ref = self._reference
+        return {
+            "id": self.id, "nodeid": self.nodeid, "tier": self.tier,
+            "reference": {k: ref.get(k) for k in ("claim", "quote", "numbers", "test", "source")},
+            "tested": self._tested, "scale": self._scale, "stats": self._stats, "headline": headline,
+            "figures": self._figures, "configs": self._configs, "notes": self._notes,
+            "verdict": self.verdict, "reason": self.reason,
+            "alpha": self._alpha if self._alpha is not None else (headline or {}).get("alpha"),
+            "wall_s": time.perf_counter() - self._t0, "device": _describe_device(self.device),
+            "worker": os.environ.get("PYTEST_XDIST_WORKER"), "versions": versions(),
+            "git_commit": git_commit(), "started": self._started, "outcome": None,
+        }
+
+
+def _message(exc: pytest.ExceptionInfo) -> str:
+    return str(exc.value).strip()[:1500]
+
+
+def _exc_line(exc: pytest.ExceptionInfo | None, rep: pytest.TestReport) -> str:
+    return (exc.exconly().strip() if exc else rep.longreprtext.strip().splitlines()[-1:][0] if rep.longreprtext else "")[:500]
+
+
+def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None) -> tuple[str, str, str]:
+    """(verdict, reason, pytest outcome) of a claim test's report for one phase."""
+    exc, xfail = call.excinfo, getattr(rep, "wasxfail", None)
+    if rep.skipped and xfail is None:
+        longrepr = rep.longrepr
+        return "skipped", (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: "), "skipped"
+    if rep.when != "call":
+        return "error", f"{rep.when}: {_exc_line(exc, rep)}", "error"
+    if rep.skipped:  # xfailed: only a failed assertion (or pytest.xfail) measures a refutation
+        if exc is not None and exc.errisinstance(pytest.xfail.Exception):
+            return "refuted", xfail, "xfailed"
+        if exc is not None and exc.errisinstance(AssertionError):
+            return "refuted", f"{xfail}: {_message(exc)}" if xfail else _message(exc), "xfailed"
+        return "error", f"expected a failed assertion, got {_exc_line(exc, rep)}", "xfailed"
+    if xfail is not None or (rep.failed and exc is None):  # XPASS; strict XPASS fails with no exception
+        return "failed", "claim marked refuted now holds: update the suite", "xpassed"
+    if rep.failed:
+        if exc.errisinstance(AssertionError):
+            return "failed", _message(exc), "failed"
+        return "error", _exc_line(exc, rep), "error"
+    return (claim and claim.verdict) or "supported", claim.reason if claim else "", "passed"
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("claims", "grokcore claims")
+    group.addoption("--claims-seed", type=int, default=0, help="base seed of every claim test (default 0)")
+    group.addoption("--claims-report", metavar="PATH", help="HTML report; the JSON goes beside it (default <rootdir>/reports/claims.html)")
+    group.addoption("--claims-store", metavar="PATH", help="results store (default grokcore.store.default_store_path())")
+    group.addoption("--claims-device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda if visible, else cpu")
+    group.addoption("--claims-require-gpu", action="store_true", help="fail gpu-tier tests instead of skipping them without CUDA")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, doc in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {doc}")
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:  # the controller, or the only process
+        if config.getoption("numprocesses", None) and config.getoption("dist", None) == "load":
+            config.option.dist = "loadgroup"
+        config.pluginmanager.register(Collector(config), "grokcore-claims-collector")
+        return
+    gpu = gpu_for_worker(workerinput["workerid"], visible_gpus())  # before any test touches CUDA
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    if workerinput.get("grokcore_dist") == "loadgroup":
+        config.option.loadgroup = True  # xdist's worker reads this from the command line only
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """Pass the controller's dist mode to workers, which tag grouped nodeids for loadgroup."""
+    node.workerinput["grokcore_dist"] = node.config.option.dist
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("gpu") is None or _cuda_available():
+        return
+    if item.config.getoption("claims_require_gpu"):
+        pytest.fail(f"{NO_GPU} (--claims-require-gpu)", pytrace=False)
+    if item.config.getoption("claims_device") != "cpu":
+        pytest.skip(NO_GPU)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    rep = yield
+    if "claim" in getattr(item, "fixturenames", ()) and (rep.when == "call" or not rep.passed):
+        claim = (getattr(item, "funcargs", None) or {}).get("claim")  # absent if setup failed first
+        record = (claim or Claim(item, None)).record()
+        record["verdict"], record["reason"], record["outcome"] = _verdict(call, rep, claim)
+        rep.user_properties.append((PROPERTY, json.dumps(record)))
+    return rep
+
+
+@pytest.fixture(scope="session")
+def claims_seed(pytestconfig: pytest.Config) -> int:
+    return pytestconfig.getoption("claims_seed")
+
+
+@pytest.fixture(scope="session")
+def claims_device(pytestconfig: pytest.Config) -> str:
+    choice = pytestconfig.getoption("claims_device")
+    if choice != "cpu" and _cuda_available():
+        return "cuda"
+    if choice == "cuda":
+        pytest.fail("--claims-device cuda, but no CUDA device is visible", pytrace=False)
+    return "cpu"
+
+
+@pytest.fixture(scope="session")
+def claims_store(pytestconfig: pytest.Config):
+    from grokcore.store import Store, default_store_path  # lazy: only claim tests need the store
+
+    store = Store(pytestconfig.getoption("claims_store") or default_store_path())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest, claims_device: str) -> Claim:
+    return Claim(request.node, claims_device)
+
+
+class Collector:
+    """On the controller: gathers records from reports; writes claims.json and the HTML at the end."""
+
+    COLORS = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "failed": "red", "error": "red"}
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: dict[str, dict] = {}
+        self.started, self.t0 = _now(), time.perf_counter()
+        self.paths: tuple[Path, Path] | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            old = self.records.get(report.nodeid)
+            if key == PROPERTY and (old is None or old["verdict"] not in ("failed", "error")):  # first breakage wins
+                self.records[report.nodeid] = json.loads(value)
+
+    def sorted_records(self) -> list[dict]:
+        return sorted(self.records.values(), key=lambda r: (r["id"], r["tier"] or "", r["nodeid"]))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.records:  # `pytest grokcore/tests` writes nothing
+            return
+        records, opt = self.sorted_records(), self.config.getoption("claims_report")
+        html = self.config.invocation_params.dir / opt if opt else self.config.rootpath / "reports" / "claims.html"
+        meta = {
+            "args": list(self.config.invocation_params.args), "started": self.started, "finished": _now(),
+            "wall_s": time.perf_counter() - self.t0, "hostname": socket.gethostname(),
+            "device": ", ".join(sorted({r["device"] for r in records if r.get("device")})) or None,
+            "versions": versions(), "git_commit": git_commit(), "seed": self.config.getoption("claims_seed"),
+            "python": sys.executable,
+        }
+        self.paths = report.write_report(records, meta, html)
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.records:
+            return
+        records = self.sorted_records()
+        labels = [f"{r['id']}[{r['tier']}]" if r["tier"] else r["id"] for r in records]
+        width = max(map(len, labels))
+        terminalreporter.section("grokcore claims")
+        for label, r in zip(labels, records):
+            detail = report.format_stat(r["headline"]) or (r["reason"] or "").strip().split("\n")[0][:100]
+            color = {self.COLORS[r["verdict"]]: True} if r["verdict"] in self.COLORS else {}
+            terminalreporter.write(f"{label:<{width}}  ")
+            terminalreporter.write(f"{r['verdict'].upper():<12}", bold=True, **color)
+            terminalreporter.write_line(f"  {detail}")
+        if self.paths:
+            terminalreporter.write_line(f"report: {self.paths[1]}  (records: {self.paths[0]})")

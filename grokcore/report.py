@@ -1,0 +1,217 @@
+"""Claim records -> claims.json -> one self-contained HTML report.
+
+A record is the JSON-able dict that the pytest plugin (grokcore.plugin) builds
+for each claim test: reference row, what was tested, statistics, verdict,
+scale, figures (base64 PNG) and provenance. ``render`` turns a list of records
+into a single HTML page (inline CSS, figures as data: URIs, no scripts, no
+network), ``write_report`` writes the JSON and the HTML atomically, and
+``report_main`` backs ``grokcore report claims.json [-o out.html]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+
+VERDICTS = ("supported", "refuted", "inconclusive", "failed", "error", "skipped")
+TEMPLATE = Path(__file__).parent / "templates" / "report.html.j2"
+MAX_CONFIGS = 10  # config hashes shown per card; the count says how many more
+
+
+def jsonable(obj: object) -> object:
+    """``obj`` as plain JSON types; non-finite floats become None (strict JSON has no NaN)."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "to_dict"):
+        return jsonable(obj.to_dict())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars, torch tensors
+        return jsonable(obj.tolist())
+    return str(obj)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_num(x: object) -> str:
+    """A number for humans: 3 significant digits, scientific outside [1e-3, 1e5)."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if x == 0 or 1e-3 <= abs(x) < 1e5:
+            return f"{x:.3g}"
+        return f"{x:.2e}"
+    if isinstance(x, Mapping):
+        return ", ".join(f"{k}={fmt_num(v)}" for k, v in x.items())
+    if isinstance(x, (list, tuple)):
+        shown = ", ".join(fmt_num(v) for v in x[:12])
+        return f"[{shown}{', …' if len(x) > 12 else ''}]" + (f" ({len(x)})" if len(x) > 12 else "")
+    return str(x)
+
+
+def fmt_p(p: object) -> str:
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        return "—"
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def fmt_ci(stat: Mapping) -> str:
+    lo, hi = stat.get("lo"), stat.get("hi")
+    return "" if lo is None and hi is None else f"[{fmt_num(lo)}, {fmt_num(hi)}]"
+
+
+def fmt_duration(seconds: object) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def format_stat(stat: Mapping | None) -> str:
+    """One line: ``c = 2.1 [1.6, 2.9]`` (unit after the value)."""
+    if not stat:
+        return ""
+    unit = f" {stat['unit']}" if stat.get("unit") else ""
+    ci = fmt_ci(stat)
+    return f"{stat.get('name', '?')} = {fmt_num(stat.get('value'))}{unit}" + (f" {ci}" if ci else "")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _anchor(record: Mapping, taken: set[str]) -> str:
+    """``claim-<id>-<tier>``, made HTML-safe and unique (two tests may check one claim)."""
+    base = "claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{record.get('id') or 'unknown'}-{record.get('tier') or 'na'}")
+    anchor, n = base, 1
+    while anchor in taken:
+        n += 1
+        anchor = f"{base}-{n}"
+    taken.add(anchor)
+    return anchor
+
+
+def _view(record: Mapping, taken: set[str]) -> dict:
+    """The record with every field the template reads (crashed tests leave most out)."""
+    stats = [s for s in record.get("stats") or [] if isinstance(s, Mapping)]
+    headline = record.get("headline") or next((s for s in stats if s.get("headline")), None) or (stats[0] if stats else None)
+    verdict = record.get("verdict") if record.get("verdict") in VERDICTS else "error"
+    configs = [str(c) for c in record.get("configs") or []]
+    return {
+        **record,
+        "id": record.get("id") or "unknown",
+        "tier": record.get("tier") or "",
+        "anchor": _anchor(record, taken),
+        "verdict": verdict,
+        "reference": {"claim": "", "quote": "", "numbers": {}, "source": {}, **(record.get("reference") or {})},
+        "stats": stats,
+        "headline": headline,
+        "figures": [f for f in record.get("figures") or [] if isinstance(f, Mapping) and f.get("png_b64")],
+        "scale": record.get("scale") or {},
+        "notes": record.get("notes") or [],
+        "configs_shown": configs[:MAX_CONFIGS],
+        "configs_count": len(configs),
+        "versions": record.get("versions") or {},
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
+        autoescape=True,  # every string in a record is untrusted text
+        undefined=jinja2.ChainableUndefined,  # a missing field renders empty, never raises
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=fmt_num, p=fmt_p, ci=fmt_ci, duration=fmt_duration, stat=format_stat)
+    return env
+
+
+def render(records: Sequence[Mapping], meta: Mapping) -> str:
+    """One self-contained HTML page for ``records``."""
+    taken: set[str] = set()
+    views = [_view(r, taken) for r in records]
+    counts = Counter(v["verdict"] for v in views)
+    return _environment().get_template(TEMPLATE.name).render(
+        records=views,
+        meta={"title": "grokcore claims report", **meta},
+        counts=[(v, counts[v]) for v in VERDICTS if counts[v]],
+        generated=datetime.now().astimezone().isoformat(timespec="seconds"),
+    )
+
+
+# ---------------------------------------------------------------- files
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_report(records: Sequence[Mapping], meta: Mapping, html_path: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``<html_path stem>.json`` (meta + records) and the HTML beside it; return both paths."""
+    html_path = Path(html_path)
+    json_path = html_path.with_suffix(".json")
+    payload = jsonable({"meta": meta, "claims": list(records)})
+    _atomic_write(json_path, json.dumps(payload, indent=1, allow_nan=False))
+    _atomic_write(html_path, render(payload["claims"], payload["meta"]))
+    return json_path, html_path
+
+
+def load_records(json_path: str | os.PathLike) -> tuple[list[dict], dict]:
+    """(records, meta) from a claims.json; ValueError if it is not one."""
+    data = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    if isinstance(data, list):  # a bare list of records is accepted too
+        data = {"claims": data}
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ValueError("expected an object with a 'claims' list")
+    return data["claims"], data.get("meta") or {}
+
+
+def report_main(argv: Sequence[str] | None = None) -> int:
+    """``grokcore report claims.json [-o out.html]``: re-render the HTML report."""
+    parser = argparse.ArgumentParser(prog="grokcore report", description="Re-render the HTML report from a claims.json.")
+    parser.add_argument("json_path", type=Path, help="claims.json written by a pytest run")
+    parser.add_argument("-o", "--output", type=Path, help="HTML file to write (default: beside the JSON, .html)")
+    args = parser.parse_args(argv)
+    try:
+        records, meta = load_records(args.json_path)
+    except (OSError, ValueError) as exc:
+        print(f"grokcore report: cannot read {args.json_path}: {exc}", file=sys.stderr)
+        return 2
+    out = args.output or args.json_path.with_suffix(".html")
+    _atomic_write(out, render(records, meta))
+    print(f"grokcore report: wrote {out} ({len(records)} claims)")
+    return 0

@@ -1,0 +1,255 @@
+"""The training loop: R runs at once -> one History per run.
+
+Runs in a batch share shapes (`RunConfig.batch_key`); each has its own init
+seed, train split (sizes may differ), lr, weight decay, betas, init scale and
+alpha. The loss is the sum of per-run mean losses, so the gradient of each
+run's parameters is that run's own gradient: runs never couple.
+
+Every `eval_every` steps the loop evaluates all M² pairs (no grad) and logs,
+into preallocated device buffers (E, R), without a host sync:
+  train|test/loss|acc, norm/<p> = ‖p‖, delta/<p> = ‖p_{t+1} − p_t‖ for that
+  step, rel_delta/<p> = delta/‖p‖, drift/<p> = ‖p_t − p_0‖/‖p_0‖, grad/<p> =
+  ‖∂L/∂p‖ (loss gradient, without weight decay), gf/norm = ‖∂L/∂F‖ over the
+  training batch (G_F, F the hidden features), grad/cos = mean pairwise cosine
+  of the hidden neurons' input-weight gradients.
+The host syncs only every `check_every` evaluations, to stop early once every
+run has generalized (test acc ≥ rule threshold for `patience` evals) or
+diverged. A run whose loss turns NaN/inf is marked `diverged`, never "did not
+grok".
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import models, tasks
+from .config import RunConfig
+from .optim import BatchedOptimizer
+
+MEM_THRESHOLD = 0.99  # train accuracy that counts as "memorized"
+GEN_THRESHOLD, GEN_PATIENCE = 0.95, 10  # seed 002's detection rule
+
+
+@dataclass
+class History:
+    """One run's logged curves (numpy, length E) and its summary."""
+
+    config: RunConfig
+    metrics: dict[str, np.ndarray]  # "step" and namespaced keys, each (E,)
+    status: str  # "ok" | "diverged"
+    wall_s: float = 0.0
+    device: str = "cpu"
+    summary: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.summary:
+            self.summary = summarize(self.metrics, self.status)
+
+
+def first_sustained(steps: np.ndarray, values: np.ndarray, threshold: float, patience: int) -> float | None:
+    """Step of the first eval opening `patience` consecutive evals with values >= threshold."""
+    run = 0
+    for i, ok in enumerate(np.nan_to_num(values, nan=-np.inf) >= threshold):
+        run = run + 1 if ok else 0
+        if run == patience:
+            return float(steps[i - patience + 1])
+    return None
+
+
+def summarize(m: dict[str, np.ndarray], status: str) -> dict:
+    s = m["step"]
+    return {
+        "status": status,
+        "memorized_step": first_sustained(s, m["train/acc"], MEM_THRESHOLD, 1),
+        "generalized_step": None if status != "ok" else first_sustained(s, m["test/acc"], GEN_THRESHOLD, GEN_PATIENCE),
+        "final/train_acc": float(m["train/acc"][-1]),
+        "final/test_acc": float(m["test/acc"][-1]),
+        "final/train_loss": float(m["train/loss"][-1]),
+        "final/test_loss": float(m["test/loss"][-1]),
+        "last_step": int(s[-1]),
+    }
+
+
+@dataclass
+class TrainResult:
+    histories: list[History]
+    params: dict[str, torch.Tensor]  # final (R, ...) parameters, detached
+    opt_state: dict
+    checkpoints: list[tuple[int, dict[str, torch.Tensor]]]  # (step, {name: (R, ...)}) on CPU
+
+
+def _hash_index(seed: torch.Tensor, step: int, B: int, n: torch.Tensor) -> torch.Tensor:
+    """Counter-based minibatch sampler: (R,) seeds, step -> (R, B) indices in [0, n_r).
+
+    A few rounds of a 32-bit integer mix (kept below 2^62, so no overflow);
+    with-replacement sampling that depends only on (seed, step, j), so a run
+    draws the same minibatches whether it trains alone or in a batch."""
+    j = torch.arange(B, device=seed.device)
+    x = (seed[:, None] * 0x9E3779B1 + step * 0x85EBCA77 + j * 0xC2B2AE3D) & 0xFFFFFFFF
+    for _ in range(3):
+        x = ((x ^ (x >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    return x % n[:, None]
+
+
+def _data(cfgs: list[RunConfig], device):
+    """Full table (N,) tensors and per-run split masks / padded train indices."""
+    c0 = cfgs[0]
+    a, b, y = (t.to(device) for t in tasks.table(c0.task, c0.M))
+    N = a.numel()
+    splits = [tasks.run_split(c.task, c.M, c.ratio, c.n_train, c.split_seed, c.curriculum) for c in cfgs]
+    n = torch.tensor([tr.numel() for tr, _ in splits], device=device)  # (R,)
+    train_mask = torch.zeros(len(cfgs), N, dtype=torch.bool)
+    test_mask = torch.zeros(len(cfgs), N, dtype=torch.bool)
+    idx = torch.zeros(len(cfgs), int(n.max()), dtype=torch.long)  # padded with pair 0
+    for r, (tr, te) in enumerate(splits):
+        train_mask[r, tr], test_mask[r, te] = True, True
+        idx[r, : tr.numel()] = tr
+    return a, b, y, n, train_mask.to(device), test_mask.to(device), idx.to(device)
+
+
+def _per_sample_loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """logits (R, B, M), y (R, B) -> (R, B)."""
+    R, B, M = logits.shape
+    if kind == "ce":
+        return F.cross_entropy(logits.reshape(R * B, M).float(), y.reshape(-1), reduction="none").view(R, B)
+    return ((logits - F.one_hot(y, M).to(logits.dtype)) ** 2).mean(-1)  # as nn.MSELoss on one-hot targets
+
+
+@torch.no_grad()
+def _evaluate(spec, P, alpha, a, b, y, masks, loss_kind, chunk):
+    """Loss and accuracy over each run's train and test masks (R, N): all pairs, chunked."""
+    R, N = masks[0].shape
+    tot = {k: torch.zeros(R, device=a.device) for k in ("loss_tr", "acc_tr", "loss_te", "acc_te")}
+    for s in range(0, N, chunk):
+        sl = slice(s, min(N, s + chunk))
+        aa, bb, yy = (t[sl].expand(R, -1) for t in (a, b, y))
+        logits, _ = models.forward(spec, P, aa, bb, alpha)
+        loss = _per_sample_loss(logits, yy, loss_kind)  # (R, C)
+        acc = (logits.argmax(-1) == yy).float()
+        for tag, m in zip(("tr", "te"), masks):
+            mm = m[:, sl].float()
+            tot[f"loss_{tag}"] += (loss * mm).sum(1)
+            tot[f"acc_{tag}"] += (acc * mm).sum(1)
+    n_tr, n_te = masks[0].sum(1).clamp(min=1), masks[1].sum(1).clamp(min=1)
+    return tot["loss_tr"] / n_tr, tot["acc_tr"] / n_tr, tot["loss_te"] / n_te, tot["acc_te"] / n_te
+
+
+def _norm(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1).norm(dim=1)  # (R,)
+
+
+def _grad_cosine(g: torch.Tensor) -> torch.Tensor:
+    """Mean pairwise cosine of neurons' gradients; g (R, fan_in, K) columns = neurons.
+    With unit vectors u_k: mean_{i≠j} u_i·u_j = (‖Σ u_k‖² − K) / (K (K − 1))."""
+    u = g / g.norm(dim=1, keepdim=True).clamp(min=1e-30)
+    K = g.shape[-1]
+    return (u.sum(-1).pow(2).sum(-1) - K) / (K * (K - 1))
+
+
+def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
+          params: dict[str, torch.Tensor] | None = None, opt_state: dict | None = None,
+          early_stop: bool = True, check_every: int = 20, checkpoint_every: int = 0,
+          eval_chunk_elems: int = 1 << 24, progress=None) -> TrainResult:
+    """Train R = len(cfgs) shape-compatible runs together.
+
+    params / opt_state continue earlier training (curricula, finetuning);
+    checkpoint_every > 0 keeps a CPU copy of the parameters every that many
+    steps (for LLC along training); progress is an optional callable(step, steps)."""
+    if len({c.batch_key for c in cfgs}) != 1:
+        raise ValueError("runs in one batch must share batch_key (shapes, optimizer, steps, loss)")
+    c0, R, t0 = cfgs[0], len(cfgs), time.perf_counter()
+    spec, M, steps, k = c0.model, c0.M, c0.steps, c0.eval_every
+    a, b, y, n, train_mask, test_mask, idx = _data(cfgs, device)
+
+    # --- parameters and optimizer: each run initialized from its own generator
+    if params is None:
+        per_run = [models.init_params(c.model, M, torch.Generator().manual_seed(c.seed), c.model.init_scale)
+                   for c in cfgs]
+        P = models.stack_params(per_run, device)
+    else:
+        P = {kk: v.detach().clone().to(device).requires_grad_(True) for kk, v in params.items()}
+    opt = BatchedOptimizer(P, [c.optim for c in cfgs])
+    if opt_state is not None:
+        opt.load_state_dict(opt_state)
+    alpha = torch.tensor([c.model.alpha for c in cfgs], device=device)
+    seeds = torch.tensor([c.seed for c in cfgs], device=device)
+    hid = f"fc1.{spec.depth - 1}" if spec.family == "transformer" else models.HIDDEN_IN[spec.family]
+    P0 = {kk: v.detach().clone() for kk, v in P.items()}
+    full_w = (torch.arange(idx.shape[1], device=device)[None] < n[:, None]) / n[:, None]  # (R, Nmax)
+    chunk = max(1, eval_chunk_elems // (R * max(spec.width * 4, M)))
+
+    # --- preallocated log buffers (E, R); E evals at steps 0, k, 2k, ..., steps
+    E = steps // k + 1 + (steps % k != 0)
+    keys = ["train/loss", "train/acc", "test/loss", "test/acc", "gf/norm", "grad/cos"]
+    keys += [f"{s}/{p}" for p in P for s in ("norm", "delta", "rel_delta", "drift", "grad")]
+    buf = {kk: torch.full((E, R), float("nan"), device=device) for kk in keys}
+    finite = torch.ones(R, dtype=torch.bool, device=device)
+    streak = torch.zeros(R, device=device)  # consecutive evals at test acc >= GEN_THRESHOLD
+    log_steps, checkpoints = [], []
+
+    step, e = 0, 0
+    while True:
+        log = step % k == 0 or step == steps
+        if log:  # --- evaluate all pairs, weight norms and drift from init
+            ltr, atr, lte, ate = _evaluate(spec, P, alpha, a, b, y, (train_mask, test_mask), c0.loss, chunk)
+            for kk, v in (("train/loss", ltr), ("train/acc", atr), ("test/loss", lte), ("test/acc", ate)):
+                buf[kk][e] = v
+            for p in P:
+                buf[f"norm/{p}"][e] = _norm(P[p].detach())
+                buf[f"drift/{p}"][e] = _norm(P[p].detach() - P0[p]) / _norm(P0[p]).clamp(min=1e-30)
+            streak = torch.where(ate >= GEN_THRESHOLD, streak + 1, torch.zeros_like(streak))
+            log_steps.append(step)
+        if checkpoint_every and step % checkpoint_every == 0:
+            checkpoints.append((step, {kk: v.detach().cpu().clone() for kk, v in P.items()}))
+        if step == steps:
+            break
+        if early_stop and log and (e + 1) % check_every == 0:  # the only host sync
+            if bool(((streak >= GEN_PATIENCE) | ~finite).all()):
+                break
+
+        # --- forward and backward on each run's training batch
+        if c0.batch_size:
+            bi = idx.gather(1, _hash_index(seeds, step, c0.batch_size, n))  # (R, B)
+            w = torch.full(bi.shape, 1.0 / c0.batch_size, device=device)
+        else:
+            bi, w = idx, full_w  # (R, Nmax): padded entries carry weight 0
+        logits, feats = models.forward(spec, P, a[bi], b[bi], alpha)  # (R, B, M), (R, B, K)
+        loss = (_per_sample_loss(logits, y[bi], c0.loss) * w).sum(1)  # (R,) per-run mean
+        finite &= torch.isfinite(loss)
+        wrt = list(P.values()) + ([feats] if log else [])
+        grads = torch.autograd.grad(loss.sum(), wrt)
+        G = dict(zip(P, grads))
+        if log:  # --- gradient statistics at this step
+            for p in P:
+                buf[f"grad/{p}"][e] = _norm(G[p])
+            buf["gf/norm"][e] = _norm(grads[-1])
+            gh = G[hid]
+            buf["grad/cos"][e] = _grad_cosine(gh.flatten(1, -2) if gh.dim() > 3 else gh)
+            before = {p: P[p].detach().clone() for p in P}
+
+        # --- update, then the per-step weight change at logged steps
+        opt.step(P, G)
+        if log:
+            for p in P:
+                d = _norm(P[p].detach() - before[p])
+                buf[f"delta/{p}"][e], buf[f"rel_delta/{p}"][e] = d, d / _norm(before[p]).clamp(min=1e-30)
+            e += 1
+        step += 1
+        if progress is not None:
+            progress(step, steps)
+
+    # --- one transfer to host; split into per-run histories
+    E_done = len(log_steps)
+    host = {kk: v[:E_done].cpu().numpy() for kk, v in buf.items()}
+    fin = finite.cpu().numpy()
+    wall = time.perf_counter() - t0
+    hists = []
+    for r, c in enumerate(cfgs):
+        m = {"step": np.asarray(log_steps)} | {kk: v[:, r] for kk, v in host.items()}
+        hists.append(History(c, m, "ok" if fin[r] else "diverged", wall / R, str(device)))
+    final = {kk: v.detach() for kk, v in P.items()}
+    return TrainResult(hists, final, opt.state_dict(), checkpoints)
