@@ -66,7 +66,9 @@ class SGLDConfig:
 
 def expand_chains(params: Sequence[torch.Tensor], chains: int) -> list[torch.Tensor]:
     """(R, ...) → (R·C, ...), run-major: row r·C + c is chain c of model r."""
-    return [p.repeat_interleave(chains, dim=0) for p in params]
+    # expand + reshape (not repeat_interleave) so no size is read back from a device.
+    return [p.unsqueeze(1).expand(-1, chains, *p.shape[1:]).reshape(-1, *p.shape[1:])
+            for p in params]
 
 
 def _sgld_step(w: list[torch.Tensor], grads: Sequence[torch.Tensor],
@@ -104,16 +106,9 @@ def _summarize(trace: torch.Tensor, init: torch.Tensor, finite: torch.Tensor,
     }
 
 
-def estimate_llc(loss_fn: LossFn, params: list[torch.Tensor],
-                 cfg: SGLDConfig = SGLDConfig()) -> dict[str, torch.Tensor]:
-    """Estimate the LLC at each of the R models stacked in `params` (each (R, ...)).
-
-    loss_fn(ps, draw) gets tensors of shape (R·C, ...) and the SGLD step index
-    (0 ≤ draw < burnin + draws; L_n(w*) is evaluated with draw = 0) and returns
-    the per-model mean loss (R·C,). Returns CPU tensors: "llc/mean", "llc/std"
-    (R,), "llc/chains" (R, C), "loss/init" (R,), "loss/trace" (R, C, draws),
-    losses and estimates in float64.
-    """
+def _run_chains(loss_fn: LossFn, params: list[torch.Tensor],
+                cfg: SGLDConfig) -> dict[str, torch.Tensor]:
+    """The sampling loop; every result stays on the params' device (no host sync)."""
     R, C = params[0].shape[0], cfg.chains
     device = params[0].device
     anchor = [p.detach() for p in expand_chains(params, C)]  # w*, each (R*C, ...)
@@ -124,7 +119,7 @@ def estimate_llc(loss_fn: LossFn, params: list[torch.Tensor],
         init = loss_fn(anchor, 0)  # (R*C,)
     _check_loss(init, R * C)
     # Chains of one model share w*, so their init losses agree: keep chain 0.
-    init = init.detach().to(torch.float64).view(R, C)[:, 0]  # (R,)
+    init = init.to(torch.float64).view(R, C)[:, 0]  # (R,)
 
     trace = torch.empty(R, C, cfg.draws, dtype=torch.float64, device=device)  # (R, C, T)
     finite = torch.ones(R, C, dtype=torch.bool, device=device)  # (R, C)
@@ -139,6 +134,18 @@ def estimate_llc(loss_fn: LossFn, params: list[torch.Tensor],
             trace[:, :, t - cfg.burnin] = loss
         with torch.no_grad():
             _sgld_step(w, grads, anchor, cfg, gen)
+    return _summarize(trace, init, finite, cfg.nbeta)
 
-    out = _summarize(trace, init, finite, cfg.nbeta)
-    return {k: v.cpu() for k, v in out.items()}
+
+def estimate_llc(loss_fn: LossFn, params: list[torch.Tensor],
+                 cfg: SGLDConfig = SGLDConfig()) -> dict[str, torch.Tensor]:
+    """Estimate the LLC at each of the R models stacked in `params` (each (R, ...)).
+
+    loss_fn(ps, draw) gets tensors of shape (R·C, ...) and the SGLD step index
+    (0 ≤ draw < burnin + draws; L_n(w*) is evaluated with draw = 0) and returns
+    the per-model mean loss (R·C,). Returns CPU tensors: "llc/mean", "llc/std"
+    (R,), "llc/chains" (R, C), "loss/init" (R,), "loss/trace" (R, C, draws),
+    losses and estimates in float64. `params` are not modified.
+    """
+    # The only host transfer, once, after the loop.
+    return {k: v.cpu() for k, v in _run_chains(loss_fn, params, cfg).items()}

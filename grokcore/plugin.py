@@ -215,10 +215,9 @@ class Claim:
 
     def record(self) -> dict:
         headline = next((s for s in self._stats if s["headline"]), self._stats[0] if self._stats else None)
-        ref = self._reference
         return {
             "id": self.id, "nodeid": self.nodeid, "tier": self.tier,
-            "reference": {k: ref.get(k) for k in ("claim", "quote", "numbers", "test", "source")},
+            "reference": {k: v for k, v in self._reference.items() if k != "id"},
             "tested": self._tested, "scale": self._scale, "stats": self._stats, "headline": headline,
             "figures": self._figures, "configs": self._configs, "notes": self._notes,
             "verdict": self.verdict, "reason": self.reason,
@@ -275,6 +274,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
+    if not config.pluginmanager.hasplugin("xdist"):  # share_sweep must pass --strict-markers without xdist
+        config.addinivalue_line("markers", "xdist_group(name): run with pytest-xdist, keeps tests on one worker")
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:  # the controller, or the only process
         if config.getoption("numprocesses", None) and config.getoption("dist", None) == "load":
@@ -296,12 +297,13 @@ def pytest_configure_node(node: object) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("gpu") is None or _cuda_available():
+    require = item.config.getoption("claims_require_gpu")
+    forced_cpu = item.config.getoption("claims_device") == "cpu" and not require
+    if item.get_closest_marker("gpu") is None or forced_cpu or _cuda_available():
         return
-    if item.config.getoption("claims_require_gpu"):
+    if require:
         pytest.fail(f"{NO_GPU} (--claims-require-gpu)", pytrace=False)
-    if item.config.getoption("claims_device") != "cpu":
-        pytest.skip(NO_GPU)
+    pytest.skip(NO_GPU)
 
 
 @pytest.hookimpl(wrapper=True)

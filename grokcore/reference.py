@@ -1,17 +1,19 @@
 """Reference rows: what each source claims, loaded from fixtures/*.toml.
 
-One TOML file per source. Its ``[source]`` table says where the claims come
-from; each ``[claims.<id>]`` table quotes one claim and gives the source's
-numbers::
+Each TOML file names its sources and quotes claims from them::
 
-    [source]
-    id = "seed000"; file = "seeds/000_....txt"; title = "..."; citation = "Tian, arXiv 2509.21519"
-    [claims.li2-boundary]
-    quote = "..."; claim = "one-line statement"; numbers = { ratio_crit_M71 = 0.06 }; test = "..."
+    [sources.seed000]                      # one table per source ([source] if the file has one)
+    id = "seed000"; file = "seeds/000_....txt"; title = "..."; citation = "..."; setting = "..."
+    [claims."li2-boundary"]
+    source_id = "seed000"                  # omitted when the file has a single [source]
+    claim = "one line"; quote = "..."; quote_location = "..."; numbers = { c = 1 }; test = "..."
+    [[claims."li2-boundary".see_also]]     # optional supporting or qualifying quotes
+    source_id = "tian2025"; quote = "..."; quote_location = "..."
 
-The fixtures directory is the repository's ``fixtures/`` unless the
-``GROKCORE_FIXTURES`` environment variable (or an explicit ``root``) says
-otherwise.
+A loaded row carries its source table under "source" (and each see_also quote
+under its own "source"), so a report needs nothing else. The fixtures
+directory is the repository's ``fixtures/`` unless ``GROKCORE_FIXTURES`` (or an
+explicit ``root``) says otherwise.
 """
 
 from __future__ import annotations
@@ -36,30 +38,42 @@ def fixtures_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "fixtures"
 
 
+def _load_file(path: Path) -> dict[str, dict]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    sources = {sid: {"id": sid, "fixture": path.name, **table} for sid, table in data.get("sources", {}).items()}
+    single = {"fixture": path.name, **data.get("source", {})}
+
+    def source_of(claim_id: str, row: dict) -> dict:
+        sid = row.get("source_id")
+        if sid is None:
+            return single
+        if sid not in sources:  # a typo here would silently cite nothing
+            raise ValueError(f"{path.name}: claim {claim_id!r} cites unknown source_id {sid!r}")
+        return sources[sid]
+
+    return {
+        claim_id: {
+            "id": claim_id, "claim": "", "quote": "", "numbers": {}, "test": "", **row,
+            "source": source_of(claim_id, row),
+            "see_also": [{**q, "source": source_of(claim_id, q)} for q in row.get("see_also", [])],
+        }
+        for claim_id, row in data.get("claims", {}).items()
+    }
+
+
 def all_references(root: str | os.PathLike | None = None) -> dict[str, dict]:
     """Every claim row under ``root``, keyed by claim id."""
     refs: dict[str, dict] = {}
     for path in sorted(fixtures_root(root).glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        source = {"fixture": path.name, **data.get("source", {})}
-        for claim_id, row in data.get("claims", {}).items():
-            if claim_id in refs:  # a silent overwrite would attach the wrong quote to a verdict
-                other = refs[claim_id]["source"]["fixture"]
-                raise ValueError(f"claim {claim_id!r} is defined in both {other} and {path.name}")
-            refs[claim_id] = {
-                "id": claim_id,
-                "claim": "",
-                "quote": "",
-                "numbers": {},
-                "test": "",
-                **row,
-                "source": source,
-            }
+        for claim_id, row in _load_file(path).items():
+            if claim_id in refs:  # an overwrite would attach the wrong quote to a verdict
+                raise ValueError(f"claim {claim_id!r} is defined in both {refs[claim_id]['source']['fixture']} and {path.name}")
+            refs[claim_id] = row
     return refs
 
 
 def load_reference(claim_id: str, root: str | os.PathLike | None = None) -> dict:
-    """The row for ``claim_id``: {id, claim, quote, numbers, test, source}."""
+    """The row for ``claim_id``: {id, claim, quote, numbers, test, source, see_also, ...}."""
     refs = all_references(root)
     if claim_id not in refs:
         known = ", ".join(sorted(refs)) or "none"

@@ -17,7 +17,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -54,7 +53,7 @@ def jsonable(obj: object) -> object:
 
 def fmt_num(x: object) -> str:
     """A number for humans: 3 significant digits, scientific outside [1e-3, 1e5)."""
-    if x is None:
+    if x is None or isinstance(x, jinja2.Undefined):
         return "—"
     if isinstance(x, bool):
         return str(x).lower()
@@ -121,13 +120,16 @@ def _view(record: Mapping, taken: set[str]) -> dict:
     headline = record.get("headline") or next((s for s in stats if s.get("headline")), None) or (stats[0] if stats else None)
     verdict = record.get("verdict") if record.get("verdict") in VERDICTS else "error"
     configs = [str(c) for c in record.get("configs") or []]
+    ref = {"claim": "", "quote": "", "numbers": {}, **(record.get("reference") or {})}
+    ref["source"] = ref.get("source") or {}
+    ref["see_also"] = [q for q in ref.get("see_also") or [] if isinstance(q, Mapping)]
     return {
         **record,
         "id": record.get("id") or "unknown",
         "tier": record.get("tier") or "",
         "anchor": _anchor(record, taken),
         "verdict": verdict,
-        "reference": {"claim": "", "quote": "", "numbers": {}, "source": {}, **(record.get("reference") or {})},
+        "reference": ref,
         "stats": stats,
         "headline": headline,
         "figures": [f for f in record.get("figures") or [] if isinstance(f, Mapping) and f.get("png_b64")],
@@ -168,16 +170,14 @@ def render(records: Sequence[Mapping], meta: Mapping) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory, so readers never see half a file."""
+    """Write a sibling temp file, then rename: readers never see half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same filesystem, so os.replace is atomic
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_report(records: Sequence[Mapping], meta: Mapping, html_path: str | os.PathLike) -> tuple[Path, Path]:

@@ -321,8 +321,8 @@ def logistic_boundary(x, y, alpha: float = 0.05, n_boot: int = 1000, seed: int =
         warnings.simplefilter("ignore")  # separation is excluded above; convergence is checked below
         res = sm.Logit(y, sm.add_constant(x)).fit(disp=0, maxiter=200)
     (b0, b1), cov, z = res.params, res.cov_params(), _z(alpha)
-    note = "" if res.mle_retvals.get("converged", True) else "logit MLE did not converge"
-    note = note or ("flat fit (slope 0): no 50% point" if b1 == 0 else "")
+    note = ("logit MLE did not converge" if not res.mle_retvals.get("converged", True)
+            else "flat fit (slope 0): no 50% point" if b1 == 0 else "")
     se_b1 = math.sqrt(cov[1, 1])
     slope = Estimate("slope", float(b1), float(b1 - z * se_b1), float(b1 + z * se_b1), alpha,
                      float(res.pvalues[1]), "logit MLE, Wald", note)

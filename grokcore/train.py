@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import models, tasks
+from .detect import first_sustained
 from .config import RunConfig
 from .optim import BatchedOptimizer
 
@@ -50,22 +51,17 @@ class History:
             self.summary = summarize(self.metrics, self.status)
 
 
-def first_sustained(steps: np.ndarray, values: np.ndarray, threshold: float, patience: int) -> float | None:
-    """Step of the first eval opening `patience` consecutive evals with values >= threshold."""
-    run = 0
-    for i, ok in enumerate(np.nan_to_num(values, nan=-np.inf) >= threshold):
-        run = run + 1 if ok else 0
-        if run == patience:
-            return float(steps[i - patience + 1])
-    return None
+def _step_or_none(x: np.ndarray) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def summarize(m: dict[str, np.ndarray], status: str) -> dict:
     s = m["step"]
     return {
         "status": status,
-        "memorized_step": first_sustained(s, m["train/acc"], MEM_THRESHOLD, 1),
-        "generalized_step": None if status != "ok" else first_sustained(s, m["test/acc"], GEN_THRESHOLD, GEN_PATIENCE),
+        "memorized_step": _step_or_none(first_sustained(s, m["train/acc"], MEM_THRESHOLD, 1)),
+        "generalized_step": None if status != "ok" else _step_or_none(
+            first_sustained(s, m["test/acc"], GEN_THRESHOLD, GEN_PATIENCE)),
         "final/train_acc": float(m["train/acc"][-1]),
         "final/test_acc": float(m["test/acc"][-1]),
         "final/train_loss": float(m["train/loss"][-1]),

@@ -1,0 +1,235 @@
+"""Tests of the claims plugin (tiers, verdicts, report, xdist) and of grokcore.reference.
+
+The plugin is exercised end to end with ``pytester`` on a tiny claims suite
+that trains nothing: each test records made-up numbers and passes, fails,
+crashes or is a strict xfail, and we read the verdicts back from claims.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grokcore import plugin
+from grokcore.reference import all_references, load_reference
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIXTURES = '''
+[sources.s1]
+id = "s1"
+file = "seeds/001_x.txt"
+title = "A source"
+citation = "Doe, arXiv 0000.00000"
+
+[claims."alpha-holds"]
+source_id = "s1"
+claim = "alpha > 1"
+quote = "alpha exceeds one"
+numbers = { alpha = 2 }
+
+[claims."gamma-unclear"]
+source_id = "s1"
+claim = "gamma differs"
+quote = "gamma is different"
+
+[[claims."gamma-unclear".see_also]]
+source_id = "s1"
+quote = "really different"
+'''
+
+SUITE = '''
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+from grokcore.plugin import TIERS, share_sweep
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_alpha_holds(tier, claim, claims_seed):
+    claim.tested("alpha > 1, one-sided bootstrap, alpha = 0.05", alpha=0.05)
+    claim.scale(M=[11, 13], seeds=2, seed=claims_seed)
+    claim.stat("alpha", {"value": 2.1, "lo": 1.6, "hi": 2.9, "alpha": 0.05}, claimed="> 1", headline=True)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    claim.figure(fig, "a line")
+    claim.configs(["k1", "k2"])
+    assert 1.6 > 1
+
+
+@pytest.mark.xfail(strict=True, reason="beta does not reproduce")
+def test_beta_refuted(claim):
+    claim.stat("beta", 0.3, claimed=1.0, headline=True)
+    assert 0.3 > 1, "beta = 0.3 [0.2, 0.4], claimed > 1"
+
+
+def test_gamma(claim):
+    claim.reference("gamma-unclear")
+    claim.conclude("inconclusive", "CI covers 1 with 2 seeds")
+
+
+def test_delta_crashes(claim):
+    raise RuntimeError("sweep exploded")
+
+
+@share_sweep("shared")
+def test_eps_broken(claim):
+    assert 1 > 2, "eps = 1, claimed > 2"
+
+
+@share_sweep("shared")
+@pytest.mark.xfail(strict=True, reason="zeta was refuted")
+def test_zeta_now_holds(claim):
+    pass
+
+
+@pytest.fixture
+def broken():
+    raise OSError("store unavailable")
+
+
+def test_eta_setup(broken, claim):
+    pass
+
+
+def test_not_a_claim():
+    pass
+'''
+
+EXPECTED = {
+    ("alpha-holds", "fast"): "supported",
+    ("beta-refuted", None): "refuted",
+    ("gamma-unclear", None): "inconclusive",
+    ("delta-crashes", None): "error",
+    ("eps-broken", None): "failed",
+    ("zeta-now-holds", None): "failed",
+    ("eta-setup", None): "error",
+}
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """The tiny claims suite, on a machine without CUDA, with only the plugins we name."""
+    (pytester.path / "fx").mkdir()
+    (pytester.path / "fx" / "src.toml").write_text(FIXTURES)
+    monkeypatch.setenv("GROKCORE_FIXTURES", str(pytester.path / "fx"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # xdist workers are fresh interpreters
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # workers start faster; hence -p xdist
+    monkeypatch.setattr(plugin, "_cuda_available", lambda: False)  # in-process runs only
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makepyfile(test_claims=SUITE)
+    return pytester
+
+
+def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers", *args)
+    path = pytester.path / "out" / "r.json" if "--claims-report" in args else pytester.path / "reports" / "claims.json"
+    return result, json.loads(path.read_text())
+
+
+def verdicts(data: dict) -> dict:
+    return {(r["id"], r["tier"]): r["verdict"] for r in data["claims"]}
+
+
+def test_verdicts(suite: pytest.Pytester) -> None:
+    result, data = run(suite, "--claims-seed", "7")
+    result.assert_outcomes(passed=3, failed=3, errors=1, xfailed=1, skipped=1)
+    assert verdicts(data) == {**EXPECTED, ("alpha-holds", "gpu"): "skipped"}
+    records = {(r["id"], r["tier"]): r for r in data["claims"]}
+    assert [(r["id"], r["tier"] or "") for r in data["claims"]] == sorted((k, t or "") for k, t in records)
+
+    alpha = records["alpha-holds", "fast"]
+    assert alpha["reference"]["quote"] == "alpha exceeds one"  # found from the test's name
+    assert alpha["reference"]["source"]["citation"] == "Doe, arXiv 0000.00000"
+    assert alpha["headline"]["value"] == 2.1 and alpha["alpha"] == 0.05 and alpha["scale"]["seed"] == 7
+    assert alpha["figures"][0]["png_b64"].startswith("iVBOR") and alpha["configs"] == ["k1", "k2"]
+    assert alpha["outcome"] == "passed" and alpha["device"].startswith("cpu")
+    assert set(alpha) >= {"nodeid", "versions", "git_commit", "started", "wall_s", "notes", "stats", "tested"}
+
+    beta = records["beta-refuted", None]
+    assert beta["outcome"] == "xfailed" and beta["reason"].startswith("beta does not reproduce: beta = 0.3")
+    assert records["gamma-unclear", None]["reason"] == "CI covers 1 with 2 seeds"
+    assert records["gamma-unclear", None]["reference"]["see_also"][0]["source"]["id"] == "s1"
+    assert records["delta-crashes", None]["reason"] == "RuntimeError: sweep exploded"
+    assert "eps = 1, claimed > 2" in records["eps-broken", None]["reason"]
+    assert "now holds" in records["zeta-now-holds", None]["reason"]
+    assert "store unavailable" in records["eta-setup", None]["reason"]
+    assert "--claims-device cpu" in records["alpha-holds", "gpu"]["reason"]
+
+    html = (suite.path / "reports" / "claims.html").read_text()
+    assert 'id="claim-alpha-holds-fast"' in html and 'id="claim-beta-refuted-na"' in html
+    assert data["meta"]["seed"] == 7 and "--claims-seed" in data["meta"]["args"]
+    result.stdout.fnmatch_lines(["*grokcore claims*", "alpha-holds[[]fast[]]*SUPPORTED*alpha = 2.1 [[]1.6, 2.9[]]*"])
+
+
+def test_require_gpu_fails_gpu_tier(suite: pytest.Pytester) -> None:
+    result, data = run(suite, "--claims-require-gpu", "-k", "alpha")
+    result.assert_outcomes(passed=1, errors=1)
+    assert verdicts(data) == {("alpha-holds", "fast"): "supported", ("alpha-holds", "gpu"): "error"}
+
+
+def test_xdist_gives_the_same_records(suite: pytest.Pytester) -> None:
+    _, plain = run(suite, "--claims-device", "cpu")  # the gpu tier runs on CPU when forced
+    result, dist = run(suite, "--claims-device", "cpu", "-n", "2", "-p", "xdist", "--claims-report", "out/r.html")
+    assert verdicts(plain) == {**EXPECTED, ("alpha-holds", "gpu"): "supported"}
+    assert verdicts(dist) == verdicts(plain)
+    assert (suite.path / "out" / "r.html").exists()
+    by_id = {r["id"]: r for r in dist["claims"]}
+    assert {r["worker"] for r in dist["claims"]} <= {"gw0", "gw1"}
+    assert by_id["eps-broken"]["worker"] == by_id["zeta-now-holds"]["worker"]  # share_sweep -> one worker
+    assert "@" not in by_id["eps-broken"]["nodeid"]  # loadgroup's suffix is stripped
+
+
+def test_no_claim_tests_no_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert not (pytester.path / "reports").exists()
+
+
+def test_markers_registered(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.runpytest("--markers").stdout.fnmatch_lines(["@pytest.mark.fast: *reduced scale*", "@pytest.mark.gpu: *GPU*"])
+
+
+def test_conclude_rejects_refuted() -> None:
+    claim = plugin.Claim.__new__(plugin.Claim)
+    with pytest.raises(ValueError, match="xfail"):
+        claim.conclude("refuted", "measured")
+
+
+def test_visible_gpus_without_cuda_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    for env, expected in [("2,3", ["2", "3"]), ("", []), ("0,-1,1", ["0"]), ("GPU-ab, GPU-cd", ["GPU-ab", "GPU-cd"])]:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
+        assert plugin.visible_gpus() == expected
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setenv("PATH", "")  # no nvidia-smi: no GPUs, and CUDA_VISIBLE_DEVICES stays unset
+    assert plugin.visible_gpus() == []
+
+
+def test_gpu_for_worker() -> None:
+    assert [plugin.gpu_for_worker(f"gw{i}", ["2", "3"]) for i in range(5)] == ["2", "3", "2", "3", "2"]
+    assert plugin.gpu_for_worker("gw0", []) is None and plugin.gpu_for_worker("master", ["0"]) is None
+
+
+def test_reference_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.toml").write_text(FIXTURES)
+    (tmp_path / "b.toml").write_text('[source]\nid = "s2"\ncitation = "Roe"\n[claims.single]\nclaim = "one"\n')
+    row = load_reference("single", tmp_path)
+    assert row["source"] == {"fixture": "b.toml", "id": "s2", "citation": "Roe"} and row["quote"] == ""
+    monkeypatch.setenv("GROKCORE_FIXTURES", str(tmp_path))
+    assert sorted(all_references()) == ["alpha-holds", "gamma-unclear", "single"]
+    with pytest.raises(KeyError, match="known ids: alpha-holds, gamma-unclear, single"):
+        load_reference("nope")
+    (tmp_path / "c.toml").write_text('[claims.single]\nclaim = "again"\n')
+    with pytest.raises(ValueError, match="defined in both"):
+        all_references()
+    (tmp_path / "c.toml").write_text('[claims.other]\nsource_id = "missing"\n')
+    with pytest.raises(ValueError, match="unknown source_id"):
+        all_references()
