@@ -5,40 +5,34 @@ A claim test runs at every tier and records what it measured::
     @pytest.mark.parametrize("tier", TIERS)
     def test_li2_boundary(tier, claim, claims_seed, claims_device, claims_store):
         claim.reference("li2-boundary")       # optional when the test is named test_<id>
-        claim.tested("logistic fit per M, AIC over laws, alpha = 0.05")
         claim.stat("c", estimate, claimed=1.0, headline=True)
         assert estimate.lo > 1, f"c = {estimate.value:.2f}"
 
-Tier ``fast`` runs anywhere; tier ``gpu`` is skipped without a CUDA device
-unless ``--claims-device cpu`` forces it onto the CPU, and fails instead with
-``--claims-require-gpu`` (the GPU CI job). A claim that does not reproduce is
-kept as ``xfail(strict=True, reason=...)``: its failed assertion becomes the
-verdict "refuted" with the measured numbers as reason.
+Tier ``gpu`` is skipped without a CUDA device unless ``--claims-device cpu``
+forces it onto the CPU; ``--claims-require-gpu`` (GPU CI) makes it fail instead.
+A claim that does not reproduce stays as ``xfail(strict=True, reason=...)``:
+its failed assertion becomes the verdict "refuted", the message its reason.
 
-Each claim test's reports carry its record (a JSON-able dict) in
-``user_properties``, so records reach the xdist controller with no extra
-channel. The controller writes ``claims.json`` and the HTML report
-(``--claims-report``) at session end, if any claim test ran.
+Records travel in each report's ``user_properties``, so they reach the xdist
+controller with no extra channel; the controller writes claims.json and the
+HTML report (``--claims-report``) at session end if any claim test ran.
 
-Under pytest-xdist every worker sees one GPU (gw0 -> first GPU, gw1 -> second,
-round-robin), and ``--dist load`` (xdist's default with ``-n``) is upgraded to
-``loadgroup`` so that tests marked ``@share_sweep(name)`` run on one worker and
-share its sweep. Pass another mode (e.g. ``--dist worksteal``) to opt out.
+Under pytest-xdist each worker sees one GPU (gwN -> GPU N mod count), and
+``--dist load`` (xdist's default with ``-n``) is upgraded to ``loadgroup`` so
+tests marked ``@share_sweep(name)`` run on one worker and share its sweep;
+name another mode (e.g. ``--dist worksteal``) to opt out.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import importlib
 import io
 import json
 import os
 import platform
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from datetime import datetime
 from importlib import metadata
@@ -46,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+import grokcore
 from grokcore import reference, report
 
 MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
@@ -70,18 +65,14 @@ def _now() -> str:
 def visible_gpus() -> list[str]:
     """GPU ids this process may use, found without initializing CUDA."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
+    if env is not None:  # CUDA stops reading at the first invalid entry ("-1" hides all)
         ids = [d.strip() for d in env.split(",")]
-        # CUDA stops reading the list at the first invalid entry ("-1" hides all)
         return ids[: next((i for i, d in enumerate(ids) if not d or d.startswith("-")), len(ids))]
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return []
     try:
-        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):  # no driver, no GPUs
         return []
-    return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+    return [str(i) for i, _ in enumerate(ln for ln in out.splitlines() if ln.startswith("GPU "))]
 
 
 def gpu_for_worker(worker_id: str, gpus: list[str]) -> str | None:
@@ -98,20 +89,18 @@ def _cuda_available() -> bool:
 
 
 @functools.cache
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def _describe_device(device: str | None) -> str | None:
+    """'cuda: <GPU name>' or 'cpu: <model>, <n> cores', for provenance."""
     if device == "cuda":
         import torch
 
         return f"cuda: {torch.cuda.get_device_name()}"
-    return f"cpu: {_cpu_model()}, {os.cpu_count()} cores" if device == "cpu" else device
+    if device != "cpu":
+        return device
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+              if ln.startswith("model name")] if cpuinfo.exists() else []
+    return f"cpu: {models[0] if models else platform.machine()}, {os.cpu_count()} cores"
 
 
 @functools.cache
@@ -122,7 +111,7 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             return None
 
-    own = version("grokcore") or getattr(importlib.import_module("grokcore"), "__version__", None)
+    own = getattr(grokcore, "__version__", None)
     return {"python": platform.python_version(), "torch": version("torch"), "numpy": version("numpy"), "grokcore": own}
 
 
@@ -154,24 +143,18 @@ class Claim:
         self.device = device
         # a test named test_<id> needs no reference() call: its id and row are known up front
         self.id = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", "-")
-        self._reference: dict = {}
-        self._notes: list[str] = []
+        self._reference, self._notes = {}, []
         try:
             self._reference = reference.all_references().get(self.id, {})
         except (OSError, ValueError) as exc:  # a broken fixtures file should not hide the verdict
             self._notes.append(f"fixtures unreadable: {exc}")
-        self._tested, self._alpha, self._scale = "", None, {}
-        self._stats: list[dict] = []
-        self._figures: list[dict] = []
-        self._configs: list[str] = []
-        self.verdict: str | None = None
-        self.reason = ""
+        self._tested, self._alpha, self._scale, self._stats, self._figures, self._configs = "", None, {}, [], [], []
+        self.verdict, self.reason = None, ""
         self._started, self._t0 = _now(), time.perf_counter()
 
     def reference(self, claim_id: str) -> dict:
         """Attach the fixtures row of ``claim_id`` (KeyError if unknown) and return it."""
-        self._reference = reference.load_reference(claim_id)
-        self.id = claim_id
+        self._reference, self.id = reference.load_reference(claim_id), claim_id
         return self._reference
 
     def tested(self, text: str, alpha: float | None = None) -> None:
@@ -186,9 +169,8 @@ class Claim:
         """One statistic: an Estimate (or anything with ``to_dict``), a dict, or a number."""
         fields = report.jsonable(est)
         fields = fields if isinstance(fields, dict) else {"value": fields}
-        if headline:
-            for s in self._stats:
-                s["headline"] = False
+        for s in self._stats if headline else ():  # one headline per claim
+            s["headline"] = False
         self._stats.append({**fields, "name": name, "claimed": report.jsonable(claimed), "unit": unit, "headline": headline})
 
     def figure(self, fig: object, title: str, caption: str = "") -> None:
@@ -228,38 +210,30 @@ class Claim:
         }
 
 
-def _message(exc: pytest.ExceptionInfo) -> str:
-    return str(exc.value).strip()[:1500]
-
-
-def _exc_line(exc: pytest.ExceptionInfo | None, rep: pytest.TestReport) -> str:
-    return (exc.exconly().strip() if exc else rep.longreprtext.strip().splitlines()[-1:][0] if rep.longreprtext else "")[:500]
-
-
 def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None) -> tuple[str, str, str]:
     """(verdict, reason, pytest outcome) of a claim test's report for one phase."""
     exc, xfail = call.excinfo, getattr(rep, "wasxfail", None)
+    message = str(exc.value).strip()[:1500] if exc else ""
+    last_line = (exc.exconly().strip() if exc else (rep.longreprtext.strip().splitlines() or [""])[-1])[:500]
     if rep.skipped and xfail is None:
         longrepr = rep.longrepr
         return "skipped", (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: "), "skipped"
     if rep.when != "call":
-        return "error", f"{rep.when}: {_exc_line(exc, rep)}", "error"
+        return "error", f"{rep.when}: {last_line}", "error"
     if rep.skipped:  # xfailed: only a failed assertion (or pytest.xfail) measures a refutation
         if exc is not None and exc.errisinstance(pytest.xfail.Exception):
             return "refuted", xfail, "xfailed"
         if exc is not None and exc.errisinstance(AssertionError):
-            return "refuted", f"{xfail}: {_message(exc)}" if xfail else _message(exc), "xfailed"
-        return "error", f"expected a failed assertion, got {_exc_line(exc, rep)}", "xfailed"
+            return "refuted", f"{xfail}: {message}" if xfail else message, "xfailed"
+        return "error", f"expected a failed assertion, got {last_line}", "xfailed"
     if xfail is not None or (rep.failed and exc is None):  # XPASS; strict XPASS fails with no exception
         return "failed", "claim marked refuted now holds: update the suite", "xpassed"
     if rep.failed:
-        if exc.errisinstance(AssertionError):
-            return "failed", _message(exc), "failed"
-        return "error", _exc_line(exc, rep), "error"
+        return ("failed", message, "failed") if exc.errisinstance(AssertionError) else ("error", last_line, "error")
     return (claim and claim.verdict) or "supported", claim.reason if claim else "", "passed"
 
 
-# ---------------------------------------------------------------- hooks
+# ---------------------------------------------------------------- hooks and fixtures
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -352,10 +326,8 @@ class Collector:
     COLORS = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "failed": "red", "error": "red"}
 
     def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.records: dict[str, dict] = {}
+        self.config, self.records, self.paths = config, {}, None
         self.started, self.t0 = _now(), time.perf_counter()
-        self.paths: tuple[Path, Path] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
@@ -376,22 +348,19 @@ class Collector:
             "wall_s": time.perf_counter() - self.t0, "hostname": socket.gethostname(),
             "device": ", ".join(sorted({r["device"] for r in records if r.get("device")})) or None,
             "versions": versions(), "git_commit": git_commit(), "seed": self.config.getoption("claims_seed"),
-            "python": sys.executable,
         }
         self.paths = report.write_report(records, meta, html)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.records:
             return
-        records = self.sorted_records()
+        tr, records = terminalreporter, self.sorted_records()
         labels = [f"{r['id']}[{r['tier']}]" if r["tier"] else r["id"] for r in records]
-        width = max(map(len, labels))
-        terminalreporter.section("grokcore claims")
+        tr.section("grokcore claims")
         for label, r in zip(labels, records):
-            detail = report.format_stat(r["headline"]) or (r["reason"] or "").strip().split("\n")[0][:100]
-            color = {self.COLORS[r["verdict"]]: True} if r["verdict"] in self.COLORS else {}
-            terminalreporter.write(f"{label:<{width}}  ")
-            terminalreporter.write(f"{r['verdict'].upper():<12}", bold=True, **color)
-            terminalreporter.write_line(f"  {detail}")
+            tr.write(f"{label:<{max(map(len, labels))}}  ")
+            tr.write(f"{r['verdict'].upper():<12}", bold=True, **{self.COLORS.get(r["verdict"], "white"): True})
+            reason = (r["reason"] or "").strip().splitlines()
+            tr.write_line(f"  {report.format_stat(r['headline']) or (reason[0][:100] if reason else '')}")
         if self.paths:
-            terminalreporter.write_line(f"report: {self.paths[1]}  (records: {self.paths[0]})")
+            tr.write_line(f"report: {self.paths[1]}  (records: {self.paths[0]})")
