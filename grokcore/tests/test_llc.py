@@ -40,18 +40,19 @@ def _quad(cs: tuple[float, ...]) -> tuple[tuple[float, Exps], ...]:
     return tuple((c, tuple(int(i == j) for j in range(4))) for i, c in enumerate(cs))
 
 
-# m = 1 cases come out within ~6% of λ at TABLE_CFG; w1²w2² (m = 2) has exact
-# posterior mean 0.375 there, 25% below λ: its band allows that known bias.
+# rel_tol = the finite-(nβ, γ) bias seen in the exact posterior mean at TABLE_CFG
+# (≤ 3% for most m = 1 cases, 10% for w1²w2⁴; 25% for w1²w2², the −(m−1)/log nβ
+# term of multiplicity 2) plus ~4 standard errors of the estimate.
 CASES = [
-    Case("w1^2 (d=1)", _quad((1.0,)), 0.5, 1, 0.15),
-    Case("w1^2+w2^2 (d=2)", _quad((1.0, 1.0)), 1.0, 1, 0.15),
-    Case("sum w_i^2 (d=4)", _quad((1.0, 1.0, 1.0, 1.0)), 2.0, 1, 0.15),
-    Case("sum c_i w_i^2 (d=4, c=1/4..2)", _quad((0.25, 0.5, 1.0, 2.0)), 2.0, 1, 0.15),
-    Case("w1^4", ((1.0, (2, 0, 0, 0)),), 1 / 4, 1, 0.15),
-    Case("w1^6", ((1.0, (3, 0, 0, 0)),), 1 / 6, 1, 0.15),
-    Case("w1^4+w2^2", ((1.0, (2, 0, 0, 0)), (1.0, (0, 1, 0, 0))), 3 / 4, 1, 0.15),
-    Case("w1^2 w2^4", ((1.0, (1, 2, 0, 0)),), 1 / 4, 1, 0.15),
-    Case("w1^2 w2^2", ((1.0, (1, 1, 0, 0)),), 1 / 2, 2, 0.35),
+    Case("w1^2 (d=1)", _quad((1.0,)), 0.5, 1, 0.2),
+    Case("w1^2+w2^2 (d=2)", _quad((1.0, 1.0)), 1.0, 1, 0.2),
+    Case("sum w_i^2 (d=4)", _quad((1.0, 1.0, 1.0, 1.0)), 2.0, 1, 0.2),
+    Case("sum c_i w_i^2 (d=4, c=1/4..2)", _quad((0.25, 0.5, 1.0, 2.0)), 2.0, 1, 0.2),
+    Case("w1^4", ((1.0, (2, 0, 0, 0)),), 1 / 4, 1, 0.2),
+    Case("w1^6", ((1.0, (3, 0, 0, 0)),), 1 / 6, 1, 0.2),
+    Case("w1^4+w2^2", ((1.0, (2, 0, 0, 0)), (1.0, (0, 1, 0, 0))), 3 / 4, 1, 0.2),
+    Case("w1^2 w2^4", ((1.0, (1, 2, 0, 0)),), 1 / 4, 1, 0.3),
+    Case("w1^2 w2^2", ((1.0, (1, 1, 0, 0)),), 1 / 2, 2, 0.4),
 ]
 BY_NAME = {c.name: c for c in CASES}
 # γ small and nβ/γ large for λ̂ ≈ λ; ε = 1e-3 keeps SGLD's step bias (≈ εH/4 for
@@ -173,7 +174,7 @@ def test_replicas_are_independent_and_match_a_separate_run():
     """One model repeated R times in a batch: the spread of the R estimates matches
     the per-chain std / √C (shared noise would give ~0 spread), and their mean matches
     the same model estimated alone (cross-model coupling would shift it)."""
-    case, R = BY_NAME["w1^2 w2^4"], 16
+    case, R = BY_NAME["w1^4"], 16
     cfg = SGLDConfig(step=1e-3, nbeta=30.0, gamma=1.0, chains=4, draws=800, burnin=200)
     batch = estimate_llc(polynomial_loss([case] * R, cfg.chains),
                          [torch.zeros(R, 4)], cfg)

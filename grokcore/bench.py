@@ -1,0 +1,107 @@
+"""Throughput benchmark: the batched engine vs the naive one-run-at-a-time loop.
+
+Trains the same sweep (Li² nets, R runs over several train ratios and seeds,
+fixed steps, full batch, Adam) two ways in one process and prints model-steps
+per second for both, their ratio and the peak memory of each phase:
+
+  python -m grokcore.bench --runs 64 --M 71 --width 512 --steps 20      # CPU
+  python -m grokcore.bench --runs 256 --M 71 --width 512 --steps 200 --device cuda
+
+The naive loop is `grokcore.naive.train_one` (torch.nn + torch.optim, an
+.item() sync at every evaluation, as the seeds' train.py). To keep CPU runs
+short the naive loop may time only the first `--naive-runs` runs; the rate is
+per model-step either way.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from . import naive
+from .config import ModelSpec, OptimSpec, RunConfig
+from .train import train
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _reset_peak(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    else:  # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM)
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+
+def _peak_mib(device: str) -> float:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def sweep_configs(runs: int, M: int, width: int, steps: int, eval_every: int) -> list[RunConfig]:
+    ratios = [0.2, 0.3, 0.4, 0.5]
+    return [RunConfig(task="add", M=M, ratio=ratios[i % len(ratios)], split_seed=i, seed=i, steps=steps,
+                      eval_every=eval_every, model=ModelSpec(family="li2", width=width, act="x2"),
+                      optim=OptimSpec(name="adam", lr=5e-4, weight_decay=2e-4)) for i in range(runs)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="grokcore bench", description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=int, default=64)
+    p.add_argument("--M", type=int, default=71)
+    p.add_argument("--width", type=int, default=512)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--eval-every", type=int, default=10)
+    p.add_argument("--naive-runs", type=int, default=0, help="time the naive loop on this many runs (0 = all)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads on CPU (0 = torch default)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cfgs = sweep_configs(a.runs, a.M, a.width, a.steps, a.eval_every)
+
+    train(cfgs[:2], a.device, early_stop=False)  # warm-up: allocator, kernels
+    _reset_peak(a.device)
+    _sync(a.device)
+    t = time.perf_counter()
+    train(cfgs, a.device, early_stop=False)
+    _sync(a.device)
+    t_batched, mem_batched = time.perf_counter() - t, _peak_mib(a.device)
+
+    naive_cfgs = cfgs[: a.naive_runs] if a.naive_runs else cfgs
+    naive.train_one(naive_cfgs[0].replace(steps=2), a.device)  # warm-up
+    _reset_peak(a.device)
+    t = time.perf_counter()
+    for c in naive_cfgs:
+        naive.train_one(c, a.device)
+    _sync(a.device)
+    t_naive, mem_naive = time.perf_counter() - t, _peak_mib(a.device)
+
+    rate_b = len(cfgs) * a.steps / t_batched
+    rate_n = len(naive_cfgs) * a.steps / t_naive
+    dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else f"{platform.processor() or 'cpu'} x{torch.get_num_threads()} threads"
+    print(f"device: {dev}; torch {torch.__version__}; Li² M={a.M} K={a.width}, {len(cfgs)} runs x {a.steps} steps, "
+          f"eval every {a.eval_every}")
+    print(f"batched engine : {rate_b:10.1f} model-steps/s  ({t_batched:.2f}s, peak {mem_batched:.0f} MiB)")
+    print(f"naive loop     : {rate_n:10.1f} model-steps/s  ({t_naive:.2f}s for {len(naive_cfgs)} runs, peak {mem_naive:.0f} MiB)")
+    print(f"speed-up       : {rate_b / rate_n:10.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
