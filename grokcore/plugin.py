@@ -41,7 +41,8 @@ from pathlib import Path
 import pytest
 
 import grokcore
-from grokcore import reference, report
+from grokcore import report
+from grokcore.reference import all_references, load_reference
 
 MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
 TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")]
@@ -139,13 +140,14 @@ class Claim:
                                  for m in item.iter_markers("xdist_group")))
         self.nodeid = item.nodeid.removesuffix(f"@{groups}")  # xdist's loadgroup suffix
         params = getattr(item, "callspec", None)
-        self.tier = params.params.get("tier") if params else next((t for t in MARKERS if item.get_closest_marker(t)), None)
+        marked = next((t for t in MARKERS if item.get_closest_marker(t)), None)
+        self.tier = params.params.get("tier", marked) if params else marked
         self.device = device
         # a test named test_<id> needs no reference() call: its id and row are known up front
         self.id = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", "-")
         self._reference, self._notes = {}, []
         try:
-            self._reference = reference.all_references().get(self.id, {})
+            self._reference = all_references().get(self.id, {})
         except (OSError, ValueError) as exc:  # a broken fixtures file should not hide the verdict
             self._notes.append(f"fixtures unreadable: {exc}")
         self._tested, self._alpha, self._scale, self._stats, self._figures, self._configs = "", None, {}, [], [], []
@@ -154,7 +156,7 @@ class Claim:
 
     def reference(self, claim_id: str) -> dict:
         """Attach the fixtures row of ``claim_id`` (KeyError if unknown) and return it."""
-        self._reference, self.id = reference.load_reference(claim_id), claim_id
+        self._reference, self.id = load_reference(claim_id), claim_id
         return self._reference
 
     def tested(self, text: str, alpha: float | None = None) -> None:
@@ -171,7 +173,8 @@ class Claim:
         fields = fields if isinstance(fields, dict) else {"value": fields}
         for s in self._stats if headline else ():  # one headline per claim
             s["headline"] = False
-        self._stats.append({**fields, "name": name, "claimed": report.jsonable(claimed), "unit": unit, "headline": headline})
+        claimed = report.jsonable(claimed)
+        self._stats.append({**fields, "name": name, "claimed": claimed, "unit": unit, "headline": headline})
 
     def figure(self, fig: object, title: str, caption: str = "") -> None:
         """Embed a matplotlib figure as PNG and close it."""
@@ -216,8 +219,8 @@ def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None)
     message = str(exc.value).strip()[:1500] if exc else ""
     last_line = (exc.exconly().strip() if exc else (rep.longreprtext.strip().splitlines() or [""])[-1])[:500]
     if rep.skipped and xfail is None:
-        longrepr = rep.longrepr
-        return "skipped", (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: "), "skipped"
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        return "skipped", reason.removeprefix("Skipped: "), "skipped"
     if rep.when != "call":
         return "error", f"{rep.when}: {last_line}", "error"
     if rep.skipped:  # xfailed: only a failed assertion (or pytest.xfail) measures a refutation
@@ -239,10 +242,14 @@ def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None)
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("claims", "grokcore claims")
     group.addoption("--claims-seed", type=int, default=0, help="base seed of every claim test (default 0)")
-    group.addoption("--claims-report", metavar="PATH", help="HTML report; the JSON goes beside it (default <rootdir>/reports/claims.html)")
-    group.addoption("--claims-store", metavar="PATH", help="results store (default grokcore.store.default_store_path())")
-    group.addoption("--claims-device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda if visible, else cpu")
-    group.addoption("--claims-require-gpu", action="store_true", help="fail gpu-tier tests instead of skipping them without CUDA")
+    group.addoption("--claims-report", metavar="PATH",
+                    help="HTML report; the JSON goes beside it (default <rootdir>/reports/claims.html)")
+    group.addoption("--claims-store", metavar="PATH",
+                    help="results store (default grokcore.store.default_store_path())")
+    group.addoption("--claims-device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="auto: cuda if visible, else cpu")
+    group.addoption("--claims-require-gpu", action="store_true",
+                    help="fail gpu-tier tests instead of skipping them without CUDA")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -287,17 +294,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
         claim = (getattr(item, "funcargs", None) or {}).get("claim")  # absent if setup failed first
         record = (claim or Claim(item, None)).record()
         record["verdict"], record["reason"], record["outcome"] = _verdict(call, rep, claim)
-        rep.user_properties.append((PROPERTY, json.dumps(record)))
+        rep.user_properties.append((PROPERTY, json.dumps(report.jsonable(record))))
     return rep
 
 
 @pytest.fixture(scope="session")
 def claims_seed(pytestconfig: pytest.Config) -> int:
+    """Base seed (--claims-seed): run seeds are claims_seed + 0, 1, ..."""
     return pytestconfig.getoption("claims_seed")
 
 
 @pytest.fixture(scope="session")
 def claims_device(pytestconfig: pytest.Config) -> str:
+    """'cuda' if visible and not forced to cpu (--claims-device), else 'cpu'."""
     choice = pytestconfig.getoption("claims_device")
     if choice != "cpu" and _cuda_available():
         return "cuda"
@@ -308,6 +317,7 @@ def claims_device(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def claims_store(pytestconfig: pytest.Config):
+    """The session's results store (--claims-store), shared by all claim tests."""
     from grokcore.store import Store, default_store_path  # lazy: only claim tests need the store
 
     store = Store(pytestconfig.getoption("claims_store") or default_store_path())
@@ -317,6 +327,7 @@ def claims_store(pytestconfig: pytest.Config):
 
 @pytest.fixture
 def claim(request: pytest.FixtureRequest, claims_device: str) -> Claim:
+    """Records what this test measured; becomes its card in the report."""
     return Claim(request.node, claims_device)
 
 

@@ -67,7 +67,8 @@ def all_references(root: str | os.PathLike | None = None) -> dict[str, dict]:
     for path in sorted(fixtures_root(root).glob("*.toml")):
         for claim_id, row in _load_file(path).items():
             if claim_id in refs:  # an overwrite would attach the wrong quote to a verdict
-                raise ValueError(f"claim {claim_id!r} is defined in both {refs[claim_id]['source']['fixture']} and {path.name}")
+                first = refs[claim_id]["source"]["fixture"]
+                raise ValueError(f"claim {claim_id!r} is defined in both {first} and {path.name}")
             refs[claim_id] = row
     return refs
 

@@ -60,9 +60,9 @@ def fmt_num(x: object) -> str:
     if isinstance(x, int):
         return str(x)
     if isinstance(x, float):
-        if x == 0 or 1e-3 <= abs(x) < 1e5:
-            return f"{x:.3g}"
-        return f"{x:.2e}"
+        if 100 <= abs(x) < 1e5:  # .3g would print 1840.0 as 1.84e+03
+            return f"{x:.0f}"
+        return f"{x:.3g}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.2e}"
     if isinstance(x, Mapping):
         return ", ".join(f"{k}={fmt_num(v)}" for k, v in x.items())
     if isinstance(x, (list, tuple)):
@@ -117,7 +117,8 @@ def _anchor(record: Mapping, taken: set[str]) -> str:
 def _view(record: Mapping, taken: set[str]) -> dict:
     """The record with every field the template reads (crashed tests leave most out)."""
     stats = [s for s in record.get("stats") or [] if isinstance(s, Mapping)]
-    headline = record.get("headline") or next((s for s in stats if s.get("headline")), None) or (stats[0] if stats else None)
+    flagged = next((s for s in stats if s.get("headline")), stats[0] if stats else None)
+    headline = record.get("headline") or flagged
     verdict = record.get("verdict") if record.get("verdict") in VERDICTS else "error"
     configs = [str(c) for c in record.get("configs") or []]
     ref = {"claim": "", "quote": "", "numbers": {}, **(record.get("reference") or {})}
@@ -202,7 +203,7 @@ def load_records(json_path: str | os.PathLike) -> tuple[list[dict], dict]:
 
 def report_main(argv: Sequence[str] | None = None) -> int:
     """``grokcore report claims.json [-o out.html]``: re-render the HTML report."""
-    parser = argparse.ArgumentParser(prog="grokcore report", description="Re-render the HTML report from a claims.json.")
+    parser = argparse.ArgumentParser(prog="grokcore report", description="Re-render the HTML report of a claims.json.")
     parser.add_argument("json_path", type=Path, help="claims.json written by a pytest run")
     parser.add_argument("-o", "--output", type=Path, help="HTML file to write (default: beside the JSON, .html)")
     args = parser.parse_args(argv)

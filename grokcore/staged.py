@@ -150,26 +150,26 @@ def run_stages(configs: list[list[RunConfig]], device: str | torch.device = "cpu
 
 def curriculum_configs(base: RunConfig, seeds: Sequence[int], stage_steps: Sequence[int],
                        ranges: Sequence[int] = CURRICULUM_RANGES) -> list[list[RunConfig]]:
-    """configs[s] = curriculum runs (one per seed) then direct runs (one per seed).
-
-    Seed i's split_seed and init seed are both `seeds[i]` in both arms, so the arms
-    are paired: same init, same split, same step budget sum(stage_steps)."""
+    """configs[s][i]: seed i's curriculum run at stage s (split_seed and init seed = seeds[i])."""
     if len(stage_steps) != len(ranges):
         raise ValueError("one step count per curriculum stage")
-    out = []
-    for s, (r, n) in enumerate(zip(ranges, stage_steps)):
-        cur = [base.replace(seed=stage_seed(x, s), split_seed=x, curriculum=r, steps=n) for x in seeds]
-        direct = [base.replace(seed=stage_seed(x, s), split_seed=x, curriculum=0, steps=n) for x in seeds]
-        out.append(cur + direct)
-    return out
+    return [[base.replace(seed=stage_seed(x, s), split_seed=x, curriculum=r, steps=n) for x in seeds]
+            for s, (r, n) in enumerate(zip(ranges, stage_steps))]
+
+
+def direct_configs(base: RunConfig, seeds: Sequence[int], stage_steps: Sequence[int]) -> list[list[RunConfig]]:
+    """The direct arm as one stage: the full split for sum(stage_steps) steps, same seeds."""
+    return [[base.replace(seed=x, split_seed=x, curriculum=0, steps=int(sum(stage_steps))) for x in seeds]]
 
 
 def curriculum(base: RunConfig, seeds: Sequence[int], stage_steps: Sequence[int], device="cpu", *,
-               ranges: Sequence[int] = CURRICULUM_RANGES, checkpoint_every: int = 0) -> Staged:
-    """Curriculum arm (runs 0..n-1) and direct arm (runs n..2n-1) for n seeds, batched.
-    See the module docstring for what carries over and how the budget is equalized."""
-    return run_stages(curriculum_configs(base, seeds, stage_steps, ranges), device,
-                      checkpoint_every=checkpoint_every, carry_opt_state=True)
+               ranges: Sequence[int] = CURRICULUM_RANGES, checkpoint_every: int = 0) -> tuple[Staged, Staged]:
+    """(curriculum arm, direct arm), one run per seed in each, paired by seed (same
+    init, same split): see the module docstring for what carries over between stages."""
+    cur = run_stages(curriculum_configs(base, seeds, stage_steps, ranges), device,
+                     checkpoint_every=checkpoint_every, carry_opt_state=True)
+    direct = run_stages(direct_configs(base, seeds, stage_steps), device, checkpoint_every=checkpoint_every)
+    return cur, direct
 
 
 # ------------------------------------------------------------------ finetuning

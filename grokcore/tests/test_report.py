@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import json
 import math
 import re
 import shutil
@@ -19,7 +18,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from grokcore.report import VERDICTS, fmt_num, fmt_p, format_stat, load_records, render, report_main, write_report  # noqa: E402
+from grokcore.report import (  # noqa: E402
+    VERDICTS, fmt_num, fmt_p, format_stat, load_records, render, report_main, write_report,
+)
 
 SOURCE = {"id": "seed000", "file": "seeds/000_a73151d2a26eab93.txt", "title": "Li² scaling law",
           "citation": "Tian, arXiv 2509.21519", "fixture": "li2.toml"}
@@ -71,8 +72,8 @@ def sample_records() -> list[dict]:
     return [
         make_record(
             "li2-boundary", "fast", "supported",
-            tested="Per M, logistic fit of generalized (test acc ≥ 95%) vs log n gives n*(M) with a profile CI; across M, "
-                   "n* ∝ M log M vs M vs M² vs free power law by AIC, χ² goodness of fit at α = 0.05.",
+            tested="Per M, logistic fit of generalized (test acc ≥ 95%) vs log n gives n*(M) with a profile CI; "
+                   "across M, n* ∝ M log M vs M vs M² vs free power law by AIC, χ² goodness of fit at α = 0.05.",
             scale={"M": [11, 13, 17, 19, 23], "seeds": 4, "width": 128, "steps": 3000,
                    "ratios": [0.1, 0.14, 0.2, 0.28, 0.4, 0.56]},
             stats=[stat("c", 2.14, 1.62, 2.91, claimed="> 1", method="n* = c·M log M, weighted LS", headline=True),
@@ -87,7 +88,8 @@ def sample_records() -> list[dict]:
                     reason="gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"),
         make_record(
             "li2-lazy-freeze", "fast", "refuted", outcome="xfailed",
-            tested="Median per-step relative change ‖ΔW1‖/‖W1‖ over the first 200 steps, Adam and SGD, 8 seeds.",
+            tested="Median per-step relative change ‖ΔW1‖/‖W1‖ over the first 200 steps, Adam and SGD, "
+                   "8 seeds.",
             stats=[stat("‖ΔW1‖/‖W1‖ (Adam)", 2.3e-3, 2.1e-3, 2.6e-3, claimed="< 1e-3", headline=True, p=1.2e-6,
                         method="bootstrap over seeds")],
             reason="Adam moves every weight by ~lr per step: measured 2.3e-3 [2.1e-3, 2.6e-3] ≥ 1e-3",
@@ -95,7 +97,8 @@ def sample_records() -> list[dict]:
         make_record(
             "grok-delayed", "fast", "supported",
             stats=[stat("lag", 1840, 1510, 2230, unit="steps", headline=True, method="t_test − t_train, bootstrap")],
-            figures=[{"title": "Train and test accuracy", "caption": "Median over 4 seeds.", "png_b64": png_b64("curves")}],
+            figures=[{"title": "Train and test accuracy", "caption": "Median over 4 seeds.",
+                      "png_b64": png_b64("curves")}],
         ),
         make_record("finetune-accelerates", "fast", "inconclusive",
                     stats=[stat("median speed-up", 1.3, 0.7, 2.4, claimed=">1", headline=True, p=0.21)],
@@ -107,8 +110,9 @@ def sample_records() -> list[dict]:
     ]
 
 
-META = {"args": ["claims", "-m", "fast"], "started": "2025-01-01T00:00:00+00:00", "finished": "2025-01-01T00:04:10+00:00",
-        "wall_s": 250.0, "hostname": "ci", "device": "cpu: AMD EPYC, 2 cores", "seed": 0, "git_commit": "0123abc",
+META = {"args": ["claims", "-m", "fast"], "started": "2025-01-01T00:00:00+00:00",
+        "finished": "2025-01-01T00:04:10+00:00", "wall_s": 250.0, "hostname": "ci",
+        "device": "cpu: AMD EPYC, 2 cores", "seed": 0, "git_commit": "0123abc",
         "versions": {"python": "3.11.7", "torch": "2.5.1"}}
 
 
@@ -168,6 +172,7 @@ def test_formatting() -> None:
     assert format_stat(stat("lag", 1840, unit="steps")) == "lag = 1840 steps"
     assert format_stat(None) == ""
     assert fmt_num(2.3e-3) == "0.0023" and fmt_num(2.3e-5) == "2.30e-05" and fmt_num(None) == "—"
+    assert fmt_num(1840.0) == "1840" and fmt_num(41.23) == "41.2" and fmt_num(2.5e6) == "2.50e+06"
     assert fmt_num([1, 2.5]) == "[1, 2.5]" and fmt_p(1.2e-6) == "1.2e-06" and fmt_p(0.21) == "0.210"
 
 
@@ -186,7 +191,8 @@ def test_json_round_trip(tmp_path: Path) -> None:
 def test_report_main_rerenders(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     json_path, html_path = write_report(sample_records(), META, tmp_path / "claims.html")
     html_path.unlink()
-    assert report_main([str(json_path)]) == 0 and card_ids(html_path.read_text()) == card_ids(render(sample_records(), META))
+    assert report_main([str(json_path)]) == 0
+    assert card_ids(html_path.read_text()) == card_ids(render(sample_records(), META))
     assert report_main([str(json_path), "-o", str(tmp_path / "b" / "other.html")]) == 0
     assert (tmp_path / "b" / "other.html").exists() and "wrote" in capsys.readouterr().out
 
@@ -201,7 +207,8 @@ def test_report_main_errors_cleanly(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'profile'}"]
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             f"--user-data-dir={tmp / 'profile'}"]  # a private profile: parallel runs do not share a lock
     return subprocess.run([shutil.which("chromium"), *flags, *args], capture_output=True, text=True, timeout=120)
 
 

@@ -29,29 +29,30 @@ def _same_history(h1, h2, rtol=2e-4, atol=1e-6):
 
 
 def test_curriculum_stages_are_nested_with_one_test_set_and_equal_budget():
-    cfgs = staged.curriculum_configs(BASE, seeds=[3, 5], stage_steps=[8, 4, 12], ranges=RANGES)
-    n = 2
-    for r in range(n):
+    seeds, steps = [3, 5], [8, 4, 12]
+    cfgs = staged.curriculum_configs(BASE, seeds, steps, ranges=RANGES)
+    direct = staged.direct_configs(BASE, seeds, steps)
+    a, b, _ = tasks.table("add", 16)
+    for r in range(len(seeds)):
         trains, tests = zip(*(tasks.run_split(c.task, c.M, c.ratio, c.n_train, c.split_seed, c.curriculum)
                               for c in (stage[r] for stage in cfgs)))
         for small, big in zip(trains, trains[1:]):
             assert set(small.tolist()) < set(big.tolist()), "curriculum stages must be strictly nested"
-        a, b, _ = tasks.table("add", 16)
         for tr, rng in zip(trains, RANGES):
             if rng:
                 assert int(a[tr].max()) < rng and int(b[tr].max()) < rng
-        direct = tasks.run_split("add", 16, 0.5, None, cfgs[0][n + r].split_seed)[0]
-        assert torch.equal(trains[-1], direct), "last stage = the direct arm's full split"
+        d = direct[0][r]
+        assert (d.seed, d.split_seed) == (cfgs[0][r].seed, cfgs[0][r].split_seed), "arms paired by seed"
+        assert torch.equal(trains[-1], tasks.run_split("add", 16, 0.5, None, d.split_seed)[0]), \
+            "last stage = the direct arm's full split"
         assert all(torch.equal(t, tests[0]) for t in tests), "one held-out set at every stage"
-    for stage in cfgs:  # both arms take the same steps at every stage
-        assert {c.steps for c in stage} == {stage[0].steps}
-        assert [c.split_seed for c in stage[:n]] == [c.split_seed for c in stage[n:]]
-    st = staged.curriculum(BASE, [3, 5], [8, 4, 12], ranges=RANGES, checkpoint_every=4)
-    assert st.offsets == [0, 8, 12]
-    assert st.opt_state["t"] == 24, "Adam's step count carries over all stages"
-    assert [c.step for c in st.checkpoints] == list(range(0, 25, 4)), "one checkpoint per 4 global steps"
-    assert [c.stage for c in st.checkpoints] == [0, 0, 0, 1, 2, 2, 2]
-    traj = st.trajectory(0)
+    assert sum(stage[0].steps for stage in cfgs) == direct[0][0].steps == 24, "equal step budgets"
+    cur, dr = staged.curriculum(BASE, seeds, steps, ranges=RANGES, checkpoint_every=4)
+    assert cur.offsets == [0, 8, 12] and dr.offsets == [0]
+    assert cur.opt_state["t"] == dr.opt_state["t"] == 24, "Adam's step count carries over all stages"
+    assert [c.step for c in cur.checkpoints] == [c.step for c in dr.checkpoints] == list(range(0, 25, 4))
+    assert [c.stage for c in cur.checkpoints] == [0, 0, 0, 1, 2, 2, 2]
+    traj = cur.trajectory(0)
     assert traj["step"][-1] == 24 and np.all(np.diff(traj["step"]) >= 0)
 
 
@@ -86,12 +87,12 @@ def test_batched_curriculum_equals_each_run_alone(batch_size):
     base = BASE.replace(batch_size=batch_size)
     both = staged.curriculum(base, [3, 5], [8, 4, 8], ranges=RANGES, checkpoint_every=4)
     alone = staged.curriculum(base, [5], [8, 4, 8], ranges=RANGES, checkpoint_every=4)
-    for r_both, r_alone in ((1, 0), (3, 1)):  # seed 5: curriculum arm, direct arm
-        for s in range(3):
-            _same_history(both.histories[s][r_both], alone.histories[s][r_alone])
-        for cb, ca in zip(both.checkpoints, alone.checkpoints):
+    for arm_both, arm_alone in zip(both, alone):  # curriculum, direct
+        for s in range(len(arm_both.histories)):
+            _same_history(arm_both.histories[s][1], arm_alone.histories[s][0])
+        for cb, ca in zip(arm_both.checkpoints, arm_alone.checkpoints):
             for k in cb.params:
-                torch.testing.assert_close(cb.params[k][r_both], ca.params[k][r_alone], rtol=2e-4, atol=1e-5)
+                torch.testing.assert_close(cb.params[k][1], ca.params[k][0], rtol=2e-4, atol=1e-5)
 
 
 def test_batched_finetune_equals_each_chain_alone_and_scratch_joins_last_stage():
@@ -107,8 +108,8 @@ def test_batched_finetune_equals_each_chain_alone_and_scratch_joins_last_stage()
 
 
 def test_checkpoint_llc_loss_at_wstar_is_each_models_train_loss():
-    st = staged.curriculum(BASE, [3, 5], [8, 4, 8], ranges=RANGES, checkpoint_every=4)
-    items = staged.staged_llc_items(st, runs=range(4))
+    st, _ = staged.curriculum(BASE, [3, 5], [8, 4, 8], ranges=RANGES, checkpoint_every=4)
+    items = staged.staged_llc_items(st, runs=range(2))
     est = staged.checkpoint_llc([(c, p) for _, _, c, p in items],
                                 SGLDConfig(chains=2, draws=5), batch_size=0)
     assert est["llc/mean"].shape == (len(items),) and np.isfinite(est["llc/mean"]).all()

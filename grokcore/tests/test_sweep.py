@@ -1,0 +1,42 @@
+"""Sweeps: grid expansion, cache hits train nothing, order and params kept,
+diverged runs stored with their status."""
+import numpy as np
+
+from grokcore import sweep
+from grokcore.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.store import Store
+
+BASE = RunConfig(task="add", M=7, ratio=0.5, steps=6, eval_every=3,
+                 model=ModelSpec(family="li2", width=8), optim=OptimSpec(name="adam", lr=1e-2))
+
+
+def test_grid_expands_dotted_and_callable_axes():
+    cfgs = sweep.grid(BASE, M=[5, 7], seed=range(2), **{"optim.weight_decay": [0.0, 1.0]},
+                      ratio=lambda c: [0.2, 0.4] if c.M == 5 else [0.5])
+    assert len(cfgs) == 2 * 2 * 2 * 2 - 4
+    assert {c.optim.weight_decay for c in cfgs} == {0.0, 1.0}
+    assert {c.ratio for c in cfgs if c.M == 7} == {0.5}
+
+
+def test_second_run_trains_nothing_and_keeps_order(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.sqlite")
+    cfgs = sweep.grid(BASE, seed=range(3), M=[5, 7])  # two shape groups
+    first = sweep.run(cfgs, store=store, save_params=("W",))
+    calls = []
+    monkeypatch.setattr(sweep, "train", lambda *a, **k: calls.append(a) or None)
+    second = sweep.run(list(reversed(cfgs)), store=store, save_params=("W",))
+    assert calls == []
+    for h1, h2 in zip(first, reversed(second)):
+        assert h1.config == h2.config and h1.summary == h2.summary
+        np.testing.assert_array_equal(h1.metrics["test/acc"], h2.metrics["test/acc"])
+        np.testing.assert_array_equal(h1.metrics["param/W"], h2.metrics["param/W"])
+    assert first[0].metrics["param/W"].shape == (2 * 5, 8)
+
+
+def test_diverged_runs_are_stored_as_diverged(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    bad = BASE.replace(optim=OptimSpec(name="sgd", lr=1e12))
+    h_bad, h_ok = sweep.run([bad, BASE], store=store)
+    assert h_bad.status == "diverged" and h_ok.status == "ok"
+    assert store.get(bad.key).status == "diverged"
+    assert np.isnan(sweep.outcomes([h_bad, h_ok])[0])

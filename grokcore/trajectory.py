@@ -1,0 +1,148 @@
+"""Full-length training runs with order parameters logged along training.
+
+`sweep.run` stops a batch early once every run in it has generalized (seed 002's
+rule) and logs no order parameters. Claims that re-read histories under other
+detection rules (stricter thresholds or longer patience) or follow order
+parameters through the transition need neither: `run` here trains with
+``early_stop=False`` (each history spans ``0..cfg.steps``) and, with
+``order_every=k``, keeps parameter checkpoints every k steps and evaluates the
+five order parameters of `grokcore.orderparams` on them, batched over all
+(checkpoint, run) pairs at once. They are stored as extra history metrics
+
+    "order/step"  (C,) checkpoint steps
+    "order/rqi", "order/eff_rank", "order/pr", "order/kernel_align", "order/fourier_snr"  (C,)
+
+in the same content-addressed store (`RunConfig.key`): a cached run is reused
+only if it is full length and, when order parameters are asked for, carries
+them with the same cadence; otherwise it is retrained and replaced (a superset
+of what `sweep.run` stores, so `sweep.run` keeps reusing it).
+
+What the order parameters are evaluated on (per family; seed 001's code evaluates
+on the test set):
+  emb  (R, M, D): the token representation: mu_mlp / li2 -> the a-block of the
+       first layer W1[:M] (one-hot input, so row a is token a's embedding);
+       embed_mlp -> E; transformer -> tok.
+  W    (R, a, b): the first hidden layer's weights (mu_mlp W1, li2 W, embed_mlp W1,
+       transformer fc1 of the last block).
+  H    (R, N, K): hidden features on each run's *test* pairs (the F returned by
+       models.forward), labels y (R, N).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from . import models, orderparams, tasks
+from .config import RunConfig
+from .train import History, train
+
+ORDER_KEYS = ("order/rqi", "order/eff_rank", "order/pr", "order/kernel_align", "order/fourier_snr")
+
+
+def _emb_and_w(family: str, P: dict[str, torch.Tensor], M: int, depth: int):
+    if family == "mu_mlp":
+        return P["W1"][:, :M], P["W1"]
+    if family == "li2":
+        return P["W"][:, :M], P["W"]
+    if family == "embed_mlp":
+        return P["E"], P["W1"]
+    return P["tok"], P[f"fc1.{depth - 1}"]
+
+
+@torch.no_grad()
+def order_parameters_along(cfgs: list[RunConfig], checkpoints: list[tuple[int, dict]],
+                           device="cpu", max_rows: int = 4096) -> dict[str, np.ndarray]:
+    """Order parameters of R shape-compatible runs at C checkpoints -> {key: (C, R)}.
+
+    All C·R (checkpoint, run) pairs are stacked on the run axis and evaluated in
+    blocks of at most max_rows rows. H are the hidden features on each run's test
+    pairs (test sets of equal size: same ratio / n_train and M)."""
+    c0, R = cfgs[0], len(cfgs)
+    M, spec = c0.M, c0.model
+    a, b, y = tasks.table(c0.task, M)
+    te = [tasks.run_split(c.task, c.M, c.ratio, c.n_train, c.split_seed, c.curriculum)[1] for c in cfgs]
+    if len({t.numel() for t in te}) != 1:
+        raise ValueError("order parameters need test sets of one size across the batch")
+    te = torch.stack(te)  # (R, N)
+    alpha = torch.tensor([c.model.alpha for c in cfgs])
+    C = len(checkpoints)
+    out = {k: np.full((C, R), np.nan) for k in ORDER_KEYS}
+    per_block = max(1, max_rows // R)
+    for c_start in range(0, C, per_block):
+        chunk = checkpoints[c_start:c_start + per_block]
+        n = len(chunk)
+        P = {k: torch.cat([ck[k] for _, ck in chunk]).to(device) for k in chunk[0][1]}  # (n R, ...)
+        idx = te.repeat(n, 1).to(device)  # (n R, N)
+        aa, bb, yy = a.to(device)[idx], b.to(device)[idx], y.to(device)[idx]
+        _, H = models.forward(spec, P, aa, bb, alpha.repeat(n).to(device))
+        emb, W = _emb_and_w(spec.family, P, M, spec.depth)
+        if W.dim() > 3:
+            W = W.flatten(1, -2)
+        op = "add" if c0.task == "add" else "add"
+        vals = orderparams.order_parameters(emb, W, H, yy, M, op=op)
+        for k in ORDER_KEYS:
+            out[k][c_start:c_start + n] = vals[k].float().cpu().numpy().reshape(n, R)
+    return out
+
+
+def _complete(h: History, order_every: int) -> bool:
+    m = h.metrics
+    if int(m["step"][-1]) != h.config.steps:
+        return False
+    if order_every:
+        st = m.get("order/step")
+        if st is None or any(k not in m for k in ORDER_KEYS):
+            return False
+        want = np.arange(0, h.config.steps + 1, order_every)
+        return st.shape == want.shape and bool(np.all(st == want))
+    return True
+
+
+def _stored(h: History, experiment: str):
+    from . import __version__
+    from .store import StoredRun
+
+    def safe(v):
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    return StoredRun(key=h.config.key, experiment=experiment, config=h.config.to_dict(), status=h.status,
+                     summary={k: safe(v) for k, v in h.summary.items()}, history=h.metrics,
+                     wall_s=h.wall_s, device=h.device, version=__version__, created="")
+
+
+def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
+        order_every: int = 0, max_batch: int = 256) -> list[History]:
+    """One full-length History per config (in order), cached in `store` by config key;
+    with order_every > 0 also order parameters every that many steps (see module doc)."""
+    keys = [c.key for c in cfgs]
+    have: dict[str, History] = {}
+    if store is not None:
+        for k, s in store.get_many(set(keys)).items():
+            from .config import RunConfig as _RC
+            h = History(_RC.from_dict(s.config), dict(s.history), s.status, s.wall_s, s.device, dict(s.summary))
+            if _complete(h, order_every):
+                have[k] = h
+    todo = {c.key: c for c in cfgs if c.key not in have}
+    groups = defaultdict(list)
+    for c in todo.values():
+        groups[c.batch_key].append(c)
+    for group in groups.values():
+        group.sort(key=lambda c: (c.n_train or 0, c.ratio or 0.0))
+        for i in range(0, len(group), max_batch):
+            chunk = group[i:i + max_batch]
+            res = train(chunk, device, early_stop=False, checkpoint_every=order_every)
+            hists = res.histories
+            if order_every:
+                op = order_parameters_along(chunk, res.checkpoints, device)
+                steps = np.array([s for s, _ in res.checkpoints])
+                for r, h in enumerate(hists):
+                    h.metrics["order/step"] = steps
+                    for k in ORDER_KEYS:
+                        h.metrics[k] = op[k][:, r]
+            if store is not None:
+                store.put_many([_stored(h, experiment) for h in hists])
+            have.update((h.config.key, h) for h in hists)
+    return [have[k] for k in keys]
