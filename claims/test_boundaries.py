@@ -29,20 +29,21 @@ WDS = [1.0, 0.1, 0.01]
 BASE_RULE = DetectRule(0.95, 10)  # seed 002
 RULES = [DetectRule(t, p) for t in (0.90, 0.95, 0.99) for p in (5, 10, 20)]
 
-# Per tier. fast: p = 13 (the transformer's CPU cost is ~15 ms per step per batch even at
-#   d_model = 4; a batch per width), d_model in {4, 8, 12, 16, 24} (ratios 0.31..1.85, the seed's
-#   exp5 spans roughly 0.33..2.6 at p = 97), 3 seeds, lr 3e-3 (3x the seed's) and 2500 steps for
-#   every WD (the seed gives weak WD 5-10x more epochs; here all WDs share one budget and weak-WD
-#   runs are right-censored accordingly). Cost: 5 widths x 9 runs x 2500 steps; per run-step
-#   ~ 3 x 2 x 48 d^2 x 169 pairs... <= 0.02 GFLOP -> ~ 10 TFLOP... dominated by per-op overhead
-#   on CPU (~1 min).
+# Per tier. fast: p = 23, d_model in {4, 8, 16, 32} (ratios 0.17..1.39; the seed's exp5 spans
+#   roughly 0.25..4 at p = 97), 2 seeds, lr 3e-3 (3x the seed's) and 1200 steps for every WD (the
+#   seed gives weak WD 5-10x more epochs; here all WDs share one budget and weak-WD runs are
+#   right-censored accordingly). Measured while choosing it: at p = 13 / 17 no run groks in
+#   1500-5000 steps (d 4..32, too few training pairs); at p = 23, d = 32, WD = 1 runs grok after
+#   ~400-2100 steps (lr 3e-3 / 1e-3) while WD = 0.1 runs stay at ~0.48 for 4000 steps.
+#   Cost: 4 widths x 6 runs x 1200 steps; FLOPs small (~3 x 48 d^2 x 530 tokens <= 8e7 per
+#   run-step), CPU overhead-bound: ~13-30 ms per step per width batch -> ~90 s.
 # gpu: the seed's exp5: p = 97, 8 ratios {0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4} (d_model rounded to a
 #   multiple of 4: 24..388), 5 seeds, WD = 1 / 0.1 / 0.01 with 20k / 100k / 200k steps, eval
 #   every 10. Per token-step fwd+bwd ~ 144 d^2 FLOP x 9408 tokens; summed over the 8 widths x 5
 #   seeds ~ 2.1e12 FLOP per step, x (20k + 100k + 200k) steps ~ 6.7e17 FLOP: ~2 h on one H100 at
 #   100 TFLOP/s (batched per width and WD; WD = 1 batches stop early only in sweep.run, not here).
 GRIDS = {
-    "fast": dict(M=13, d_models=[4, 8, 12, 16, 24], seeds=3, lr=3e-3, steps={1.0: 2500, 0.1: 2500, 0.01: 2500},
+    "fast": dict(M=23, d_models=[4, 8, 16, 32], seeds=2, lr=3e-3, steps={1.0: 1200, 0.1: 1200, 0.01: 1200},
                  eval_every=10),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
                 steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10),
@@ -60,7 +61,8 @@ def sweep002(tier: str, store, device: str, seed0: int) -> list:
                          optim=dataclasses.replace(base.optim, weight_decay=wd),
                          steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
             for d in g["d_models"] for wd in WDS for s in range(g["seeds"])]
-    return trajectory.run(cfgs, store=store, device=device, experiment=f"seed002/{tier}")
+    return trajectory.run(cfgs, store=store, device=device, experiment=f"seed002/{tier}",
+                          threads=1 if device == "cpu" else None)
 
 
 def grok_steps(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
@@ -212,9 +214,6 @@ def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed)
     rng = np.random.default_rng(1)
     diffs = []
     xa, ta, xb, tb = x[wd == 0.01], t[wd == 0.01], x[wd == 1.0], t[wd == 1.0]
-    for k in range(500):
-        ca = curvature(*(lambda i: (xa[i], ta[i]))(rng.integers(0, xa.size, xa.size)), n_boot=0) \
-            if False else None
     # difference CI: combine the two independent bootstrap distributions by resampling runs per WD
     def _c2(xx, tt):
         ok = np.isfinite(tt)
@@ -320,6 +319,10 @@ def test_wd_shifts_boundary(tier, claim, claims_store, claims_device, claims_see
     claim.figure(fig, "grok success vs capacity ratio per WD; dashed: Spearman-Kärber 50% points")
     claim.configs([h.config.key for h in hs])
     claim.note("direction: " + ("; ".join(shifted) if shifted else "no significant shift"))
+    if all(y[wd == w].min() == y[wd == w].max() for w in WDS) and len({y[wd == w][0] for w in WDS}) == 1:
+        claim.conclude("inconclusive", f"every WD {'grokked' if y.all() else 'failed'} at every ratio within "
+                       f"{g['steps']} steps: no boundary inside the range; decided at the gpu tier (20k-200k steps)")
+        return
     assert shifted, "no WD pair's boundary differs at the Holm-corrected level"
 
 
@@ -348,8 +351,22 @@ def _rederive_seed001(tier, store, device, seed0, rule: DetectRule) -> dict:
             "grok-lazy-rich": ("supported" if tau2.lo > 0 else "not supported", tau2.value)}
 
 
+DETECTION_FAST_REFUTED = (
+    "measured at the fast tier (p=23, d_model 4..32, 2 seeds, 1200 steps, lr 3e-3): 7 of 45 verdicts flip. "
+    "Under the seed-002 rule (0.95 x 10) no transformer run groks, so capacity-boundary is 'inconclusive' "
+    "(all_fail); under every patience-5 rule (0.90/0.95/0.99 x 5) both d_model=32 (r=1.39) WD=1 runs count as "
+    "grokked (test acc >= threshold for 5-9 evals, then unstable), giving a separated boundary between r=0.70 "
+    "and 1.39 ('supported') and a WD=1 vs 0.01 boundary shift (zero -> negative, also at 0.90/10). "
+    "The seed-001 verdicts (all runs censored) do not flip")
+DETECTION_TIERS = [
+    pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=DETECTION_FAST_REFUTED)],
+                 id="fast"),
+    pytest.param("gpu", marks=pytest.mark.gpu, id="gpu"),
+]
+
+
 @share_sweep("seed002")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", DETECTION_TIERS)
 def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: the detection-dependent verdicts do not change when the grokking rule (test accuracy >=
     threshold for `patience` consecutive evaluations) varies over threshold {0.90, 0.95, 0.99} x patience
@@ -404,4 +421,12 @@ def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed)
     claim.configs([h.config.key for h in hs])
     for f in flips:
         claim.note(f)
+    n_detect = sum(int(np.isfinite(grok_steps(hs, r)).sum()) for r in RULES)
+    import test_empirical as emp
+    runs001 = emp.sweep001(tier, claims_store, claims_device, claims_seed)
+    n_detect += sum(int(np.isfinite(emp.steps_of(h, (r.threshold, r.patience)))) for r in RULES for h in runs001.values())
+    claim.stat("grok detections over all rules and runs", n_detect)
     assert not flips, f"{len(flips)} of {n_cells} verdicts flip: " + "; ".join(flips)
+    if n_detect == 0:
+        claim.conclude("inconclusive", "no run groks under any of the 9 rules: agreement is vacuous (every verdict "
+                       "rests on all-censored data); needs a scale where runs grok near the thresholds (gpu tier)"), f"{len(flips)} of {n_cells} verdicts flip: " + "; ".join(flips)

@@ -41,13 +41,16 @@ ORDER_NAMES = {"order/rqi": "RQI", "order/eff_rank": "effective rank", "order/pr
 
 # Per tier: the scale each verdict is measured at.
 #
-# fast: p = 31 with a 60% split instead of 97 / 30%: the training set then holds ~6 M log M
-#   pairs as seed 001's 2823 pairs do at p = 97 (2823 / (97 ln 97) = 6.3); at p = 31 and 30%
-#   the MLP memorizes but does not generalize within any CPU-sized budget (measured: test acc
-#   0.00 after 4000 steps at p = 23 / 30%). Width 64, lr 3e-3 (3x the seed's, so that the
-#   weight-decay time 1/(lr lambda) fits the step budget), 3000 full-batch steps.
-#   Cost: 7 cells x 4 seeds = 28 runs x 3000 steps, ~6 (576 x 64 x 31) ~ 7 MFLOP/run/step
-#   -> ~0.6 TFLOP, CPU minutes.
+# fast: p = 23 with a 60% split instead of 97 / 30%: the training set then holds ~4.4 M ln M
+#   pairs (seed 001: 2823 / (97 ln 97) = 6.3); at p = 23 and 30% the MLP memorizes but test
+#   accuracy stays at 0.00 after 4000 steps (measured). Width 64, lr 1e-2 (10x the seed's, so
+#   lr * lambda * steps = 20 is close to the seed's single run, 1e-3 * 1 * 30000 = 30),
+#   2000 full-batch steps, 3 seeds. Measured while choosing this scale (p = 17..31, widths
+#   64/128, lr 1e-3..3e-2, splits 0.3..0.8, 2000-4000 steps): test accuracy rises slowly to
+#   0.5-0.8 at lambda = 1 but no run reaches 0.95, so at this tier the seed-001 claims come out
+#   'inconclusive'; ~10^4 steps at p >= 31 would decide them (gpu tier).
+#   Cost: 7 cells x 3 seeds = 21 runs x 2000 steps, ~6 (317 x 64 x 23) ~ 3 MFLOP/run/step
+#   -> ~0.13 TFLOP; CPU ~0.8 ms per run-step (overhead-bound) -> ~35 s.
 # gpu: the seed's setting: p = 97, 30%, width 512, lr 1e-3, 100000 steps (the seed's sweep
 #   budget), 10 seeds per cell, 7 cells = 70 runs (the alpha=0 row, the lambda=1 column).
 #   Per run-step: fwd+bwd of the 2823 x 512 x 97 output layer ~ 3 x 2.8e8 = 0.84 GFLOP plus the
@@ -55,7 +58,7 @@ ORDER_NAMES = {"order/rqi": "RQI", "order/eff_rank": "effective rank", "order/pr
 #   ~ 6.6e15 FLOP: ~10-20 min on one H100 in one batch (R = 70), order parameters every 500
 #   steps on the 10 (0, 1) runs (200 checkpoints x 10 runs).
 GRIDS = {
-    "fast": dict(M=31, ratio=0.6, width=64, lr=3e-3, steps=3000, eval_every=20, seeds=4, order_every=100),
+    "fast": dict(M=23, ratio=0.6, width=64, lr=1e-2, steps=2000, eval_every=20, seeds=3, order_every=100),
     "gpu": dict(M=97, ratio=0.3, width=512, lr=1e-3, steps=100000, eval_every=100, seeds=10, order_every=500),
 }
 
@@ -83,8 +86,9 @@ def sweep001(tier: str, store, device: str, seed0: int) -> dict:
     order_cfgs = [_cfg(base, 0.0, 1.0, s) for s in seeds]
     other = [_cfg(base, a, lam, s) for a, lam in cells if (a, lam) != (0.0, 1.0) for s in seeds]
     hs = trajectory.run(order_cfgs, store=store, device=device, experiment=f"seed001/{tier}",
-                        order_every=g["order_every"])
-    hs += trajectory.run(other, store=store, device=device, experiment=f"seed001/{tier}")
+                        order_every=g["order_every"], threads=1 if device == "cpu" else None)
+    hs += trajectory.run(other, store=store, device=device, experiment=f"seed001/{tier}",
+                         threads=1 if device == "cpu" else None)
     return {(h.config.model.alpha, h.config.optim.weight_decay, h.config.seed): h for h in hs}
 
 
@@ -116,7 +120,9 @@ def delay_stats(hs, grok_rule=GROK_RULE, alpha=ALPHA) -> dict:
     out = {"t_mem": tm, "t_grok": tg, "n_censored": int(censored.sum()), "n_no_mem": int((~ok).sum()),
            "n": int(ok.sum())}
     if ok.sum() >= 2:
-        out["lag"] = stats.bootstrap_ci(lag, np.mean, alpha=2 * alpha)  # two-sided 1-2a = one-sided 1-a lower bound
+        b = stats.bootstrap_ci(lag, np.mean, alpha=2 * alpha)  # two-sided 1-2a -> one-sided 1-a lower bound
+        out["lag"] = stats.Estimate("mean lag t_grok - t_mem", b.value, b.lo, math.inf, alpha,
+                                    method="bootstrap (2000, percentile), one-sided lower bound")
         mean_logr = float(logr.mean())
         se = float(logr.std(ddof=1) / math.sqrt(logr.size)) if logr.size > 1 else math.inf
         from scipy import stats as sps
@@ -176,7 +182,18 @@ def test_grok_delayed(tier, claim, claims_store, claims_device, claims_seed):
     claim.configs([h.config.key for h in hs])
     if d["n_censored"]:
         claim.note(f"{d['n_censored']} of {d['n']} seeds never reached test acc 0.95: censored at the budget")
-    assert n_grok * 2 > d["n"], f"only {n_grok}/{d['n']} seeds grokked within {g['steps']} steps"
+    assert d["n"] == len(hs), f"{d['n_no_mem']} seeds never memorized (train acc < 0.99)"
+    if n_grok * 2 <= d["n"]:
+        acc_at_mem = [float(np.interp(tm, h.metrics["step"], h.metrics["test/acc"])) for h, tm in zip(hs, d["t_mem"])]
+        final = [float(h.metrics["test/acc"][-1]) for h in hs]
+        claim.stat("test acc at t_mem (mean)", float(np.mean(acc_at_mem)))
+        claim.stat("test acc at budget (mean)", float(np.mean(final)))
+        claim.conclude("inconclusive", f"only {n_grok}/{d['n']} seeds reached test acc 0.95 within {g['steps']} steps "
+                       f"(test acc at t_mem {np.mean(acc_at_mem):.2f}, at the budget {np.mean(final):.2f}): memorization "
+                       "clearly precedes generalization but the jump is not observed; decided at the gpu tier "
+                       "(p=97, 1e5 steps) or with ~1e4 steps at this p")
+        assert max(acc_at_mem) < 0.95, "a seed generalized no later than it memorized"
+        return
     assert d["lag"].lo > 0, f"lag {d['lag'].value:.0f} steps, lower bound {d['lag'].lo:.0f} <= 0"
     assert d["ratio"].lo > 2, f"t_grok/t_mem = {d['ratio'].value:.2f}, lower bound {d['ratio'].lo:.2f} <= 2"
 
@@ -207,9 +224,10 @@ def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     hs = [h for (a, lam, s), h in sorted(runs.items()) if a == 0.0]
     lam = np.array([h.config.optim.weight_decay for h in hs])
     tg = np.array([steps_of(h) for h in hs])
-    tau = stats.kendall_trend(np.log10(lam), _censored_rank_value(tg, g["steps"]), alpha=ALPHA)
     grokked = ~np.isnan(tg)
     levels = sorted(set(lam[grokked]))
+    decidable = len(levels) >= 1 and (~grokked).sum() + len(levels) >= 2 and len(set(_censored_rank_value(tg, g["steps"]))) > 1
+    tau = stats.kendall_trend(np.log10(lam), _censored_rank_value(tg, g["steps"]), alpha=ALPHA) if decidable else None
     slope = (stats.linear_trend(np.log(lam[grokked]), np.log(tg[grokked]), alpha=ALPHA)
              if len(levels) >= 2 and grokked.sum() >= 3 else None)
     small = lam == min(LAMBDAS)
@@ -217,7 +235,11 @@ def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
                  "percentile CI (2000); t_grok = first eval with test acc >= 0.95; OLS slope of log t_grok "
                  "vs log lambda over grokked runs (t CI) reported; supported if tau's CI < 0", alpha=ALPHA)
     claim.scale(**g, lambdas=LAMBDAS, alpha_model=0.0)
-    claim.stat("kendall tau (log lambda, t_grok)", tau, claimed="< 0", headline=True)
+    final = np.array([float(h.metrics["test/acc"][-1]) for h in hs])
+    claim.stat("kendall tau (log lambda, final test acc) [proxy, not asserted]",
+               stats.kendall_trend(np.log10(lam), final, alpha=ALPHA), claimed="> 0")
+    if tau is not None:
+        claim.stat("kendall tau (log lambda, t_grok)", tau, claimed="< 0", headline=True)
     if slope is not None:
         claim.stat("slope d log t_grok / d log lambda (grokked only)", slope, claimed=-1.0)
     else:
@@ -242,6 +264,10 @@ def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     ax.legend(fontsize=8)
     claim.figure(fig, "t_grok vs lambda (alpha = 0)")
     claim.configs([h.config.key for h in hs])
+    if tau is None:
+        claim.conclude("inconclusive", f"no lambda level grokked within {g['steps']} steps (all runs censored: "
+                       "t_grok ranks carry no information); decided at the gpu tier (1e5 steps)")
+        return
     assert tau.hi < 0, f"tau = {tau.value:.2f} [{tau.lo:.2f}, {tau.hi:.2f}]: no significant speed-up with lambda"
 
 
@@ -263,7 +289,8 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     al = np.array([h.config.model.alpha for h in hs])
     tg = np.array([steps_of(h) for h in hs])
     grokked = ~np.isnan(tg)
-    tau = stats.kendall_trend(al, _censored_rank_value(tg, g["steps"]), alpha=ALPHA)
+    decidable = grokked.any()
+    tau = stats.kendall_trend(al, _censored_rank_value(tg, g["steps"]), alpha=ALPHA) if decidable else None
     k0, n0 = int(grokked[al == 0].sum()), int((al == 0).sum())
     k5, n5 = int(grokked[al == 0.5].sum()), int((al == 0.5).sum())
     diff = stats.rate_difference(k0, n0, k5, n5, alpha=ALPHA)
@@ -271,7 +298,11 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
                  "CI; supported if the CI lies above 0. Success per alpha with Wilson CIs; rate difference "
                  "(alpha=0) - (alpha=0.5), Newcombe CI", alpha=ALPHA)
     claim.scale(**g, alphas=ALPHAS, weight_decay=1.0)
-    claim.stat("kendall tau (alpha, t_grok)", tau, claimed="> 0", headline=True)
+    final = np.array([float(h.metrics["test/acc"][-1]) for h in hs])
+    claim.stat("kendall tau (alpha, final test acc) [proxy, not asserted]", stats.kendall_trend(al, final, alpha=ALPHA),
+               claimed="< 0")
+    if tau is not None:
+        claim.stat("kendall tau (alpha, t_grok)", tau, claimed="> 0", headline=True)
     claim.stat("success(alpha=0) - success(alpha=0.5)", diff, claimed=">= 0")
     for a in ALPHAS:
         sel = al == a
@@ -292,6 +323,10 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     axs[1].legend(fontsize=8)
     claim.figure(fig, "test accuracy and t_grok vs alpha (lambda = 1)")
     claim.configs([h.config.key for h in hs])
+    if tau is None:
+        claim.conclude("inconclusive", f"no run grokked within {g['steps']} steps at any alpha (all censored); "
+                       "decided at the gpu tier (1e5 steps)")
+        return
     assert tau.lo > 0, f"tau = {tau.value:.2f} [{tau.lo:.2f}, {tau.hi:.2f}]: no significant delay with alpha"
 
 
@@ -341,6 +376,22 @@ def order_param_analysis(hs, key: str, alpha: float = ALPHA) -> dict:
     return out
 
 
+def _order_figure(claim, hs, param, name):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax2 = ax.twinx()
+    for i, h in enumerate(hs):
+        m = h.metrics
+        ax.plot(m["order/step"], m[param], color="C2", alpha=0.7, label=name if i == 0 else None)
+        ax2.plot(m["step"], m["test/acc"], color="C1", alpha=0.4, label="test acc" if i == 0 else None)
+    ax.set(xlabel="step", ylabel=name)
+    ax2.set_ylabel("test accuracy")
+    fig.legend(loc="lower right", fontsize=8)
+    claim.figure(fig, f"{name} along training vs test accuracy (per seed)")
+
+
 @share_sweep("seed001")
 @pytest.mark.parametrize("param", list(ORDER_NAMES))
 @pytest.mark.parametrize("tier", TIERS)
@@ -367,7 +418,24 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
                  "(Bonferroni over 5 parameters); lead time of the half-change crossing vs test accuracy's "
                  "(bootstrap CI) reported", alpha=a5)
     claim.scale(**g, cell="alpha=0, lambda=1", parameter=name)
-    assert r["n"] >= 2, f"only {r['n']} seeds memorized and grokked with a settled tail: nothing to compare"
+    if r["n"] < 2:
+        # no transition to compare across: report the change from t_mem to the end of training instead
+        bef, aft = [], []
+        for h in hs:
+            st, v = h.metrics["order/step"], h.metrics[param]
+            tm = t_mem(h)
+            if np.isnan(tm):
+                continue
+            bef.append(v[int(np.searchsorted(st, tm, side="right") - 1)])
+            aft.append(v[-max(1, len(v) // 5):].mean())
+        if len(bef) >= 2:
+            ch = stats.paired_difference(aft, bef, alpha=a5).diff
+            claim.stat(f"{name}: end - t_mem (no transition observed)", ch, headline=True)
+        claim.conclude("inconclusive", f"only {r['n']} seeds reached test acc 0.95 within {g['steps']} steps: "
+                       "no transition to compare across; decided at the gpu tier")
+        _order_figure(claim, hs, param, name)
+        claim.configs([h.config.key for h in hs])
+        return
     ch = r["change"].diff
     claim.stat(f"{name}: after - before", ch, claimed="!= 0", headline=True)
     claim.stat(f"{name}: relative change", r["rel_change"])
@@ -378,18 +446,6 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
         leads = r["lead_est"].lo > 0
         claim.note(f"{name} {'leads' if leads else 'does not significantly lead'} the test-accuracy jump "
                    f"(mean lead {r['lead_est'].value:.0f} steps, CI [{r['lead_est'].lo:.0f}, {r['lead_est'].hi:.0f}])")
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax2 = ax.twinx()
-    for i, h in enumerate(hs):
-        m = h.metrics
-        ax.plot(m["order/step"], m[param], color="C2", alpha=0.7, label=name if i == 0 else None)
-        ax2.plot(m["step"], m["test/acc"], color="C1", alpha=0.4, label="test acc" if i == 0 else None)
-    ax.set(xlabel="step", ylabel=name)
-    ax2.set_ylabel("test accuracy")
-    fig.legend(loc="lower right", fontsize=8)
-    claim.figure(fig, f"{name} along training vs test accuracy (per seed)")
+    _order_figure(claim, hs, param, name)
     claim.configs([h.config.key for h in hs])
     assert ch.lo > 0 or ch.hi < 0, f"{name}: change {ch.value:.3g} [{ch.lo:.3g}, {ch.hi:.3g}] includes 0"

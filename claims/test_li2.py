@@ -40,6 +40,16 @@ from grokcore.train import GEN_PATIENCE, GEN_THRESHOLD  # noqa: E402
 ALPHA = 0.05
 Z = 1.959963984540054  # two-sided 95% normal quantile (for se from a CI)
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Train these small nets single-threaded: with 2 intra-op threads on a loaded 2-core CPU
+    the per-step barriers made training ~10x slower (measured); restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # --------------------------------------------------------------------------- grids
 # Per tier: the scale at which the verdict is measured. Costs (FLOPs) are computed by
 # `_cost` from the configs themselves and recorded in claim.scale(cost_flops=...).
@@ -256,20 +266,23 @@ def stage_row(h) -> dict:
     mi, gi = int(st["mem_index"]), int(st["gen_index"])
     hid, out = models.HIDDEN_IN[h.config.model.family], _out_param(h)
     gnorm = np.sqrt(sum(m[k] ** 2 for k in m if k.startswith("grad/") and k != "grad/cos"))
+    # engine: the eval at the final step logs no gradient / delta (NaN): nan-aware reductions
     r = dict(mem=mi, gen=gi, ok=h.status == "ok")
     if mi > 0:  # Stage I: evals [0, mem)
         d = m[f"delta/{hid}"][:mi]
-        r["I_delta_med"], r["I_delta_max"] = float(np.median(d)), float(np.max(d))
-        r["I_rel_hid"] = float(np.median(m[f"rel_delta/{hid}"][:mi]))
-        r["I_rel_out"] = float(np.median(m[f"rel_delta/{out}"][:mi]))
+        r["I_delta_med"], r["I_delta_max"] = float(np.nanmedian(d)), float(np.nanmax(d))
+        r["I_rel_hid"] = float(np.nanmedian(m[f"rel_delta/{hid}"][:mi]))
+        r["I_rel_out"] = float(np.nanmedian(m[f"rel_delta/{out}"][:mi]))
     if mi >= 0 and gi > mi:  # Stage II: evals [mem, gen)
-        r["II_cos_med"] = float(np.median(m["grad/cos"][mi:gi]))
+        r["II_cos_med"] = float(np.nanmedian(m["grad/cos"][mi:gi]))
         r["II_norm_ratio"] = float(m[f"norm/{hid}"][gi] / m[f"norm/{hid}"][mi])
-    if gi >= 0:  # Stage III: evals [gen, end]
-        r["III_gnorm_med"] = float(np.median(gnorm[gi:]))
-        r["III_frac_gt"] = float(np.mean(gnorm[gi:] > 0.1))
-        gf = m["gf/norm"]
-        r["III_gf_new_peak"] = bool(gi + 1 < len(gf) and np.max(gf[gi + 1:]) > gf[gi])
+    g3 = gnorm[gi:][np.isfinite(gnorm[gi:])] if gi >= 0 else np.array([])
+    if g3.size:  # Stage III: evals [gen, end]
+        r["III_gnorm_med"] = float(np.median(g3))
+        r["III_frac_gt"] = float(np.mean(g3 > 0.1))
+        gf = m["gf/norm"][gi:]
+        gf = gf[np.isfinite(gf)]
+        r["III_gf_new_peak"] = bool(gf.size > 1 and np.max(gf[1:]) > gf[0])
     return r
 
 
@@ -328,6 +341,15 @@ def _stage_groups(groups: dict, wd_key: float) -> dict:
 
 
 # ======================================================================== claims
+
+# Measured at the fast tier (seed 0; M = 17, 85% train, K = 64; see the notes in the report):
+R_LAZY = ("fast: median per-step ‖ΔW1‖ in Stage I is 0.48 (Li² Adam), 0.21 (embed_mlp Adam), 0.086 (Li² SGD), "
+          "0.11 (embed_mlp SGD), >> 1e-3 in 0/6 runs of every condition (Wilson upper 0.39)")
+R_INDEP = ("fast: median gradient cosine in Stage II ≈ 0 (-0.001 Li² Adam, -0.008 embed_mlp Adam) and ‖W1‖ "
+           "shrinks (end/start 0.98, 0.96): 0/6 runs pass in each Adam condition (Wilson upper 0.39)")
+R_TASKS = ("fast: sub rejects M log M (chi² p_fit = 0.015; power k = 1.71 [1.26, 2.15]) over M = 17, 23, 29 with "
+           "2 seeds per point")
+
 
 def _fast_xfail(reason: str):
     return [pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=reason)], id="fast"),
@@ -552,7 +574,7 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("li2-boundary")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _fast_xfail(R_TASKS))
 def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: li2-boundary's analysis for sub and mul (mod prime M; mul includes 0, so the
     table is Z_M* ∪ {0}, not a group) and for x²+y² (non-group contrast); for each task the
@@ -666,7 +688,7 @@ def _verdict_assert(claim, verdict, rates, what):
 
 
 @share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _fast_xfail(R_LAZY))
 def test_li2_lazy_freeze(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: in Stage I (evals before train acc first reaches 0.99), the per-step change
     ‖ΔW1‖ of the hidden layer's input weights (median over Stage I evals) < 1e-3 (seed
@@ -698,7 +720,7 @@ def test_li2_lazy_freeze(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _fast_xfail(R_INDEP))
 def test_li2_independent(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: in Stage II (evals from memorization, train acc >= 0.99, until test acc first
     reaches 0.95), per run: median mean-pairwise cosine of the hidden neurons' input-weight
@@ -775,6 +797,7 @@ def test_li2_gf_dynamics(tier, claim, claims_store, claims_device, claims_seed):
     rise, plateau, etas = [], [], []
     for h in hs:
         gf = h.metrics["gf/norm"]
+        gf = gf[np.isfinite(gf)]  # engine: no gradient logged at the final eval (NaN)
         tail = gf[-max(1, len(gf) // 10):]
         p = float(np.mean(tail))
         rise.append(bool(int(np.argmax(gf)) > 0 and p < 0.5 * gf.max()))

@@ -9,20 +9,28 @@ Tiers (GRIDS):
   needs ~10^4-10^5 steps to grok (measured here: 1 of 4 seeds within 20k steps;
   the source's own transition is near checkpoint 70 of a 200k-batch run), far
   beyond a CPU minute; full-batch steps grok in ~2-4.5k steps. So the fast tier
-  tests the claims in the same model/optimizer with a different noise level and
-  a 4.8k-step budget; step counts do not transfer to the source's batches.
+  tests the claims in the same model/optimizer at a different noise level and
+  a 4.8k-step budget (4 x 1.2k curriculum stages); step counts do not transfer
+  to the source's batches. 5 seeds (the fewest for which a one-sided Wilcoxon
+  can reach p < 0.05), threshold 6 n values x 1 seed x 3k steps, finetuning
+  4 seeds per arm with a 50% split (at 40%, 0 of 5 seeds per arm grokked mod 53
+  within 3k full-batch steps, so the fast tier could not decide anything).
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the
   curriculum 4 x 50k, 12 seeds, 100 checkpoints, LLC with devinterp's example
-  settings and 500 draws. Cost estimate (H100, launch-bound tiny models, ~1-2 ms
-  per batched step): curriculum+direct 2 x 200k steps ~ 8-12 min; threshold
-  10 n x 12 seeds x 50k steps in 10 chunks ~ 10-15 min; finetuning 5 x 25k steps
-  ~ 3-5 min; LLC 2 x 12 x 101 models x 4 chains x 500 draws ~ 1-2 min.
+  settings and 500 draws x 4 chains; threshold 10 n x 12 seeds x 50k batches;
+  finetuning 40% splits, 5 x 25k batches (the devinterp example's budget).
+  Cost estimate (H100, launch-bound tiny models, ~1-2 ms per batched step):
+  curriculum + direct 2 x 200k steps ~ 7-12 min; threshold 10 chunks x 50k
+  steps ~ 8-15 min; finetuning 125k steps ~ 2-4 min; LLC 2424 models x 4 chains
+  x 128 pairs x 500 draws ~ 1 min. Not run in this session (no GPU).
 LLC (both tiers): SGLD step 3e-3, nβ 2, localization γ 5 (devinterp's example),
-minibatch 128 per draw; fast tier 2 chains x 150 draws instead of 500 draws,
-because LLC cost is linear in draws and 150 draws already exceed the ~133-step
-relaxation time 2/(εγ) of the localization; fewer draws shift λ̂ (chains are
-still relaxing), so only comparisons at one setting are made, never against the
-source's absolute values.
+minibatch 128 per draw, no burn-in; fast tier 2 chains x 150 draws instead of
+500: LLC cost is linear in draws x chains, 150 draws already exceed the
+~133-step relaxation time 2/(εγ) of the localization, and 2 chains are the
+fewest that give a between-chain spread and the cross-fitted peak of
+llc-spike-collapse. Fewer draws shift λ̂ (the chains are still relaxing), so
+only comparisons at one setting are made, never against the source's
+absolute values.
 
 The curriculum/direct run set (and its LLC) is computed once per
 (tier, seed, device) and shared by the four curriculum claims; the finetuning
@@ -52,8 +60,8 @@ GRIDS = {
     "fast": dict(
         batch_size=0, eval_every=120, seeds=5,
         stage_steps=[1200, 1200, 1200, 1200], checkpoint_every=240,
-        threshold=dict(n=[100, 200, 350, 600, 1000, 1700, 2800], seeds=2, steps=4000, eval_every=100),
-        finetune=dict(seeds=5, stage_steps=[300, 300, 600, 1200, 3000], eval_every=100),
+        threshold=dict(n=[100, 200, 400, 900, 1500, 2400], seeds=1, steps=3000, eval_every=50),
+        finetune=dict(seeds=4, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
         sgld=dict(chains=2, draws=150),
     ),
     "gpu": dict(
@@ -61,7 +69,7 @@ GRIDS = {
         stage_steps=[50_000] * 4, checkpoint_every=2000,
         threshold=dict(n=[64, 100, 160, 250, 400, 630, 1000, 1600, 2500, 3600], seeds=12, steps=50_000,
                        eval_every=1000),
-        finetune=dict(seeds=12, stage_steps=[25_000] * 5, eval_every=500),
+        finetune=dict(seeds=12, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
         sgld=dict(chains=4, draws=500),
     ),
 }
@@ -133,7 +141,7 @@ def _finetune_set(tier: str, seed: int, device: str) -> dict:
     g, f = GRIDS[tier], GRIDS[tier]["finetune"]
     seeds = [seed + s for s in range(f["seeds"])]
     with _one_thread():
-        st = staged.finetune(_base(g, eval_every=f["eval_every"]), seeds, f["stage_steps"], device)
+        st = staged.finetune(_base(g, eval_every=f["eval_every"], ratio=f["ratio"]), seeds, f["stage_steps"], device)
     n = len(seeds)
     last = st.histories[-1]
     out = dict(seeds=seeds, st=st, budget=f["stage_steps"][-1],
@@ -169,8 +177,18 @@ def _li2_c() -> tuple[float, str]:
     raise KeyError("li2-boundary has no numbers.c")
 
 
+THRESHOLD_FAST_REFUTED = (
+    "measured at the fast tier (full-batch Adam, 3000 steps, 1 seed per n): n* = 1897 pairs, separation "
+    "bracket [1500, 2400], outside [200, 800]; an earlier 4000-step, 2-seed grid gave n* = 1304 [1000, 1700]. "
+    "n* falls as the budget grows, so this refutes ~400 only at this budget; the gpu tier measures it at "
+    "the source's 50k-batch budget")
+
+
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", [
+    pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=THRESHOLD_FAST_REFUTED)],
+                 id="fast"),
+    TIERS[1]])
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: the 50% point n* (training pairs, logistic fit of 'generalized' =
     test acc >= 0.95 for 10 evals, engine rule, vs log n) from scratch on the full
@@ -222,6 +240,8 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     ax.set_xscale("log"), ax.set_xlabel("training pairs n"), ax.set_ylabel("P(generalized)"), ax.legend(fontsize=7)
     claim.figure(fig, "mod 64: generalization vs training pairs", f"{t['seeds']} seeds per n, {t['steps']} steps")
     claim.configs(c.key for c in cfgs)
+    claim.note(f"n* depends on the step budget ({t['steps']} steps here); the source's 417-pair point was a "
+               "curriculum stage with inputs < 32 (no wrap-around), not a from-scratch data-size point")
     msg = f"n* = {nstar.value:.0f} [{nstar.lo:.0f}, {nstar.hi:.0f}] pairs ({b.kind}), claimed ~400"
     assert nstar.hi >= 200 and nstar.lo <= 800, msg
     if not (nstar.hi / nstar.lo <= 4):
@@ -419,6 +439,7 @@ def test_finetune_accelerates(tier, claim, claims_device, claims_seed):
                 "new ones from the stage's seeded init; fresh Adam per stage")
     claim.stat("median steps: finetuned - scratch", res.diff_median, claimed="< 0", headline=True, unit="steps")
     claim.stat("rank-biserial P(ft > sc) - P(ft < sc)", res.rank_biserial)
+    claim.stat("MW p, finetuned slower (opposite one-sided)", opp.p_mannwhitney)
     claim.stat("grok rate: finetuned - scratch", rate)
     for s, M_ in enumerate(staged.FINETUNE_MODULI):
         claim.stat(f"final test acc at mod {M_} (chain mean)", float(d["stage_acc"][s].mean()))
@@ -430,7 +451,8 @@ def test_finetune_accelerates(tier, claim, claims_device, claims_seed):
     claim.figure(fig, "steps to grok mod 53")
     claim.configs(d["configs"])
     msg = (f"median(ft) - median(scratch) = {res.diff_median.value:+.0f} steps "
-           f"(-inf, {res.diff_median.hi:+.0f}], MW p = {res.p_mannwhitney:.3f}; grokked {k_ft}/{n} vs {k_sc}/{n}")
+           f"(-inf, {res.diff_median.hi:+.0f}], MW p = {res.p_mannwhitney:.3f} (slower: p = {opp.p_mannwhitney:.3f}); "
+           f"grokked {k_ft}/{n} vs {k_sc}/{n}")
     assert opp.p_mannwhitney >= ALPHA, f"finetuning significantly slower: {msg}"
     if res.p_mannwhitney < ALPHA:
         claim.conclude("supported", msg)

@@ -1,5 +1,9 @@
 """Batched SGLD estimator of the local learning coefficient (LLC).
 
+The learning coefficient λ of w* (with multiplicity m) is defined by the volume
+of its near-optimal set, V(t) = vol{w near w* : L(w) − L(w*) < t} ~ c t^λ (−log t)^(m−1)
+as t → 0; λ = d/2 at a regular minimum in d dimensions, smaller when singular.
+
 Estimator (Lau et al. 2023; the convention of devinterp's `LLCEstimator`):
 
     λ̂(w*) = nβ · (E_{w∼p}[L_n(w)] − L_n(w*)),
@@ -12,12 +16,12 @@ the expectation taken by SGLD chains that all start at w*, one step per draw:
 The loss recorded at step t is L_n(w_t), the one whose gradient drives that step
 (as in devinterp's sampler), so with no burn-in the first draw is L_n(w*) itself.
 Per chain c, λ̂_c = nβ (mean over the `draws` steps after `burnin` of L_n − L_n(w*));
-"llc/mean" and "llc/std" are the mean and (unbiased) std over chains.
+"llc/mean" and "llc/std" are the mean and (unbiased; nan for one chain) std over chains.
 
 Defaults are those of devinterp's grokking example: ε = 3e-3, nβ = 2.0, γ = 5.0,
 4 chains × 500 draws, no burn-in (`num_burnin_steps = 0`). At finite nβ the
 estimate is biased low against the asymptotic learning coefficient λ (the
-localization γ and, at a singularity of multiplicity m, a −(m−1)/log nβ term);
+localization γ and, at a singularity of multiplicity m, roughly −(m−1)/log nβ);
 at finite ε SGLD samples a slightly wider distribution than p (biased high by
 about ε·H/4 for curvature H). Compare λ̂ across models at one setting.
 
@@ -28,11 +32,14 @@ Models are independent, so the gradient of loss.sum() is each row's own gradient
 A chain whose loss ever turns non-finite makes its model's estimate nan; this is
 tracked on device, so the loop never synchronizes with the host.
 
-Calling it for grokcore models: stack the parameter tensors of every run (and
-checkpoint) along axis 0, then pass a `loss_fn(ps, draw)` that runs the batched
-forward on `ps` (leading size R·C) and returns the per-model mean training loss
-(R·C,). Per-model data (e.g. each run's training split, shape (R, n)) must be
-expanded the same way as the parameters: `expand_chains([split], C)[0]`.
+Calling it for grokcore models (`staged.checkpoint_llc` is the worked example):
+stack every run's (and checkpoint's) parameter dict along axis 0 as a list in
+a fixed name order, and in `loss_fn(ps, draw)` rebuild `dict(zip(names, ps))`,
+run `models.forward` on it (leading size R·C) and return each model's mean
+training loss (R·C,). Per-model data (each run's split indices (R, n), weights)
+must be expanded like the parameters: `expand_chains([idx, ...], C)`. Minibatches
+should be a deterministic function of `draw` (and per-model keys), not of a
+global RNG, so that an estimate is reproducible from its seeds.
 """
 from __future__ import annotations
 
@@ -46,8 +53,10 @@ LossFn = Callable[[list[torch.Tensor], int], torch.Tensor]
 
 @dataclass(frozen=True)
 class SGLDConfig:
-    """SGLD settings: step ε, inverse temperature nβ, localization γ, chains per
-    model, recorded draws, discarded burn-in steps, noise seed."""
+    """SGLD settings (devinterp's names in brackets): step ε [lr], inverse
+    temperature nβ [nbeta], localization γ [localization], chains per model
+    [num_chains], recorded draws [num_draws], discarded burn-in steps
+    [num_burnin_steps], seed of the noise generator."""
 
     step: float = 3e-3
     nbeta: float = 2.0

@@ -312,6 +312,12 @@ def claims_device(pytestconfig: pytest.Config) -> str:
         return "cuda"
     if choice == "cuda":
         pytest.fail("--claims-device cuda, but no CUDA device is visible", pytrace=False)
+    # Split the cores between xdist workers: oversubscribed intra-op threads
+    # make the small matmuls of these models several times slower.
+    import torch
+
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
     return "cpu"
 
 

@@ -12,15 +12,16 @@ restricting the run's own training split to a < r_s, b < r_s
 (`RunConfig.curriculum`, default ranges 8, 16, 32, 0 = [0,7] ⊂ [0,15] ⊂ [0,31]
 ⊂ [0,63]), so the stages are nested subsets of one split and the test set is
 the run's full held-out set at every stage. Parameters AND Adam state (moments
-and step count t) carry from stage to stage. The direct arm trains on the full
-split for the same number of optimizer steps (= minibatches: the source's
-"equalized budget" counts batches) and is batched with the curriculum arm, in
-the same stage chunks, also carrying parameters and Adam state; so it differs
-from one uninterrupted `train` call only in its minibatch stream: the engine's
-sampler hashes (seed, step) and restarts `step` at 0 in every call, so each
-chunk s > 0 gets `seed + SEED_STRIDE·s` (init is never re-drawn when params are
-given, so that seed changes nothing else). Training never stops early: every
-run gets its whole budget.
+and step count t) carry from stage to stage. The engine's minibatch sampler
+hashes (seed, step) and restarts `step` at 0 in every `train` call, so stage
+s > 0 runs with config seed `seed + SEED_STRIDE·s`: a fresh minibatch stream
+(init is never re-drawn when params are given, so that seed changes nothing
+else). The direct arm (`direct_configs`) is one uninterrupted `train` call on
+the full split for the same number of optimizer steps (= minibatches; the
+source's "equalized budget" counts batches), with the same init and split seed
+(paired by seed). It is a separate call, not batched with the curriculum: with
+full-batch steps the curriculum's small early stages would be padded to the
+full split. Training never stops early: every run gets its whole budget.
 
 Finetuning (`finetune`): moduli 7 → 11 → 23 → 49 → 53, so the vocabulary and
 the number of classes grow between stages. Resizing (`resize_embed_mlp`):
@@ -40,8 +41,8 @@ LLC along training (`checkpoint_llc`): every checkpoint of every run is stacked
 on the leading axis and estimated in ONE `llc.estimate_llc` call; the loss of
 model q is its own mean cross-entropy on its own training split (the split of
 the stage the checkpoint belongs to), on a deterministic minibatch per SGLD
-draw that depends only on (the run's seed, draw), so paired models (same seed)
-see the same minibatches.
+draw that depends only on (the run's split_seed, draw), so paired models (same
+seed) see the same minibatches.
 """
 from __future__ import annotations
 

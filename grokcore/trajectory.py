@@ -114,9 +114,11 @@ def _stored(h: History, experiment: str):
 
 
 def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
-        order_every: int = 0, max_batch: int = 256) -> list[History]:
+        order_every: int = 0, max_batch: int = 256, threads: int | None = None) -> list[History]:
     """One full-length History per config (in order), cached in `store` by config key;
-    with order_every > 0 also order parameters every that many steps (see module doc)."""
+    with order_every > 0 also order parameters every that many steps (see module doc).
+    threads: torch intra-op threads while training here (restored afterwards); 1 is
+    faster for these overhead-bound tiny models on a loaded CPU."""
     keys = [c.key for c in cfgs]
     have: dict[str, History] = {}
     if store is not None:
@@ -129,6 +131,17 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     groups = defaultdict(list)
     for c in todo.values():
         groups[c.batch_key].append(c)
+    old_threads = torch.get_num_threads()
+    if threads and groups:
+        torch.set_num_threads(threads)
+    try:
+        _train_groups(groups, store, device, experiment, order_every, max_batch, have)
+    finally:
+        torch.set_num_threads(old_threads)
+    return [have[k] for k in keys]
+
+
+def _train_groups(groups, store, device, experiment, order_every, max_batch, have) -> None:
     for group in groups.values():
         group.sort(key=lambda c: (c.n_train or 0, c.ratio or 0.0))
         for i in range(0, len(group), max_batch):
@@ -145,4 +158,3 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
             if store is not None:
                 store.put_many([_stored(h, experiment) for h in hists])
             have.update((h.config.key, h) for h in hists)
-    return [have[k] for k in keys]
