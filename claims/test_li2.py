@@ -566,6 +566,11 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
         return
     c, k = fits["M log M"].c, fits["power"].k
     claim.stat("c (depth 2)", c, headline=True)
+    f = sorted(g["factors"])
+    claim.note(f"resolution: where every seed agrees at every n (perfect separation), n* is bracketed by "
+               f"neighbouring grid points n = f·M log M, f in {f}, so c is only resolved to a grid step "
+               f"(up to x{max(b / a for a, b in zip(f, f[1:])):.2f}); a depth-2 c equal to li2-boundary's "
+               "means the two nets separate at the same grid points, not that their boundaries coincide")
     claim.stat("power-law exponent k (depth 2)", k)
     if not fits["M^2"].rejected:
         claim.conclude("inconclusive", f"M² not rejected at depth 2 (p_fit = {fits['M^2'].p_fit:.3g}); "
