@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-SEMANTICS_VERSION = "1"
+SEMANTICS_VERSION = "2"  # 2: gradient statistics on the last logged row
 
 FAMILIES = ("li2", "embed_mlp", "mu_mlp", "transformer")
 ACTIVATIONS = ("x2", "relu", "x+x2", "gelu", "silu")

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from . import models, tasks
 from .config import RunConfig
 from .llc import SGLDConfig, estimate_llc, expand_chains
-from .train import History, _hash_index, train
+from .train import History, hash_index, train
 
 CURRICULUM_RANGES = (8, 16, 32, 0)  # seed 004: inputs in [0,7], [0,15], [0,31], [0,63]
 FINETUNE_MODULI = (7, 11, 23, 49, 53)
@@ -259,7 +259,7 @@ def checkpoint_llc(items: Sequence[tuple[RunConfig, Params]], sgld: SGLDConfig =
 
     def loss_fn(ps: list[torch.Tensor], draw: int) -> torch.Tensor:
         if batch_size:
-            bi = idx_c.gather(1, _hash_index(key_c, draw, batch_size, n_c))  # (Q*C, B)
+            bi = idx_c.gather(1, hash_index(key_c, draw, batch_size, n_c))  # (Q*C, B)
             w = torch.full(bi.shape, 1.0 / batch_size, device=device)
         else:
             bi, w = idx_c, w_c

@@ -55,17 +55,17 @@ def _from_stored(s) -> History:
     return History(RunConfig.from_dict(s.config), dict(s.history), s.status, s.wall_s, s.device, dict(s.summary))
 
 
-def _train_chunk(cfgs: list[RunConfig], device, save_params, progress) -> list[History]:
+def _train_chunk(cfgs: list[RunConfig], device, save_params, progress, early_stop=True) -> list[History]:
     """Train one chunk; on CUDA out-of-memory, split it in half and retry."""
     try:
-        res = train(cfgs, device, progress=progress)
+        res = train(cfgs, device, progress=progress, early_stop=early_stop)
     except torch.cuda.OutOfMemoryError:
         if len(cfgs) == 1:
             raise
         torch.cuda.empty_cache()
         h = len(cfgs) // 2
-        return (_train_chunk(cfgs[:h], device, save_params, progress)
-                + _train_chunk(cfgs[h:], device, save_params, progress))
+        return (_train_chunk(cfgs[:h], device, save_params, progress, early_stop)
+                + _train_chunk(cfgs[h:], device, save_params, progress, early_stop))
     for r, hist in enumerate(res.histories):
         for p in save_params:
             hist.metrics[f"param/{p}"] = res.params[p][r].cpu().numpy()
@@ -82,13 +82,19 @@ def _bar(total_steps: int, label: str):
 
 
 def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
-        max_batch: int = 256, save_params: tuple[str, ...] = ()) -> list[History]:
-    """One History per config (in order): cached ones from `store`, the rest trained."""
+        max_batch: int = 256, save_params: tuple[str, ...] = (), early_stop: bool = True) -> list[History]:
+    """One History per config (in order): cached ones from `store`, the rest trained.
+
+    early_stop=True stops a batch once every run in it has generalized (seed 002's
+    rule) or diverged, so a history may end before cfg.steps; early_stop=False
+    trains (and reuses from the store) only full-length histories, as claims that
+    re-read a history under a longer-patience rule need."""
     keys = [c.key for c in cfgs]
     have: dict[str, History] = {}
     if store is not None:
         for k, s in store.get_many(set(keys)).items():
-            if all(f"param/{p}" in s.history for p in save_params):
+            full = early_stop or s.history["step"][-1] >= s.config["steps"]
+            if full and all(f"param/{p}" in s.history for p in save_params):
                 have[k] = _from_stored(s)
     todo = {c.key: c for c in cfgs if c.key not in have}  # dedupe repeated configs
     groups = defaultdict(list)
@@ -100,7 +106,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
         for i in range(0, len(group), max_batch):
             chunk = group[i:i + max_batch]
             bar, cb = _bar(chunk[0].steps, f"{experiment} M={chunk[0].M} R={len(chunk)}")
-            hists = _train_chunk(chunk, device, save_params, cb)
+            hists = _train_chunk(chunk, device, save_params, cb, early_stop)
             if bar is not None:
                 bar.close()
             if store is not None:

@@ -78,7 +78,7 @@ class TrainResult:
     checkpoints: list[tuple[int, dict[str, torch.Tensor]]]  # (step, {name: (R, ...)}) on CPU
 
 
-def _hash_index(seed: torch.Tensor, step: int, B: int, n: torch.Tensor) -> torch.Tensor:
+def hash_index(seed: torch.Tensor, step: int, B: int, n: torch.Tensor) -> torch.Tensor:
     """Counter-based minibatch sampler: (R,) seeds, step -> (R, B) indices in [0, n_r).
 
     A few rounds of a 32-bit integer mix (kept below 2^62, so no overflow);
@@ -149,7 +149,7 @@ def _grad_cosine(g: torch.Tensor) -> torch.Tensor:
 def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
           params: dict[str, torch.Tensor] | None = None, opt_state: dict | None = None,
           early_stop: bool = True, check_every: int = 20, checkpoint_every: int = 0,
-          eval_chunk_elems: int = 1 << 24, progress=None) -> TrainResult:
+          start_step: int = 0, eval_chunk_elems: int = 1 << 24, progress=None) -> TrainResult:
     """Train R = len(cfgs) shape-compatible runs together.
 
     params / opt_state continue earlier training (curricula, finetuning);
@@ -201,15 +201,13 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
             log_steps.append(step)
         if checkpoint_every and step % checkpoint_every == 0:
             checkpoints.append((step, {kk: v.detach().cpu().clone() for kk, v in P.items()}))
-        if step == steps:
-            break
-        if early_stop and log and (e + 1) % check_every == 0:  # the only host sync
-            if bool(((streak >= GEN_PATIENCE) | ~finite).all()):
-                break
+        stop = step == steps
+        if not stop and early_stop and log and (e + 1) % check_every == 0:  # the only host sync
+            stop = bool(((streak >= GEN_PATIENCE) | ~finite).all())
 
         # --- forward and backward on each run's training batch
         if c0.batch_size:
-            bi = idx.gather(1, _hash_index(seeds, step, c0.batch_size, n))  # (R, B)
+            bi = idx.gather(1, hash_index(seeds, start_step + step, c0.batch_size, n))  # (R, B)
             w = torch.full(bi.shape, 1.0 / c0.batch_size, device=device)
         else:
             bi, w = idx, full_w  # (R, Nmax): padded entries carry weight 0
@@ -226,6 +224,10 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
             gh = G[hid]
             buf["grad/cos"][e] = _grad_cosine(gh.flatten(1, -2) if gh.dim() > 3 else gh)
             before = {p: P[p].detach().clone() for p in P}
+
+        if stop:  # the last row gets its gradient statistics, but no update
+            e += 1
+            break
 
         # --- update, then the per-step weight change at logged steps
         opt.step(P, G)

@@ -99,6 +99,19 @@ def test_continue_training_equals_one_long_run():
         torch.testing.assert_close(second.params[k], full.params[k], rtol=1e-5, atol=1e-7)
 
 
+def test_continued_minibatch_training_with_start_step_equals_one_long_run():
+    """Minibatch streams continue with start_step: 2 x 6 steps (start_step=6) == 12 steps;
+    without it the second half re-draws the first half's minibatches."""
+    cfgs = _runs("li2", "adam", batch_size=5, steps=12)
+    full = train(cfgs, early_stop=False)
+    half = [c.replace(steps=6) for c in cfgs]
+    first = train(half, early_stop=False)
+    second = train(half, params=first.params, opt_state=first.opt_state, early_stop=False, start_step=6)
+    again = train(half, params=first.params, opt_state=first.opt_state, early_stop=False)
+    torch.testing.assert_close(second.params["W"], full.params["W"], rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(again.params["W"], full.params["W"], rtol=1e-5, atol=1e-7)
+
+
 def test_logged_metrics_shapes_and_checkpoints():
     cfgs = _runs("li2", "adam", steps=10)
     res = train(cfgs, early_stop=False, checkpoint_every=5)
@@ -106,7 +119,10 @@ def test_logged_metrics_shapes_and_checkpoints():
     assert list(h.metrics["step"]) == [0, 4, 8, 10]
     for k in ("train/acc", "test/acc", "norm/W", "delta/W", "rel_delta/W", "drift/W", "grad/W", "gf/norm", "grad/cos"):
         assert h.metrics[k].shape == (4,), k
-    assert np.isfinite(h.metrics["delta/W"][:3]).all() and np.isfinite(h.metrics["grad/cos"][:3]).all()
+    assert np.isfinite(h.metrics["delta/W"][:3]).all() and np.isfinite(h.metrics["grad/cos"]).all()
+    # the last row has its gradient statistics; no update follows it, so no weight change
+    assert np.isfinite(h.metrics["grad/W"][-1]) and np.isfinite(h.metrics["gf/norm"][-1])
+    assert np.isnan(h.metrics["delta/W"][-1])
     assert [s for s, _ in res.checkpoints] == [0, 5, 10]
     assert res.checkpoints[0][1]["W"].shape == (3, 14, 8)
 

@@ -40,3 +40,19 @@ def test_diverged_runs_are_stored_as_diverged(tmp_path):
     assert h_bad.status == "diverged" and h_ok.status == "ok"
     assert store.get(bad.key).status == "diverged"
     assert np.isnan(sweep.outcomes([h_bad, h_ok])[0])
+
+
+def test_full_length_request_retrains_an_early_stopped_history(tmp_path, monkeypatch):
+    """A history cut short by early stopping is never served as a full-length one."""
+    store = Store(tmp_path / "s.sqlite")
+    easy = BASE.replace(M=13, ratio=0.8, steps=400, eval_every=2,  # generalizes at step 282 (measured)
+                        model=ModelSpec(family="li2", width=64), optim=OptimSpec(name="adam", lr=1e-2, weight_decay=1e-3))
+    short = sweep.run([easy], store=store)[0]
+    assert short.summary["generalized_step"] is not None and short.metrics["step"][-1] < easy.steps
+    full = sweep.run([easy], store=store, early_stop=False)[0]
+    assert full.metrics["step"][-1] == easy.steps
+    np.testing.assert_allclose(full.metrics["test/acc"][:len(short.metrics["step"])], short.metrics["test/acc"])
+    calls = []
+    monkeypatch.setattr(sweep, "train", lambda *a, **k: calls.append(a) or None)
+    assert sweep.run([easy], store=store)[0].metrics["step"][-1] == easy.steps  # the full one now serves both
+    assert calls == []
