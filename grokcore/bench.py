@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from . import naive
+from . import naive, sweep
 from .config import ModelSpec, OptimSpec, RunConfig
 from .train import train
 
@@ -70,16 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--naive-runs", type=int, default=0, help="time the naive loop on this many runs (0 = all)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads on CPU (0 = torch default)")
+    p.add_argument("--max-batch", type=int, default=256, help="most runs per training chunk (sweep.run's default)")
     a = p.parse_args(argv)
+    if min(a.runs, a.M, a.width, a.steps, a.eval_every, a.max_batch) < 1 or a.naive_runs < 0:
+        p.error("--runs, --M, --width, --steps, --eval-every and --max-batch must be >= 1, --naive-runs >= 0")
     if a.threads:
         torch.set_num_threads(a.threads)
     cfgs = sweep_configs(a.runs, a.M, a.width, a.steps, a.eval_every)
 
+    plan = sweep.chunks(cfgs, a.max_batch, a.device)  # as sweep.run groups them
     train(cfgs[:2], a.device, early_stop=False)  # warm-up: allocator, kernels
     _reset_peak(a.device)
     _sync(a.device)
     t = time.perf_counter()
-    train(cfgs, a.device, early_stop=False)
+    for chunk in plan:
+        train(chunk, a.device, early_stop=False)
     _sync(a.device)
     t_batched, mem_batched = time.perf_counter() - t, _peak_mib(a.device)
 
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     rate_n = len(naive_cfgs) * a.steps / t_naive
     dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else f"{platform.processor() or 'cpu'} x{torch.get_num_threads()} threads"
     print(f"device: {dev}; torch {torch.__version__}; Li² M={a.M} K={a.width}, {len(cfgs)} runs x {a.steps} steps, "
-          f"eval every {a.eval_every}")
+          f"eval every {a.eval_every}; batched as {len(plan)} chunks of {min(map(len, plan))}-{max(map(len, plan))} runs")
     print(f"batched engine : {rate_b:10.1f} model-steps/s  ({t_batched:.2f}s, peak {mem_batched:.0f} MiB)")
     print(f"naive loop     : {rate_n:10.1f} model-steps/s  ({t_naive:.2f}s for {len(naive_cfgs)} runs, peak {mem_naive:.0f} MiB)")
     print(f"speed-up       : {rate_b / rate_n:10.2f}x")

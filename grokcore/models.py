@@ -93,8 +93,14 @@ def stack_params(per_run: list[Params], device: torch.device | str) -> Params:
 
 
 def _gather_rows(T: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """T (R, V, C), idx (R, B) -> T[r, idx[r, j]] (R, B, C): a per-run embedding lookup."""
-    return torch.gather(T, 1, idx.unsqueeze(-1).expand(-1, -1, T.shape[-1]))
+    """T (R, V, C), idx (R, B) -> T[r, idx[r, j]] (R, B, C): a per-run embedding lookup.
+
+    One flat embedding lookup with per-run row offsets r·V: torch.gather along dim 1
+    would need an int64 index expanded to (R, B, C) (as large as the output) and
+    its backward is a scatter over it, ~3x slower on CPU (measured, R=16, B=1764, C=512)."""
+    R, V, C = T.shape
+    off = torch.arange(R, device=idx.device).unsqueeze(1) * V  # (R, 1)
+    return F.embedding(idx + off, T.reshape(R * V, C))  # (R, B, C)
 
 
 def _layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

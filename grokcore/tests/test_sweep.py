@@ -1,6 +1,8 @@
 """Sweeps: grid expansion, cache hits train nothing, order and params kept,
 diverged runs stored with their status."""
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grokcore import sweep
 from grokcore.config import ModelSpec, OptimSpec, RunConfig
@@ -56,3 +58,23 @@ def test_full_length_request_retrains_an_early_stopped_history(tmp_path, monkeyp
     monkeypatch.setattr(sweep, "train", lambda *a, **k: calls.append(a) or None)
     assert sweep.run([easy], store=store)[0].metrics["step"][-1] == easy.steps  # the full one now serves both
     assert calls == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(ns=st.lists(st.integers(10, 2000), min_size=1, max_size=40), width=st.sampled_from([8, 64, 512]),
+       max_batch=st.integers(1, 16), device=st.sampled_from(["cpu", "cuda"]))
+def test_chunks_partition_and_bound_padding(ns, width, max_batch, device):
+    """Every run lands in exactly one chunk; chunks respect max_batch, the padding bound
+    and (on CPU) the element budget, unless a chunk holds a single run."""
+    cfgs = [BASE.replace(ratio=None, n_train=n, M=50, seed=i, model=ModelSpec(family="li2", width=width))
+            for i, n in enumerate(ns)]
+    out = sweep.chunks(cfgs, max_batch, device)
+    assert sorted(c.key for ch in out for c in ch) == sorted(c.key for c in cfgs)
+    for ch in out:
+        n = [c.n_train for c in ch]
+        assert 1 <= len(ch) <= max_batch
+        if len(ch) > 1:
+            assert max(n) <= sweep.MAX_PAD * min(n)
+            if device == "cpu":
+                assert len(ch) * max(n) * width <= sweep.CPU_CHUNK_ELEMS
+
