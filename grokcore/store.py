@@ -42,6 +42,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -233,8 +234,18 @@ class Store:
         db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         db.execute("PRAGMA foreign_keys = ON")
         # Switching to WAL takes an exclusive lock, so only ask when needed (once per file).
-        if self.path != ":memory:" and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
+        # SQLite may answer that switch with SQLITE_BUSY at once, without calling the busy
+        # handler, while another process creates the file: retry until the busy timeout.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while self.path != ":memory:":
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    break
+                db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if not ("locked" in str(e) or "busy" in str(e)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         db.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
         with self._write(db):
             for statement in _TABLES:
