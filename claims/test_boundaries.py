@@ -352,12 +352,14 @@ def _rederive_seed001(tier, store, device, seed0, rule: DetectRule) -> dict:
 
 
 DETECTION_FAST_REFUTED = (
-    "measured at the fast tier (p=23, d_model 4..32, 2 seeds, 1200 steps, lr 3e-3): 7 of 45 verdicts flip. "
+    "measured at the fast tier (seed 002: p=23, d_model 4..32, 2 seeds, 1200 steps, lr 3e-3; seed 001: p=31, "
+    "width 128, 3 seeds, 2500 steps), 2026-11-23: 13 of 45 verdicts flip (unchanged share 0.71 [0.57, 0.82]). "
     "Under the seed-002 rule (0.95 x 10) no transformer run groks, so capacity-boundary is 'inconclusive' "
     "(all_fail); under every patience-5 rule (0.90/0.95/0.99 x 5) both d_model=32 (r=1.39) WD=1 runs count as "
-    "grokked (test acc >= threshold for 5-9 evals, then unstable), giving a separated boundary between r=0.70 "
-    "and 1.39 ('supported') and a WD=1 vs 0.01 boundary shift (zero -> negative, also at 0.90/10). "
-    "The seed-001 verdicts (all runs censored) do not flip")
+    "grokked (test acc >= threshold for 5-9 evals, then unstable), giving a separated boundary ('supported') "
+    "and a WD=1 vs 0.01 boundary shift (zero -> negative, also at 0.90/10). The seed-001 claims (grok-delayed, "
+    "grok-wd-speeds, grok-lazy-rich) hold under every 0.90/0.95 rule but fail under 0.99 x 10/20: their "
+    "runs settle near, not above, 99% test accuracy")
 DETECTION_TIERS = [
     pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=DETECTION_FAST_REFUTED)],
                  id="fast"),
