@@ -358,8 +358,8 @@ DETECTION_FAST_REFUTED = (
     "(all_fail); under every patience-5 rule (0.90/0.95/0.99 x 5) both d_model=32 (r=1.39) WD=1 runs count as "
     "grokked (test acc >= threshold for 5-9 evals, then unstable), giving a separated boundary ('supported') "
     "and a WD=1 vs 0.01 boundary shift (zero -> negative, also at 0.90/10). The seed-001 claims (grok-delayed, "
-    "grok-wd-speeds, grok-lazy-rich) hold under every 0.90/0.95 rule but fail under 0.99 x 10/20: their "
-    "runs settle near, not above, 99% test accuracy")
+    "grok-wd-speeds, grok-lazy-rich) hold under every 0.90/0.95 rule; each fails under one or more 0.99 rules "
+    "(0.99 x 5/10/20): not enough runs hold test accuracy >= 99% for that many evaluations within the budget")
 DETECTION_TIERS = [
     pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=DETECTION_FAST_REFUTED)],
                  id="fast"),
