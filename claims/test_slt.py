@@ -38,6 +38,8 @@ set likewise.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import numpy as np
@@ -98,11 +100,35 @@ class _one_thread:
 _CACHE: dict[tuple, dict] = {}
 
 
-def _curriculum_set(tier: str, seed: int, device: str) -> dict:
-    """Curriculum and direct arms (paired by seed) with the LLC of every checkpoint."""
-    key = ("curriculum", tier, seed, device)
+def _store_key(kind: str, base: RunConfig, **spec) -> str:
+    """Content address of a staged run set: its base config's key (which carries the
+    training-semantics version) plus every setting the set depends on."""
+    blob = json.dumps({"kind": kind, "base": base.key, **spec}, sort_keys=True, default=str)
+    return f"{kind}-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _cached(store, key: str, compute) -> dict:
+    """Process cache, then the results store (shared by xdist workers and reruns), then compute."""
     if key in _CACHE:
         return _CACHE[key]
+    out = store.get_artifact(key) if store is not None else None
+    if out is None:
+        out = compute()
+        if store is not None:
+            store.put_artifact(key, out, kind=key.split("-")[0])
+    _CACHE[key] = out
+    return out
+
+
+def _curriculum_set(tier: str, seed: int, device: str, store=None) -> dict:
+    """Curriculum and direct arms (paired by seed) with the LLC of every checkpoint."""
+    g = GRIDS[tier]
+    key = _store_key("curriculum", _base(g), seed=seed, seeds=g["seeds"], stage_steps=g["stage_steps"],
+                     checkpoint_every=g["checkpoint_every"], sgld={**SGLD, **g["sgld"]}, llc_batch=128)
+    return _cached(store, key, lambda: _train_curriculum_set(tier, seed, device))
+
+
+def _train_curriculum_set(tier: str, seed: int, device: str) -> dict:
     g = GRIDS[tier]
     seeds = [seed + s for s in range(g["seeds"])]
     with _one_thread():
@@ -130,14 +156,17 @@ def _curriculum_set(tier: str, seed: int, device: str) -> dict:
         final_loss=np.array([[st.histories[-1][r].summary["final/test_loss"] for r in range(n)] for st in (cur, direct)]),
         configs=[c.key for st in (cur, direct) for stage in st.configs for c in stage],
     )
-    _CACHE[key] = out
     return out
 
 
-def _finetune_set(tier: str, seed: int, device: str) -> dict:
-    key = ("finetune", tier, seed, device)
-    if key in _CACHE:
-        return _CACHE[key]
+def _finetune_set(tier: str, seed: int, device: str, store=None) -> dict:
+    g, f = GRIDS[tier], GRIDS[tier]["finetune"]
+    key = _store_key("finetune", _base(g, eval_every=f["eval_every"], ratio=f["ratio"]), seed=seed,
+                     seeds=f["seeds"], stage_steps=f["stage_steps"], moduli=list(staged.FINETUNE_MODULI))
+    return _cached(store, key, lambda: _train_finetune_set(tier, seed, device))
+
+
+def _train_finetune_set(tier: str, seed: int, device: str) -> dict:
     g, f = GRIDS[tier], GRIDS[tier]["finetune"]
     seeds = [seed + s for s in range(f["seeds"])]
     with _one_thread():
@@ -149,7 +178,6 @@ def _finetune_set(tier: str, seed: int, device: str) -> dict:
                scratch=np.array([staged.steps_to_grok(h) for h in last[n:]]),
                stage_acc=np.array([[h[r].summary["final/test_acc"] for r in range(n)] for h in st.histories]),
                configs=[c.key for stage in st.configs for c in stage])
-    _CACHE[key] = out
     return out
 
 
@@ -253,14 +281,14 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
-def test_curriculum_vs_direct(tier, claim, claims_device, claims_seed):
+def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: direct minus curriculum final test accuracy, paired by seed (same
     init and split, equal optimizer-step budget), one-sided Wilcoxon signed-rank
     (direct > curriculum) at alpha = 0.05 with a one-sided bootstrap CI; with both
     arms at ~100% the paired test-loss difference decides instead. Refuted if the
     curriculum is significantly better (opposite one-sided test). Not checked: the
     source's 98.9% / 100% levels themselves (single runs)."""
-    d = _curriculum_set(tier, claims_seed, claims_device)
+    d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
     cur_acc, dir_acc = d["final_acc"]
     cur_loss, dir_loss = d["final_loss"]
     acc = stats.paired_difference(dir_acc, cur_acc, alpha=ALPHA, alternative="greater", seed=claims_seed)
@@ -293,13 +321,13 @@ def test_curriculum_vs_direct(tier, claim, claims_device, claims_seed):
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
-def test_curriculum_llc(tier, claim, claims_device, claims_seed):
+def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: final-checkpoint LLC (training split, same SGLD settings and seed for
     both arms) curriculum minus direct, paired by seed, one-sided Wilcoxon
     (curriculum > direct) at alpha = 0.05, next to the SGLD between-chain spread.
     Refuted if significantly reversed. Not checked: the absolute values 28.0 / 24.7
     (they depend on nβ, ε, draws and the model's scale)."""
-    d = _curriculum_set(tier, claims_seed, claims_device)
+    d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
     cur, dr = d["llc"][0, :, -1], d["llc"][1, :, -1]
     res = stats.paired_difference(cur, dr, alpha=ALPHA, alternative="greater", seed=claims_seed)
     opp = stats.paired_difference(cur, dr, alpha=ALPHA, alternative="less", seed=claims_seed)
@@ -324,7 +352,7 @@ def test_curriculum_llc(tier, claim, claims_device, claims_seed):
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
-def test_llc_spike_collapse(tier, claim, claims_device, claims_seed):
+def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_seed):
     """Checked, on the direct arm per seed: (i) peak/final LLC ratio, the peak
     checkpoint chosen on SGLD chain 0 and its value read from the other chains
     (so the max of noisy estimates is not selection-biased), mean over seeds with a bootstrap
@@ -332,7 +360,7 @@ def test_llc_spike_collapse(tier, claim, claims_device, claims_seed):
     jump (first eval with test acc >= 0.5), one-sided sign test over grokking
     seeds at alpha = 0.05. Also recorded: peak/start ratio. Not checked: the
     absolute LLC values (43 -> 57 -> 25)."""
-    d = _curriculum_set(tier, claims_seed, claims_device)
+    d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
     ch = d["chains"][1]  # direct arm: (seed, ckpt, C)
     steps = d["steps"]
     pk = np.nanargmax(ch[:, :, 0], axis=1)  # (seed,) peak chosen on chain 0 ...
@@ -374,14 +402,14 @@ def test_llc_spike_collapse(tier, claim, claims_device, claims_seed):
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
-def test_llc_tracks_test(tier, claim, claims_device, claims_seed):
+def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
     """Checked, on the direct arm: per seed, Spearman rho across checkpoints
     between LLC and test loss; mean rho over seeds with a bootstrap CI at
     alpha = 0.05, supported if lo > 0. Control for shared drift in time: the same
     rho on first differences (recorded; also required to be > 0 at its CI lower
     bound). Also recorded: the curriculum arm's rho. Not checked: causality or
     prediction ahead of time."""
-    d = _curriculum_set(tier, claims_seed, claims_device)
+    d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
 
     def rhos(arm, diff=False):
         out = []
@@ -417,7 +445,7 @@ def test_llc_tracks_test(tier, claim, claims_device, claims_seed):
 
 @share_sweep("slt-finetune")
 @pytest.mark.parametrize("tier", TIERS)
-def test_finetune_accelerates(tier, claim, claims_device, claims_seed):
+def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: steps to grok mod 53 (engine rule) after finetuning through
     7 -> 11 -> 23 -> 49 vs from scratch (same seeds, splits and final-stage budget;
     non-grokking runs censored at the budget, i.e. tied last), one-sided
@@ -425,7 +453,7 @@ def test_finetune_accelerates(tier, claim, claims_device, claims_seed):
     (Fisher). Supported if p < alpha; refuted if significantly slower; else
     inconclusive (the claim itself says 'inconsistently'). Not checked: which
     earlier stage grokked, weight-decay dependence."""
-    d = _finetune_set(tier, claims_seed, claims_device)
+    d = _finetune_set(tier, claims_seed, claims_device, claims_store)
     cens = d["budget"] + 1.0
     ft, sc = np.where(np.isfinite(d["ft"]), d["ft"], cens), np.where(np.isfinite(d["scratch"]), d["scratch"], cens)
     res = stats.two_sample(ft, sc, alpha=ALPHA, alternative="less", seed=claims_seed)

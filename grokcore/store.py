@@ -13,6 +13,9 @@ Schema (see ``_TABLES`` and ``_VIEWS``)::
                ratio, n_train, weight_decay (config.optim.weight_decay), seed
     histories  key TEXT PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
                blob BLOB (an .npz zip of metric name -> array), sha256 TEXT, nbytes INTEGER
+    artifacts  key TEXT PRIMARY KEY, kind TEXT, blob BLOB (pickle), sha256 TEXT, created
+               -- derived results that are not one run (a staged curriculum with the LLC
+               -- of its checkpoints); the caller's key must cover everything they depend on
 
     VIEW run_summary          one row per run: grid columns, status, memorized_step,
                               generalized_step, final_test_acc, final_train_acc,
@@ -40,6 +43,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import sqlite3
 import sys
 import time
@@ -70,6 +74,8 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS histories (
         key TEXT PRIMARY KEY REFERENCES runs (key) ON DELETE CASCADE,
         blob BLOB NOT NULL, sha256 TEXT NOT NULL, nbytes INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS artifacts (
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, blob BLOB NOT NULL, sha256 TEXT NOT NULL, created TEXT)""",
 )
 
 _GRID = "experiment, task, M, model, width, n_train, ratio, weight_decay"
@@ -314,6 +320,36 @@ class Store:
             # REPLACE deletes the old runs row, which cascades to its history.
             db.executemany(f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * 17)})", run_rows)
             db.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?)", history_rows)
+
+    def get_artifact(self, key: str) -> Any | None:
+        """The object stored under ``key`` by `put_artifact`, or None. An entry that fails
+        its checksum or does not unpickle (e.g. made by an incompatible version of the
+        code) is reported with a ``CorruptEntry`` warning and deleted."""
+        row = self._connection().execute("SELECT blob, sha256 FROM artifacts WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        blob, sha = row
+        try:
+            if hashlib.sha256(blob).hexdigest() != sha:
+                raise _Corrupt("checksum mismatch")
+            try:
+                return pickle.loads(blob)
+            except Exception as err:  # noqa: BLE001 - any unpickling failure means "recompute"
+                raise _Corrupt(f"does not unpickle: {type(err).__name__}: {err}") from err
+        except _Corrupt as err:
+            warnings.warn(CorruptEntry(f"store artifact {key} is corrupt ({err}); deleted"), stacklevel=2)
+            db = self._connection()
+            with self._write(db):
+                db.execute("DELETE FROM artifacts WHERE key = ? AND sha256 = ?", (key, sha))
+            return None
+
+    def put_artifact(self, key: str, obj: Any, kind: str = "") -> None:
+        """Store ``obj`` (pickled) under ``key``, replacing any earlier entry, atomically."""
+        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        db = self._connection()
+        with self._write(db):
+            db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, datetime('now'))",
+                       (key, kind, blob, hashlib.sha256(blob).hexdigest()))
 
     def keys(self) -> set[str]:
         return {key for (key,) in self._connection().execute("SELECT key FROM runs")}

@@ -288,3 +288,22 @@ def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert default_store_path() == tmp_path / "grokcore" / "store.sqlite"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_store_path() == Path.home() / ".cache" / "grokcore" / "store.sqlite"
+
+
+def test_artifacts_round_trip_and_corrupt_entries_are_dropped(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as s:
+        obj = {"llc": np.arange(6.0).reshape(2, 3), "seeds": [0, 1]}
+        assert s.get_artifact("a") is None
+        s.put_artifact("a", obj, kind="test")
+        got = s.get_artifact("a")
+        np.testing.assert_array_equal(got["llc"], obj["llc"])
+        assert got["seeds"] == [0, 1]
+        s._connection().execute("UPDATE artifacts SET blob = ? WHERE key = 'a'", (b"garbage",))
+        with pytest.warns(CorruptEntry, match="checksum"):
+            assert s.get_artifact("a") is None
+        assert s._connection().execute("SELECT COUNT(*) FROM artifacts").fetchone()[0] == 0
+        bad = b"not a pickle"
+        s._connection().execute("INSERT INTO artifacts VALUES ('b', 't', ?, ?, NULL)",
+                                (bad, hashlib.sha256(bad).hexdigest()))
+        with pytest.warns(CorruptEntry, match="unpickle"):
+            assert s.get_artifact("b") is None
