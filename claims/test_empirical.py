@@ -204,6 +204,17 @@ def _censored_rank_value(t: np.ndarray, budget: float) -> np.ndarray:
     return np.where(np.isnan(t), 2.0 * budget, t)
 
 
+def _censored_tau(x: np.ndarray, hs: list, budget: int):
+    """t_grok per run (NaN: never grokked), the grokked mask, and Kendall tau-b of (x, t_grok) with
+    never-grokked runs ranked last (tied); tau is None when no run grokked or either variable is
+    constant (the ranks carry no information)."""
+    tg = np.array([steps_of(h) for h in hs])
+    grokked = ~np.isnan(tg)
+    ranked = _censored_rank_value(tg, budget)
+    ok = grokked.any() and len(set(ranked)) > 1 and len(set(x)) > 1
+    return tg, grokked, (stats.kendall_trend(x, ranked, alpha=ALPHA) if ok else None)
+
+
 @share_sweep("seed001")
 @pytest.mark.parametrize("tier", TIERS)
 def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
@@ -222,11 +233,8 @@ def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     runs = sweep001(tier, claims_store, claims_device, claims_seed)
     hs = [h for (a, lam, s), h in sorted(runs.items()) if a == 0.0]
     lam = np.array([h.config.optim.weight_decay for h in hs])
-    tg = np.array([steps_of(h) for h in hs])
-    grokked = ~np.isnan(tg)
+    tg, grokked, tau = _censored_tau(np.log10(lam), hs, g["steps"])
     levels = sorted(set(lam[grokked]))
-    decidable = len(levels) >= 1 and (~grokked).sum() + len(levels) >= 2 and len(set(_censored_rank_value(tg, g["steps"]))) > 1
-    tau = stats.kendall_trend(np.log10(lam), _censored_rank_value(tg, g["steps"]), alpha=ALPHA) if decidable else None
     slope = (stats.linear_trend(np.log(lam[grokked]), np.log(tg[grokked]), alpha=ALPHA)
              if len(levels) >= 2 and grokked.sum() >= 3 else None)
     small = lam == min(LAMBDAS)
@@ -286,10 +294,7 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     runs = sweep001(tier, claims_store, claims_device, claims_seed)
     hs = [h for (a, lam, s), h in sorted(runs.items()) if lam == 1.0]
     al = np.array([h.config.model.alpha for h in hs])
-    tg = np.array([steps_of(h) for h in hs])
-    grokked = ~np.isnan(tg)
-    decidable = grokked.any()
-    tau = stats.kendall_trend(al, _censored_rank_value(tg, g["steps"]), alpha=ALPHA) if decidable else None
+    tg, grokked, tau = _censored_tau(al, hs, g["steps"])
     k0, n0 = int(grokked[al == 0].sum()), int((al == 0).sum())
     k5, n5 = int(grokked[al == 0.5].sum()), int((al == 0.5).sum())
     diff = stats.rate_difference(k0, n0, k5, n5, alpha=ALPHA)

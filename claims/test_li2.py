@@ -35,7 +35,7 @@ import torch  # noqa: E402
 from grokcore import detect, models, orderparams, stats, sweep  # noqa: E402
 from grokcore.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
 from grokcore.plugin import TIERS, share_sweep  # noqa: E402
-from grokcore.train import GEN_PATIENCE, GEN_THRESHOLD  # noqa: E402
+from grokcore.train import GEN_PATIENCE, GEN_THRESHOLD, torch_threads  # noqa: E402
 
 ALPHA = 0.05
 Z = 1.959963984540054  # two-sided 95% normal quantile (for se from a CI)
@@ -44,10 +44,8 @@ Z = 1.959963984540054  # two-sided 95% normal quantile (for se from a CI)
 def _one_torch_thread():
     """Train these small nets single-threaded: with 2 intra-op threads on a loaded 2-core CPU
     the per-step barriers made training ~10x slower (measured); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with torch_threads(1):
+        yield
 
 
 # --------------------------------------------------------------------------- grids

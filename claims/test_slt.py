@@ -52,6 +52,7 @@ from grokcore.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.detect import first_sustained
 from grokcore.llc import SGLDConfig
 from grokcore.plugin import TIERS, share_sweep
+from grokcore.train import torch_threads
 
 ALPHA = 0.05
 M = 64
@@ -83,16 +84,8 @@ def _base(g: dict, **kw) -> RunConfig:
                              eval_every=g["eval_every"]) | kw))
 
 
-class _one_thread:
-    """Tiny models are launch-bound: one intra-op thread is fastest and does not
-    oversubscribe a loaded CPU; restores the caller's setting."""
-
-    def __enter__(self):
-        self.n = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.n)
+def _one_thread():
+    return torch_threads(1)
 
 
 # ---------------------------------------------------------------- shared run sets

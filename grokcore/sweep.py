@@ -45,7 +45,8 @@ def _json_safe(x):
     return x
 
 
-def _to_stored(h: History, experiment: str):
+def to_stored(h: History, experiment: str):
+    """History -> the store's row (non-finite summary floats become null)."""
     from .store import StoredRun
     return StoredRun(key=h.config.key, experiment=experiment, config=h.config.to_dict(), status=h.status,
                      summary={k: _json_safe(v) for k, v in h.summary.items()}, history=h.metrics,
@@ -88,7 +89,8 @@ def chunks(group: list[RunConfig], max_batch: int = 256, device: str = "cpu") ->
     return out
 
 
-def _from_stored(s) -> History:
+def from_stored(s) -> History:
+    """The store's row -> History."""
     return History(RunConfig.from_dict(s.config), dict(s.history), s.status, s.wall_s, s.device, dict(s.summary))
 
 
@@ -132,7 +134,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
         for k, s in store.get_many(set(keys)).items():
             full = early_stop or s.history["step"][-1] >= s.config["steps"]
             if full and all(f"param/{p}" in s.history for p in save_params):
-                have[k] = _from_stored(s)
+                have[k] = from_stored(s)
     todo = {c.key: c for c in cfgs if c.key not in have}  # dedupe repeated configs
     groups = defaultdict(list)
     for c in todo.values():
@@ -144,7 +146,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
             if bar is not None:
                 bar.close()
             if store is not None:
-                store.put_many([_to_stored(h, experiment) for h in hists])
+                store.put_many([to_stored(h, experiment) for h in hists])
             have.update((h.config.key, h) for h in hists)
     return [have[k] for k in keys]
 

@@ -20,6 +20,8 @@ grok".
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +35,20 @@ from .optim import BatchedOptimizer
 
 MEM_THRESHOLD = 0.99  # train accuracy that counts as "memorized"
 GEN_THRESHOLD, GEN_PATIENCE = 0.95, 10  # seed 002's detection rule
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with n torch intra-op threads (None or 0: leave as is), restoring
+    the caller's setting. The fast tier's tiny models are launch-bound on CPU: one
+    thread is fastest and does not oversubscribe a loaded machine."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @dataclass

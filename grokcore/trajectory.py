@@ -29,15 +29,14 @@ on the test set):
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 import numpy as np
 import torch
 
-from . import models, orderparams, tasks
+from . import models, orderparams, sweep, tasks
 from .config import RunConfig
-from .train import History, train
+from .train import History, torch_threads, train
 
 ORDER_KEYS = ("order/rqi", "order/eff_rank", "order/pr", "order/kernel_align", "order/fourier_snr")
 
@@ -101,18 +100,6 @@ def _complete(h: History, order_every: int) -> bool:
     return True
 
 
-def _stored(h: History, experiment: str):
-    from . import __version__
-    from .store import StoredRun
-
-    def safe(v):
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    return StoredRun(key=h.config.key, experiment=experiment, config=h.config.to_dict(), status=h.status,
-                     summary={k: safe(v) for k, v in h.summary.items()}, history=h.metrics,
-                     wall_s=h.wall_s, device=h.device, version=__version__, created="")
-
-
 def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
         order_every: int = 0, max_batch: int = 256, threads: int | None = None) -> list[History]:
     """One full-length History per config (in order), cached in `store` by config key;
@@ -123,29 +110,21 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     have: dict[str, History] = {}
     if store is not None:
         for k, s in store.get_many(set(keys)).items():
-            from .config import RunConfig as _RC
-            h = History(_RC.from_dict(s.config), dict(s.history), s.status, s.wall_s, s.device, dict(s.summary))
+            h = sweep.from_stored(s)
             if _complete(h, order_every):
                 have[k] = h
     todo = {c.key: c for c in cfgs if c.key not in have}
     groups = defaultdict(list)
     for c in todo.values():
         groups[c.batch_key].append(c)
-    old_threads = torch.get_num_threads()
-    if threads and groups:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads if groups else None):
         _train_groups(groups, store, device, experiment, order_every, max_batch, have)
-    finally:
-        torch.set_num_threads(old_threads)
     return [have[k] for k in keys]
 
 
 def _train_groups(groups, store, device, experiment, order_every, max_batch, have) -> None:
     for group in groups.values():
-        group.sort(key=lambda c: (c.n_train or 0, c.ratio or 0.0))
-        for i in range(0, len(group), max_batch):
-            chunk = group[i:i + max_batch]
+        for chunk in sweep.chunks(group, max_batch, device):
             res = train(chunk, device, early_stop=False, checkpoint_every=order_every)
             hists = res.histories
             if order_every:
@@ -156,5 +135,5 @@ def _train_groups(groups, store, device, experiment, order_every, max_batch, hav
                     for k in ORDER_KEYS:
                         h.metrics[k] = op[k][:, r]
             if store is not None:
-                store.put_many([_stored(h, experiment) for h in hists])
+                store.put_many([sweep.to_stored(h, experiment) for h in hists])
             have.update((h.config.key, h) for h in hists)
