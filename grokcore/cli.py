@@ -1,10 +1,12 @@
-"""Command line: `grokcore train | sweep | report | db | bench`.
+"""Command line: `grokcore train | sweep | report | db | bench | flips`.
 
   grokcore train --task add --M 71 --ratio 0.4 --seed 42 --model li2 --width 512 --steps 3000 --out runs/m71
   grokcore sweep --M 23 31 --ratio 0.2 0.3 0.5 --seeds 4 --model li2 --width 256 --steps 3000 --store s.sqlite
   grokcore report reports/claims.json -o reports/claims.html
   grokcore db [--store PATH] [VIEW]
   grokcore bench [--runs 64] [--steps 200]
+  grokcore flips --seeds 0 1 2 --paths native avx2 --out runs/flips [--reuse] [-- pytest args]
+  grokcore flips compare reports/claims.json reports/claims-fp2.json
 
 Bad flags or impossible configs print a clear message and exit with code 2.
 """
@@ -140,14 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("report", help="re-render the HTML report from claims.json", add_help=False)
     sub.add_parser("db", help="print the store's views", add_help=False)
     sub.add_parser("bench", help="batched engine vs the naive one-run loop", add_help=False)
+    sub.add_parser("flips", help="claim verdicts across seeds and floating-point paths", add_help=False)
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("report", "db", "bench"):  # these own their flags
+    if argv and argv[0] in ("report", "db", "bench", "flips"):  # these own their flags
         if argv[0] == "report":
             from .report import report_main
             return report_main(argv[1:])
         if argv[0] == "db":
             from .store import db_main
             return db_main(argv[1:])
+        if argv[0] == "flips":
+            from .flips import main as flips_main
+            return flips_main(argv[1:])
         from .bench import main as bench_main
         return bench_main(argv[1:])
     a = parser.parse_args(argv)

@@ -49,6 +49,18 @@ TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("
 NO_GPU = "gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"
 PROPERTY = "grokcore_claim"  # user_properties key that carries a record
 CONCLUSIONS = ("supported", "inconclusive")  # "refuted" comes from a strict xfail
+# --claims-seed k gives run seeds k * RUN_SEED_STRIDE + s: seeds of different k share no run
+# config, split or init (s < RUN_SEED_STRIDE; staged chains add at most a few 7919 strides).
+RUN_SEED_STRIDE = 1_000_000
+PINNED = "pinned refuted at this tier (strict xfail): the verdict is the measured message"
+
+
+def pinned_refuted(tier: str = "fast") -> list:
+    """Tier params for a claim that does not reproduce at ``tier``: a strict xfail there, whose
+    report reason is the measured failure message (not a stored string)."""
+    marks = {"fast": pytest.mark.fast, "gpu": pytest.mark.gpu}
+    return [pytest.param(t, marks=[m, pytest.mark.xfail(strict=True, reason=PINNED)] if t == tier else m, id=t)
+            for t, m in marks.items()]
 
 
 def share_sweep(name: str) -> pytest.MarkDecorator:
@@ -151,7 +163,7 @@ class Claim:
         except (OSError, ValueError) as exc:  # a broken fixtures file should not hide the verdict
             self._notes.append(f"fixtures unreadable: {exc}")
         self._tested, self._alpha, self._scale, self._stats, self._figures, self._configs = "", None, {}, [], [], []
-        self.verdict, self.reason = None, ""
+        self.verdict, self.reason, self.decision = None, "", None
         self._started, self._t0 = _now(), time.perf_counter()
 
     def reference(self, claim_id: str) -> dict:
@@ -198,6 +210,27 @@ class Claim:
     def note(self, text: str) -> None:
         self._notes.append(text)
 
+    def decide(self, rule, data, perturb=None, effect_name: str | None = None, headline: bool = True):
+        """Decide the claim: ``rule(data)`` -> Verdict, re-run under the robustness gates
+        (grokcore.gates.decide), recorded with every gate's outcome. The effect becomes the
+        headline statistic. A refutation raises AssertionError with the measured reason (the
+        claim's test is then a strict xfail, or it fails); otherwise the verdict is concluded."""
+        from grokcore import gates
+
+        d = gates.decide(rule, data, perturb)
+        self.decision = d
+        if d.base.effect is not None:
+            self.stat(effect_name or d.base.effect.name, d.base.effect, claimed=d.base.claimed, headline=headline)
+        if d.base.power:
+            self.note(f"power: {d.base.power}")
+        if self._alpha is None:
+            self._alpha = d.base.alpha
+        if d.verdict == "refuted":
+            self.verdict, self.reason = None, ""
+            raise AssertionError(f"refuted: {d.reason}")
+        self.conclude(d.verdict, d.reason)
+        return d
+
     def record(self) -> dict:
         headline = next((s for s in self._stats if s["headline"]), self._stats[0] if self._stats else None)
         return {
@@ -206,6 +239,7 @@ class Claim:
             "tested": self._tested, "scale": self._scale, "stats": self._stats, "headline": headline,
             "figures": self._figures, "configs": self._configs, "notes": self._notes,
             "verdict": self.verdict, "reason": self.reason,
+            "decision": self.decision.to_dict() if self.decision is not None else None,
             "alpha": self._alpha if self._alpha is not None else (headline or {}).get("alpha"),
             "wall_s": time.perf_counter() - self._t0, "device": _describe_device(self.device),
             "worker": os.environ.get("PYTEST_XDIST_WORKER"), "versions": versions(),
@@ -227,11 +261,15 @@ def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None)
         if exc is not None and exc.errisinstance(pytest.xfail.Exception):
             return "refuted", xfail, "xfailed"
         if exc is not None and exc.errisinstance(AssertionError):
-            return "refuted", f"{xfail}: {message}" if xfail else message, "xfailed"
+            return "refuted", message.removeprefix("refuted: "), "xfailed"
         return "error", f"expected a failed assertion, got {last_line}", "xfailed"
     if xfail is not None or (rep.failed and exc is None):  # XPASS; strict XPASS fails with no exception
-        return "failed", "claim marked refuted now holds: update the suite", "xpassed"
+        measured = (claim.verdict or "supported") if claim else "supported"
+        why = f": {claim.reason}" if claim and claim.reason else ""
+        return measured, f"pinned refuted at this tier, measured {measured}{why} (strict xfail: the test fails)", "xpassed"
     if rep.failed:
+        if exc.errisinstance(AssertionError) and claim is not None and claim.decision is not None:
+            return "refuted", message.removeprefix("refuted: "), "failed"  # refuted, but not pinned
         return ("failed", message, "failed") if exc.errisinstance(AssertionError) else ("error", last_line, "error")
     return (claim and claim.verdict) or "supported", claim.reason if claim else "", "passed"
 
@@ -300,8 +338,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 @pytest.fixture(scope="session")
 def claims_seed(pytestconfig: pytest.Config) -> int:
-    """Base seed (--claims-seed): run seeds are claims_seed + 0, 1, ..."""
-    return pytestconfig.getoption("claims_seed")
+    """Base of the run seeds: --claims-seed k -> k * RUN_SEED_STRIDE; tests use base + 0, 1, ...
+    so different k share no run (no config, split or init)."""
+    k = pytestconfig.getoption("claims_seed")
+    if k < 0:
+        raise pytest.UsageError(f"--claims-seed must be >= 0, got {k}")
+    return k * RUN_SEED_STRIDE
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,229 @@
+"""Robustness gates: a verdict must survive half the budget, leaving any seed out, and
+losing the grid point nearest its estimate; otherwise it is "inconclusive" and says which
+gate moved it.
+
+    decide(rule, data, perturb)  ->  Decision
+
+``rule`` maps data to a grokcore.verdicts.Verdict; ``perturb`` (a Perturbations) knows
+how to build the perturbed data sets for this kind of data:
+
+  budget  the same runs read at half their step budget (histories truncated at T/2: a
+          run of T/2 steps is the first T/2 steps of a run of T, as training is a
+          deterministic function of the config and the step);
+  seed    each seed left out in turn;
+  grid    per group, the design-grid value nearest the estimate left out (the verdict's
+          ``grid`` names the estimate's position per group).
+
+Decision rules (``combine``): a gate whose verdict differs from the base verdict moves it
+to inconclusive ("budget-limited", "seed-fragile", "grid-limited"). A refutation must also
+not be "at this budget only": if the effect at T/2 lies outside the CI at T and further
+from the claimed value, the effect is still moving toward the claim as the budget grows,
+and the refutation is budget-limited. A gate that cannot be applied (e.g. one seed only,
+no budget axis) is recorded as not applicable, never as passed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import stats
+from .verdicts import INCONCLUSIVE, REFUTED, Verdict
+
+GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited"}
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str  # "budget" | "seed" | "grid"
+    label: str  # what was perturbed, e.g. "half budget (500 steps)" or "without seed 3"
+    verdict: str | None  # None: not applicable
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "label": self.label, "verdict": self.verdict, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    reason: str
+    base: Verdict
+    gates: tuple[Gate, ...]
+
+    @property
+    def moved_by(self) -> list[str]:
+        return sorted({GATE_NAMES[g.name] for g in self.gates if g.verdict is not None and g.verdict != self.base.verdict})
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "reason": self.reason, "base": self.base.to_dict(),
+                "gates": [g.to_dict() for g in self.gates], "moved_by": self.moved_by}
+
+
+@dataclass(frozen=True)
+class Perturbations:
+    """Builders of perturbed data. Each returns [(label, data)]; an empty list = not applicable
+    (then ``why_not`` says why)."""
+    budget: Callable[[object], list] | None = None
+    seed: Callable[[object], list] | None = None
+    grid: Callable[[object, Verdict], list] | None = None
+    why_not: dict = field(default_factory=dict)
+
+
+def _toward_claim(base: Verdict, half: Verdict) -> bool:
+    """At T/2 the effect lies outside the CI at T, on the far side from the claimed value."""
+    b, h, c = base.effect, half.effect, base.claimed
+    if b is None or h is None or not isinstance(c, (int, float)) or isinstance(c, bool):
+        return False
+    if not all(math.isfinite(v) for v in (b.value, h.value)):
+        return False
+    outside = not (b.lo <= h.value <= b.hi)
+    return outside and abs(h.value - c) > abs(b.value - c)
+
+
+def combine(base: Verdict, gates: Sequence[Gate]) -> Decision:
+    """The final verdict: the base verdict if every applicable gate agrees, else inconclusive."""
+    if base.verdict == INCONCLUSIVE:
+        return Decision(INCONCLUSIVE, base.reason, base, tuple(gates))
+    moved = [g for g in gates if g.verdict is not None and g.verdict != base.verdict]
+    if not moved:
+        return Decision(base.verdict, base.reason, base, tuple(gates))
+    why = "; ".join(f"{GATE_NAMES[g.name]}: {g.label} gives {g.verdict}" + (f" ({g.detail})" if g.detail else "")
+                    for g in moved[:4])
+    more = f"; {len(moved) - 4} more" if len(moved) > 4 else ""
+    return Decision(INCONCLUSIVE, f"{base.verdict} at full scale ({base.reason}), but {why}{more}", base, tuple(gates))
+
+
+def decide(rule: Callable[[object], Verdict], data: object, perturb: Perturbations | None = None) -> Decision:
+    """Apply ``rule`` to ``data`` and to every perturbation; combine (see module doc)."""
+    base = rule(data)
+    perturb = perturb or Perturbations()
+    gates: list[Gate] = []
+    for name in ("budget", "seed", "grid"):
+        build = getattr(perturb, name)
+        variants = ([] if build is None else build(data, base) if name == "grid" else build(data))
+        if not variants:
+            gates.append(Gate(name, perturb.why_not.get(name, "not applicable"), None))
+            continue
+        for label, d in variants:
+            v = rule(d)
+            verdict, detail = v.verdict, _effect_text(v)
+            if name == "budget" and base.verdict == REFUTED and verdict == REFUTED and _toward_claim(base, v):
+                verdict, detail = INCONCLUSIVE, f"refuted at this budget only: {detail} moves toward the claim " \
+                                                 f"({base.claimed}) as the budget doubles"
+            gates.append(Gate(name, label, verdict, detail))
+    return combine(base, gates)
+
+
+def _effect_text(v: Verdict) -> str:
+    e = v.effect
+    if e is None:
+        return v.reason[:160]
+    return f"{e.name} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]"
+
+
+# ------------------------------------------------------------------ histories
+
+def truncate(h, budget: int):
+    """A History read at ``budget`` steps: curves cut at step <= budget (order parameters at
+    order/step <= budget), final parameters dropped (not known at T/2), summary recomputed."""
+    from .train import History
+
+    m, keep = h.metrics, h.metrics["step"] <= budget
+    out = {}
+    okeep = m["order/step"] <= budget if "order/step" in m else None
+    for k, v in m.items():
+        if k.startswith("param/"):
+            continue
+        if k.startswith("order/") and okeep is not None and np.ndim(v) >= 1 and len(v) == len(okeep):
+            out[k] = v[okeep]
+        elif np.ndim(v) >= 1 and len(v) == len(keep):
+            out[k] = v[keep]
+        else:
+            out[k] = v
+    return History(h.config.replace(steps=int(budget)), out, h.status, h.wall_s, h.device, {})
+
+
+def _seed_of(h) -> int:
+    return h.config.seed
+
+
+def half_budget(hists: list) -> list:
+    """[("half budget (T/2 steps)", truncated histories)]; T = each run's own budget."""
+    if not hists:
+        return []
+    steps = sorted({h.config.steps for h in hists})
+    label = f"half budget ({', '.join(str(s // 2) for s in steps)} steps)"
+    return [(label, [truncate(h, h.config.steps // 2) for h in hists])]
+
+
+def leave_seed_out(hists: list, seed_of: Callable = _seed_of) -> list:
+    """[("without seed s", histories of every other seed)] for each seed; [] with < 3 seeds."""
+    seeds = sorted({seed_of(h) for h in hists})
+    if len(seeds) < 3:
+        return []
+    return [(f"without seed {s}", [h for h in hists if seed_of(h) != s]) for s in seeds]
+
+
+def drop_nearest(hists: list, verdict: Verdict, value_of: Callable, group_of: Callable = lambda h: None,
+                 log: bool = True) -> list:
+    """Per group g in verdict.grid, drop the runs at the grid value nearest the estimate
+    verdict.grid[g] (in log units when ``log``); [] when the verdict names no grid estimate."""
+    grid = {g: v for g, v in verdict.grid.items() if v is not None and math.isfinite(v)}
+    if not grid:
+        return []
+    drop: dict = {}
+    for g, est in grid.items():
+        vals = np.array(sorted({value_of(h) for h in hists if group_of(h) == g}), float)
+        if vals.size < 3:
+            continue
+        pos = np.log(vals) if log else vals
+        drop[g] = vals[int(np.argmin(np.abs(pos - est)))]
+    if not drop:
+        return []
+    label = "without " + ", ".join(f"{'' if g is None else f'{g}: '}{v:g}" for g, v in drop.items())
+    return [(label, [h for h in hists if not (group_of(h) in drop and value_of(h) == drop[group_of(h)])])]
+
+
+def for_histories(grid_value: Callable | None = None, grid_group: Callable = lambda h: None, log: bool = True,
+                  budget: bool = True, seed_of: Callable = _seed_of) -> Perturbations:
+    """The standard gates for a list of Histories."""
+    grid = None
+    if grid_value is not None:
+        def grid(hs, v):
+            return drop_nearest(hs, v, grid_value, grid_group, log)
+    return Perturbations(budget=half_budget if budget else None,
+                         seed=lambda hs: leave_seed_out(hs, seed_of), grid=grid,
+                         why_not={"budget": "not applicable" if budget else "no budget axis",
+                                  "seed": "fewer than 3 seeds", "grid": "no grid estimate"})
+
+
+def for_seeded_dict(drop: Callable[[dict, int], dict], n_seeds: Callable[[dict], int],
+                    budget: Callable[[dict], list] | None = None, why_no_budget: str = "") -> Perturbations:
+    """Gates for a claim whose data is a dict of per-seed arrays: ``drop(data, r)`` removes seed
+    index r; ``budget(data)`` returns [(label, data at T/2)] or is None (with ``why_no_budget``)."""
+    def seeds(d):
+        n = n_seeds(d)
+        return [] if n < 3 else [(f"without seed #{r}", drop(d, r)) for r in range(n)]
+    return Perturbations(budget=budget, seed=seeds,
+                         why_not={"budget": why_no_budget or "not applicable", "seed": "fewer than 3 seeds"})
+
+
+def stability_rows(decisions: Iterable[tuple[str, Decision]]) -> list[dict]:
+    """One row per claim: base verdict, final verdict, and each gate's outcome (for notes)."""
+    rows = []
+    for cid, d in decisions:
+        by = {}
+        for g in d.gates:
+            by.setdefault(g.name, []).append(g.verdict)
+        rows.append({"claim": cid, "base": d.base.verdict, "final": d.verdict,
+                     **{n: ("n/a" if all(v is None for v in vs) else
+                            "ok" if all(v in (None, d.base.verdict) for v in vs) else "moved")
+                        for n, vs in by.items()}})
+    return rows
+
+
+__all__ = ["Gate", "Decision", "Perturbations", "decide", "combine", "truncate", "half_budget", "leave_seed_out",
+           "drop_nearest", "for_histories", "for_seeded_dict", "stability_rows", "stats"]

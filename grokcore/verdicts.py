@@ -1,0 +1,292 @@
+"""Decision rules: measurements -> a Verdict (supported / refuted / inconclusive).
+
+A rule is a plain function of measurements (arrays, estimates), not of pytest or of
+training, so it can be read in one place, unit-tested on synthetic data (every verdict
+reachable; false "supported" and false "refuted" rates <= alpha under a simulated null,
+grokcore/tests/test_verdicts.py) and called again on perturbed data by the robustness
+gates (grokcore.gates).
+
+Every rule states the claimed direction and alpha, and returns the effect it decided on
+with its confidence interval. The generic shapes:
+
+  interval      CI of an effect vs a null value:
+                supported  <=> CI on the claimed side of the null (and p < alpha if a p is given)
+                refuted    <=> CI on the other side (the opposite one-sided test rejects)
+  rate          a success rate vs p0 (Wilson CI), same logic
+  within        a value claimed to lie in [a, b]: supported <=> CI inside [a, b] and at
+                most ``max_span`` wide; refuted <=> CI disjoint from [a, b]
+  all_of        a conjunction of sub-claims: refuted if any part is refuted, supported if
+                every part is supported, else inconclusive
+
+A one-sided claim ("effect > 0") uses one-sided tests at level alpha in each direction: the
+two decisions are mutually exclusive and each has error rate <= alpha under its null.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import stats
+from .stats import Estimate
+
+SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
+VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE)
+SIDES = ("greater", "less")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule decided, on which effect, at which alpha, and why.
+
+    ``grid`` maps a group (e.g. M) to the estimate's position on a design grid (e.g. log n*),
+    for the grid gate; ``power`` says what the rule cannot detect at this scale."""
+
+    verdict: str
+    effect: Estimate | None
+    alpha: float
+    reason: str
+    claimed: object = None
+    grid: dict = field(default_factory=dict)
+    power: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict != INCONCLUSIVE
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["effect"] = self.effect.to_dict() if self.effect is not None else None
+        d["grid"] = {str(k): stats._json(v) for k, v in self.grid.items()}
+        return stats._json(d)
+
+
+def _fmt(e: Estimate) -> str:
+    return f"{e.name} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]" + (f", p = {e.p:.3g}" if e.p is not None else "")
+
+
+def _check_side(side: str) -> None:
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES} (the claimed direction), got {side!r}")
+
+
+# ------------------------------------------------------------------ generic shapes
+
+def interval(effect: Estimate, side: str, null: float = 0.0, alpha: float | None = None,
+             opposite: Estimate | None = None, claimed: object = None, what: str = "") -> Verdict:
+    """Claim: effect > null (side="greater") or < null ("less").
+
+    ``effect`` carries a CI whose lower (upper) end decides support; when it also carries a
+    p-value (of the one-sided test in the claimed direction) that p must be < alpha too.
+    ``opposite`` is the estimate of the opposite one-sided test; refutation needs its CI
+    beyond the null on the other side (and its p < alpha). Without it, the effect's own CI
+    end on the other side decides refutation."""
+    _check_side(side)
+    a = effect.alpha if alpha is None else alpha
+    what = what or effect.name
+    sgn = 1 if side == "greater" else -1
+    p_ok = effect.p is None or effect.p < a
+    opp = opposite if opposite is not None else effect
+    opp_p_ok = opposite is None or opposite.p is None or opposite.p < a
+    beyond = effect.lo > null if side == "greater" else effect.hi < null
+    against = opp.hi < null if side == "greater" else opp.lo > null
+    cmp = ">" if sgn > 0 else "<"
+    claimed = claimed if claimed is not None else f"{cmp} {null:g}"
+    if not all(math.isfinite(v) or math.isinf(v) for v in (effect.lo, effect.hi)) or math.isnan(effect.value):
+        return Verdict(INCONCLUSIVE, effect, a, f"{what}: no finite estimate", claimed)
+    if beyond and p_ok:
+        return Verdict(SUPPORTED, effect, a, f"{_fmt(effect)}: CI {cmp} {null:g} at alpha = {a:g}", claimed)
+    if against and opp_p_ok:
+        return Verdict(REFUTED, effect, a, f"{_fmt(opp)}: the opposite one-sided test rejects at alpha = {a:g} "
+                                           f"(claimed {what} {cmp} {null:g})", claimed)
+    return Verdict(INCONCLUSIVE, effect, a, f"{_fmt(effect)}: neither direction significant at alpha = {a:g}",
+                   claimed)
+
+
+def rate(k: int, n: int, p0: float = 0.5, side: str = "greater", alpha: float = 0.05, what: str = "rate") -> Verdict:
+    """Claim: a success rate > p0 (or < p0). Wilson score CI at level 1 - 2 alpha, read one-sided
+    in each direction (so each decision errs with probability <= alpha under its null)."""
+    _check_side(side)
+    if n == 0:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: no runs to rate", f"> {p0:g}")
+    e = stats.wilson_ci(k, n, alpha=2 * alpha)
+    e = Estimate(what, e.value, e.lo, e.hi, alpha, method="Wilson score, one-sided bounds at level 1 - alpha",
+                 note=f"{k}/{n}")
+    return interval(e, side, p0, alpha, what=what)
+
+
+def within(effect: Estimate, lo: float, hi: float, max_span: float | None = None, log: bool = False,
+           what: str = "") -> Verdict:
+    """Claim: the effect lies in [lo, hi]. supported: CI inside [lo, hi] (and, with
+    ``max_span``, hi/lo of the CI <= max_span when ``log`` else hi - lo <= max_span);
+    refuted: CI disjoint from [lo, hi]; else inconclusive."""
+    what = what or effect.name
+    claimed = f"in [{lo:g}, {hi:g}]"
+    if math.isnan(effect.lo) or math.isnan(effect.hi):
+        return Verdict(INCONCLUSIVE, effect, effect.alpha, f"{what}: no CI", claimed)
+    if effect.hi < lo or effect.lo > hi:
+        return Verdict(REFUTED, effect, effect.alpha, f"{_fmt(effect)}: CI disjoint from [{lo:g}, {hi:g}]", claimed)
+    span = (effect.hi / effect.lo if effect.lo > 0 else math.inf) if log else effect.hi - effect.lo
+    if lo <= effect.lo and effect.hi <= hi and (max_span is None or span <= max_span):
+        return Verdict(SUPPORTED, effect, effect.alpha, f"{_fmt(effect)}: CI inside [{lo:g}, {hi:g}]", claimed)
+    return Verdict(INCONCLUSIVE, effect, effect.alpha, f"{_fmt(effect)}: CI overlaps [{lo:g}, {hi:g}] but is not "
+                                                        "inside it", claimed)
+
+
+def all_of(parts: dict[str, Verdict], headline: str | None = None) -> Verdict:
+    """Conjunction: refuted if any part is refuted, supported if every part is, else inconclusive.
+    The effect reported is the headline part's (default: the first)."""
+    if not parts:
+        raise ValueError("all_of needs at least one part")
+    key = headline or next(iter(parts))
+    head = parts[key]
+    text = "; ".join(f"{k}: {v.verdict} ({v.reason})" for k, v in parts.items())
+    alpha = min(v.alpha for v in parts.values())
+    grid = {k: v for p in parts.values() for k, v in p.grid.items()}
+    if any(v.verdict == REFUTED for v in parts.values()):
+        verdict = REFUTED
+    elif all(v.verdict == SUPPORTED for v in parts.values()):
+        verdict = SUPPORTED
+    else:
+        verdict = INCONCLUSIVE
+    return Verdict(verdict, head.effect, alpha, text, head.claimed, grid, "; ".join(v.power for v in parts.values()
+                                                                                     if v.power))
+
+
+def any_of(parts: dict[str, Verdict], headline: str | None = None) -> Verdict:
+    """Disjunction over conditions where the claim is meant to hold in each: supported if any
+    part is supported and none refuted; refuted only if every part is refuted."""
+    if not parts:
+        raise ValueError("any_of needs at least one part")
+    key = headline or next(iter(parts))
+    head = parts[key]
+    text = "; ".join(f"{k}: {v.verdict} ({v.reason})" for k, v in parts.items())
+    alpha = min(v.alpha for v in parts.values())
+    vs = [v.verdict for v in parts.values()]
+    verdict = (REFUTED if all(v == REFUTED for v in vs) else
+               SUPPORTED if SUPPORTED in vs and REFUTED not in vs else INCONCLUSIVE)
+    return Verdict(verdict, head.effect, alpha, text, head.claimed)
+
+
+# ------------------------------------------------------------------ rules on raw measurements
+
+def paired(a, b, side: str, alpha: float = 0.05, what: str = "mean(a - b)") -> Verdict:
+    """Claim: a > b (side="greater") or a < b, paired by seed. Decided by one-sided exact
+    sign-flip tests with Student t intervals (stats.one_sample on d = a - b): supported if
+    the claimed-direction test rejects and its CI excludes 0; refuted if the opposite one does."""
+    _check_side(side)
+    d = np.asarray(a, float) - np.asarray(b, float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: fewer than 2 complete pairs", f"{side} 0")
+    if np.ptp(d) == 0 and d[0] == 0:
+        e = Estimate(what, 0.0, 0.0, 0.0, alpha, 1.0, "all differences are 0")
+        return Verdict(INCONCLUSIVE, e, alpha, f"{what}: every pair is tied", f"{side} 0",
+                       power=_sign_power(d.size, alpha))
+    other = "less" if side == "greater" else "greater"
+    e = _named(stats.one_sample(d, 0.0, alpha=alpha, alternative=side), what)
+    o = _named(stats.one_sample(d, 0.0, alpha=alpha, alternative=other), what)
+    v = interval(e, side, 0.0, alpha, opposite=o, what=what)
+    return Verdict(v.verdict, v.effect, v.alpha, v.reason, v.claimed, power=_sign_power(d.size, alpha))
+
+
+def one_sample(values, null: float, side: str, alpha: float = 0.05, what: str = "mean") -> Verdict:
+    """Claim: mean(values) > null (or < null): exact sign-flip test + t interval, as ``paired``."""
+    v = paired(np.asarray(values, float), np.full(np.shape(values), null, float), side, alpha, what)
+    if v.effect is not None:  # report the level, not the difference from the null
+        e = v.effect
+        v = Verdict(v.verdict, Estimate(what, e.value + null, e.lo + null, e.hi + null, e.alpha, e.p, e.method,
+                                        e.note), v.alpha, v.reason, f"{'>' if side == 'greater' else '<'} {null:g}",
+                    power=v.power)
+    return v
+
+
+def two_groups(a, b, side: str, alpha: float = 0.05, what: str = "a vs b") -> Verdict:
+    """Claim: a tends to exceed b (side="greater") or to fall below it, unpaired groups (values may
+    be censored and tied at a common bound). Effect: the rank-biserial r = P(a > b) - P(a < b)
+    with the one-sided Mann-Whitney p of each direction; supported if the claimed-direction p <
+    alpha, refuted if the opposite p < alpha. The CI of r is the Newcombe-style bound from the
+    test inversion is not available in closed form, so r is reported with the bootstrap CI of
+    the mean difference (stats.two_sample)."""
+    _check_side(side)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size < 2 or b.size < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: fewer than 2 values in a group", side)
+    if np.ptp(np.r_[a, b]) == 0:
+        e = Estimate(what, 0.0, math.nan, math.nan, alpha, 1.0, "every value equal")
+        return Verdict(INCONCLUSIVE, e, alpha, f"{what}: every value is equal (e.g. all censored)", side)
+    other = "less" if side == "greater" else "greater"
+    r = stats.two_sample(a, b, alpha=alpha, alternative=side)
+    ro = stats.two_sample(a, b, alpha=alpha, alternative=other)
+    dm = r.diff_mean
+    e = Estimate(what, dm.value, dm.lo, dm.hi, alpha, r.p_mannwhitney, dm.method,
+                 f"rank-biserial {r.rank_biserial:+.2f}; opposite p = {ro.p_mannwhitney:.3g}; n = {a.size}, {b.size}")
+    cmp = ">" if side == "greater" else "<"
+    if r.p_mannwhitney < alpha:
+        return Verdict(SUPPORTED, e, alpha, f"{_fmt(e)}: one-sided Mann-Whitney ({cmp}) rejects at alpha = {alpha:g}",
+                       f"{cmp} 0")
+    if ro.p_mannwhitney < alpha:
+        return Verdict(REFUTED, e, alpha, f"{_fmt(e)}: the opposite one-sided Mann-Whitney rejects "
+                                          f"(p = {ro.p_mannwhitney:.3g}) at alpha = {alpha:g}", f"{cmp} 0")
+    return Verdict(INCONCLUSIVE, e, alpha, f"{_fmt(e)}: Mann-Whitney p = {r.p_mannwhitney:.3g} (claimed), "
+                                           f"{ro.p_mannwhitney:.3g} (opposite), alpha = {alpha:g}", f"{cmp} 0",
+                   power=_mw_power(a.size, b.size, alpha))
+
+
+def trend(x, y, side: str, alpha: float = 0.05, what: str = "kendall tau") -> Verdict:
+    """Claim: y increases (side="greater") or decreases with x. Kendall tau-b with one-sided
+    permutation p-values in each direction (valid with ties, e.g. censored values tied last)
+    and a bootstrap CI; supported if the claimed-direction p < alpha, refuted if the opposite
+    p < alpha."""
+    _check_side(side)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: fewer than 3 pairs or a constant variable "
+                                                  "(e.g. every run censored)", f"{side} 0")
+    other = "less" if side == "greater" else "greater"
+    e = _named(stats.kendall_trend(x, y, alpha=alpha, alternative=side), what)
+    o = stats.kendall_trend(x, y, alpha=alpha, alternative=other)
+    v = interval(e, side, 0.0, alpha, opposite=o, what=what)
+    return v
+
+
+def rate_difference(k1: int, n1: int, k2: int, n2: int, side: str = "greater", alpha: float = 0.05,
+                    what: str = "p1 - p2") -> Verdict:
+    """Claim: p1 > p2 (or <): one-sided Fisher exact tests in each direction, Newcombe CIs."""
+    _check_side(side)
+    if n1 == 0 or n2 == 0:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: an empty group", f"{side} 0")
+    other = "less" if side == "greater" else "greater"
+    e = _named(stats.rate_difference(k1, n1, k2, n2, alpha=alpha, alternative=side), what)
+    o = stats.rate_difference(k1, n1, k2, n2, alpha=alpha, alternative=other)
+    return interval(e, side, 0.0, alpha, opposite=o, what=what)
+
+
+# ------------------------------------------------------------------ power statements
+
+def _sign_power(n: int, alpha: float) -> str:
+    """The smallest one-sided exact sign-flip p with n pairs is 2^-n."""
+    need = next(m for m in range(1, 64) if 0.5**m < alpha)
+    if 0.5**n >= alpha:
+        return (f"with {n} pairs no exact one-sided test can reach p < {alpha:g} (smallest p = 2^-{n} = "
+                f"{0.5**n:.3g}); needs >= {need} pairs, more to survive leaving one out")
+    return f"{n} pairs: smallest attainable one-sided p = {0.5**n:.3g}; leave-one-out needs >= {need + 1} pairs"
+
+
+def _mw_power(na: int, nb: int, alpha: float) -> str:
+    p_min = 1 / math.comb(na + nb, na)
+    return (f"{na} vs {nb} runs: smallest one-sided Mann-Whitney p = {p_min:.3g}; a shift that separates the "
+            "groups completely is needed to decide with this many runs" if p_min * 20 > alpha else "")
+
+
+def _named(e: Estimate, name: str) -> Estimate:
+    from dataclasses import replace
+    return replace(e, name=name)
