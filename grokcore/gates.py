@@ -29,7 +29,6 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import stats
 from .verdicts import INCONCLUSIVE, REFUTED, Verdict
 
 GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited"}
@@ -226,4 +225,4 @@ def stability_rows(decisions: Iterable[tuple[str, Decision]]) -> list[dict]:
 
 
 __all__ = ["Gate", "Decision", "Perturbations", "decide", "combine", "truncate", "half_budget", "leave_seed_out",
-           "drop_nearest", "for_histories", "for_seeded_dict", "stability_rows", "stats"]
+           "drop_nearest", "for_histories", "for_seeded_dict", "stability_rows"]

@@ -109,15 +109,23 @@ def interval(effect: Estimate, side: str, null: float = 0.0, alpha: float | None
 
 
 def rate(k: int, n: int, p0: float = 0.5, side: str = "greater", alpha: float = 0.05, what: str = "rate") -> Verdict:
-    """Claim: a success rate > p0 (or < p0). Wilson score CI at level 1 - 2 alpha, read one-sided
-    in each direction (so each decision errs with probability <= alpha under its null)."""
+    """Claim: a success rate > p0 (or < p0). Exact one-sided binomial tests in each direction,
+    with the matching one-sided Clopper-Pearson bounds (lower = Beta_alpha(k, n - k + 1),
+    upper = Beta_{1-alpha}(k + 1, n - k)); the interval shown is [lower, upper], each end at
+    level 1 - alpha. (Wilson bounds are anti-conservative here: at n = 12, p0 = 0.5 the
+    one-sided Wilson rule rejects 7.3% of the time; measured in test_verdicts.)"""
+    from scipy import stats as sps
+
     _check_side(side)
     if n == 0:
         return Verdict(INCONCLUSIVE, None, alpha, f"{what}: no runs to rate", f"> {p0:g}")
-    e = stats.wilson_ci(k, n, alpha=2 * alpha)
-    e = Estimate(what, e.value, e.lo, e.hi, alpha, method="Wilson score, one-sided bounds at level 1 - alpha",
-                 note=f"{k}/{n}")
-    return interval(e, side, p0, alpha, what=what)
+    lo = float(sps.beta.ppf(alpha, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(sps.beta.ppf(1 - alpha, k + 1, n - k)) if k < n else 1.0
+    p = float(sps.binomtest(k, n, p0, alternative=side).pvalue)
+    q = float(sps.binomtest(k, n, p0, alternative="less" if side == "greater" else "greater").pvalue)
+    e = Estimate(what, k / n, lo, hi, alpha, p, "exact binomial, one-sided Clopper-Pearson bounds", f"{k}/{n}")
+    o = Estimate(what, k / n, lo, hi, alpha, q, "exact binomial (opposite direction)", f"{k}/{n}")
+    return interval(e, side, p0, alpha, opposite=o, what=what)
 
 
 def within(effect: Estimate, lo: float, hi: float, max_span: float | None = None, log: bool = False,
@@ -207,12 +215,12 @@ def one_sample(values, null: float, side: str, alpha: float = 0.05, what: str = 
 
 
 def two_groups(a, b, side: str, alpha: float = 0.05, what: str = "a vs b") -> Verdict:
-    """Claim: a tends to exceed b (side="greater") or to fall below it, unpaired groups (values may
-    be censored and tied at a common bound). Effect: the rank-biserial r = P(a > b) - P(a < b)
-    with the one-sided Mann-Whitney p of each direction; supported if the claimed-direction p <
-    alpha, refuted if the opposite p < alpha. The CI of r is the Newcombe-style bound from the
-    test inversion is not available in closed form, so r is reported with the bootstrap CI of
-    the mean difference (stats.two_sample)."""
+    """Claim: a tends to exceed b (side="greater") or to fall below it; unpaired groups whose
+    values may be censored (tied at a common bound). Decided by the one-sided Mann-Whitney
+    test in each direction (exact for small groups without ties): supported if the claimed
+    direction rejects at alpha, refuted if the opposite one does. The effect reported is the
+    difference of means with its Welch t interval (stats.two_sample), the rank-biserial
+    r = P(a > b) - P(a < b) in its note."""
     _check_side(side)
     a, b = np.asarray(a, float), np.asarray(b, float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]

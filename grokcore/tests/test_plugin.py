@@ -107,7 +107,7 @@ EXPECTED = {
     ("gamma-unclear", None): "inconclusive",
     ("delta-crashes", None): "error",
     ("eps-broken", None): "failed",
-    ("zeta-now-holds", None): "failed",
+    ("zeta-now-holds", None): "supported",  # measured verdict of a stale pin (the test fails)
     ("eta-setup", None): "error",
 }
 
@@ -146,18 +146,18 @@ def test_verdicts(suite: pytest.Pytester) -> None:
     alpha = records["alpha-holds", "fast"]
     assert alpha["reference"]["quote"] == "alpha exceeds one"  # found from the test's name
     assert alpha["reference"]["source"]["citation"] == "Doe, arXiv 0000.00000"
-    assert alpha["headline"]["value"] == 2.1 and alpha["alpha"] == 0.05 and alpha["scale"]["seed"] == 7
+    assert alpha["headline"]["value"] == 2.1 and alpha["alpha"] == 0.05 and alpha["scale"]["seed"] == 7 * plugin.RUN_SEED_STRIDE
     assert alpha["figures"][0]["png_b64"].startswith("iVBOR") and alpha["configs"] == ["k1", "k2"]
     assert alpha["outcome"] == "passed" and alpha["device"].startswith("cpu")
     assert set(alpha) >= {"nodeid", "versions", "git_commit", "started", "wall_s", "notes", "stats", "tested"}
 
     beta = records["beta-refuted", None]
-    assert beta["outcome"] == "xfailed" and beta["reason"].startswith("beta does not reproduce: beta = 0.3")
+    assert beta["outcome"] == "xfailed" and beta["reason"].startswith("beta = 0.3")  # the measured message
     assert records["gamma-unclear", None]["reason"] == "CI covers 1 with 2 seeds"
     assert records["gamma-unclear", None]["reference"]["see_also"][0]["source"]["id"] == "s1"
     assert records["delta-crashes", None]["reason"] == "RuntimeError: sweep exploded"
     assert "eps = 1, claimed > 2" in records["eps-broken", None]["reason"]
-    assert "now holds" in records["zeta-now-holds", None]["reason"]
+    assert "pinned refuted" in records["zeta-now-holds", None]["reason"]
     assert "store unavailable" in records["eta-setup", None]["reason"]
     assert "--claims-device cpu" in records["alpha-holds", "gpu"]["reason"]
 
@@ -236,3 +236,73 @@ def test_reference_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (tmp_path / "c.toml").write_text('[claims.other]\nsource_id = "missing"\n')
     with pytest.raises(ValueError, match="unknown source_id"):
         all_references()
+
+
+DECIDED = '''
+import pytest
+from grokcore import gates, verdicts
+from grokcore.plugin import pinned_refuted
+from grokcore.stats import Estimate
+
+
+def rule(d):
+    e = Estimate("theta", d["value"], d["value"] - 0.5, d["value"] + 0.5, 0.05)
+    return verdicts.interval(e, "greater", 0.0)
+
+
+def seeds(d):
+    return [(f"without seed {i}", {"value": v}) for i, v in enumerate(d["loo"])]
+
+
+def test_theta_holds(claim):
+    claim.decide(rule, {"value": 2.0, "loo": [1.9, 2.1, 2.0]}, gates.Perturbations(seed=seeds))
+
+
+def test_kappa_fragile(claim):
+    claim.decide(rule, {"value": 2.0, "loo": [1.9, 0.3, 2.0]}, gates.Perturbations(seed=seeds))
+
+
+@pytest.mark.parametrize("tier", pinned_refuted("fast"))
+def test_iota_refuted(tier, claim):
+    claim.decide(rule, {"value": -2.0, "loo": [-2.0, -2.1, -1.9]}, gates.Perturbations(seed=seeds))
+
+
+@pytest.mark.parametrize("tier", pinned_refuted("fast"))
+def test_lambda_stale_pin(tier, claim):
+    claim.decide(rule, {"value": 2.0, "loo": [1.9, 0.3, 2.0]}, gates.Perturbations(seed=seeds))
+'''
+
+
+def test_decide_records_gates_and_pins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setattr(plugin, "_cuda_available", lambda: False)
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makepyfile(test_decided=DECIDED)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=2, xfailed=1, failed=1, skipped=2)
+    recs = {(r["id"], r["tier"]): r for r in json.loads((pytester.path / "reports" / "claims.json").read_text())["claims"]}
+    theta, kappa = recs["theta-holds", None], recs["kappa-fragile", None]
+    assert theta["verdict"] == "supported" and theta["headline"]["name"] == "theta"
+    assert [g["verdict"] for g in theta["decision"]["gates"] if g["name"] == "seed"] == ["supported"] * 3
+    assert kappa["verdict"] == "inconclusive" and "seed-fragile: without seed 1" in kappa["reason"]
+    assert kappa["decision"]["base"]["verdict"] == "supported" and kappa["decision"]["moved_by"] == ["seed-fragile"]
+    iota = recs["iota-refuted", "fast"]
+    assert iota["verdict"] == "refuted" and iota["outcome"] == "xfailed" and iota["reason"].startswith("theta = -2")
+    stale = recs["lambda-stale-pin", "fast"]
+    assert stale["verdict"] == "inconclusive" and stale["outcome"] == "xpassed" and "pinned refuted" in stale["reason"]
+    html = (pytester.path / "reports" / "claims.html").read_text()
+    assert "Robustness gates" in html and "seed-fragile" in html
+
+
+def test_claims_seed_gives_disjoint_run_seeds(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makepyfile("def test_s(claims_seed):\n    print('BASE', claims_seed)\n")
+    bases = []
+    for k in (0, 1, 2):
+        out = pytester.runpytest("-p", "no:cacheprovider", "-s", "--claims-seed", str(k)).stdout.str()
+        bases.append(int(out.split("BASE ")[1].split()[0]))
+    runs = [set(range(b, b + 1000)) for b in bases]  # any test's run seeds: base + s, s < 1000
+    assert all(not (runs[i] & runs[j]) for i in range(3) for j in range(i + 1, 3))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--claims-seed", "-1")
+    assert result.ret != 0

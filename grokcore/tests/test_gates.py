@@ -1,0 +1,86 @@
+"""Robustness gates (grokcore.gates): combination rule, budget trend, and the perturbations
+of histories (truncation at T/2, leave-one-seed-out, nearest grid point)."""
+import math
+
+import numpy as np
+
+from grokcore import gates as G
+from grokcore import verdicts as V
+from grokcore.config import RunConfig
+from grokcore.stats import Estimate
+from grokcore.train import History
+
+
+def verdict(kind, value=1.0, lo=0.5, hi=1.5, claimed=None, grid=None):
+    return V.Verdict(kind, Estimate("e", value, lo, hi, 0.05), 0.05, f"{kind} because", claimed, grid or {})
+
+
+def test_combine_moves_to_inconclusive_and_names_the_gate():
+    base = verdict(V.SUPPORTED)
+    ok = G.combine(base, [G.Gate("seed", "without seed 1", V.SUPPORTED), G.Gate("budget", "n/a", None)])
+    assert ok.verdict == V.SUPPORTED and ok.moved_by == []
+    moved = G.combine(base, [G.Gate("seed", "without seed 1", V.INCONCLUSIVE), G.Gate("grid", "without n=40", V.SUPPORTED)])
+    assert moved.verdict == V.INCONCLUSIVE and "seed-fragile: without seed 1" in moved.reason
+    assert moved.moved_by == ["seed-fragile"]
+    inc = G.combine(verdict(V.INCONCLUSIVE), [G.Gate("seed", "x", V.SUPPORTED)])
+    assert inc.verdict == V.INCONCLUSIVE
+
+
+def test_refuted_at_this_budget_only():
+    """n* claimed 400; at T it is 1900 [1500, 2400], at T/2 3000: still falling toward the claim."""
+    rule = {"full": verdict(V.REFUTED, 1900, 1500, 2400, claimed=400),
+            "half": verdict(V.REFUTED, 3000, 2500, 3600, claimed=400)}
+    perturb = G.Perturbations(budget=lambda d: [("half budget", "half")])
+    d = G.decide(lambda k: rule[k], "full", perturb)
+    assert d.verdict == V.INCONCLUSIVE and "refuted at this budget only" in d.reason
+    rule["half"] = verdict(V.REFUTED, 1800, 1400, 2300, claimed=400)  # converged: refutation stands
+    assert G.decide(lambda k: rule[k], "full", perturb).verdict == V.REFUTED
+
+
+def test_decide_records_not_applicable_gates():
+    d = G.decide(lambda _: verdict(V.SUPPORTED), None, G.for_seeded_dict(lambda d, r: d, lambda d: 2))
+    assert d.verdict == V.SUPPORTED
+    assert [(g.name, g.verdict) for g in d.gates] == [("budget", None), ("seed", None), ("grid", None)]
+
+
+def _hist(seed, n_train=100, grok_at=60, steps=200):
+    s = np.arange(0, steps + 1, 5)
+    acc = np.where(s >= grok_at, 1.0, 0.1)
+    m = {"step": s, "train/acc": np.ones_like(acc), "test/acc": acc, "train/loss": 1 - acc, "test/loss": 1 - acc,
+         "param/W": np.zeros(3), "order/step": np.array([0, 50, 100]), "order/x": np.array([1.0, 2.0, 3.0])}
+    return History(RunConfig(steps=steps, seed=seed, n_train=n_train, ratio=None), m, "ok")
+
+
+def test_truncate_recomputes_summary_and_drops_final_params():
+    h = _hist(0, grok_at=40, steps=100)
+    t = G.truncate(h, 50)
+    assert t.config.steps == 50 and t.metrics["step"][-1] == 50 and "param/W" not in t.metrics
+    assert list(t.metrics["order/step"]) == [0, 50] and list(t.metrics["order/x"]) == [1.0, 2.0]
+    assert t.summary["generalized_step"] is None  # 40..50 holds only 3 evals of the 10 the rule needs
+    assert h.summary["generalized_step"] == 40.0
+
+
+def test_leave_seed_out_and_drop_nearest():
+    hs = [_hist(s, n) for s in range(3) for n in (40, 80, 160)]
+    assert G.leave_seed_out(hs[:6]) == [] or len({h.config.seed for h in hs[:6]}) >= 3
+    loo = G.leave_seed_out(hs)
+    assert [lab for lab, _ in loo] == ["without seed 0", "without seed 1", "without seed 2"]
+    assert all(len(d) == 6 and all(h.config.seed != i for h in d) for i, (_, d) in enumerate(loo))
+    v = verdict(V.SUPPORTED, grid={None: math.log(90)})
+    (label, kept), = G.drop_nearest(hs, v, lambda h: h.config.n_train)
+    assert label == "without 80" and {h.config.n_train for h in kept} == {40, 160}
+    assert G.drop_nearest(hs, verdict(V.SUPPORTED), lambda h: h.config.n_train) == []
+
+
+def test_for_histories_runs_all_three_gates():
+    hs = [_hist(s, n, grok_at=60 if n >= 80 else 1000, steps=200) for s in range(3) for n in (40, 80, 160)]
+
+    def rule(hists):
+        y = np.array([h.summary["generalized_step"] is not None for h in hists])
+        k = int(y.sum())
+        return V.Verdict(V.rate(k, len(y), 0.3).verdict, None, 0.05, f"{k}/{len(y)}", grid={None: math.log(60)})
+    d = G.decide(rule, hs, G.for_histories(grid_value=lambda h: h.config.n_train))
+    names = [g.name for g in d.gates]
+    assert names.count("seed") == 3 and names.count("budget") == 1 and names.count("grid") == 1
+    # at half budget (100 steps) nothing has generalized: the budget gate moves the verdict
+    assert d.base.verdict == V.SUPPORTED and d.verdict == V.INCONCLUSIVE and "budget-limited" in d.reason

@@ -1,0 +1,115 @@
+"""Decision rules (grokcore.verdicts): every verdict is reachable, and under a simulated null
+the false "supported" and false "refuted" rates stay <= alpha (+ Monte Carlo error)."""
+import math
+
+import numpy as np
+import pytest
+
+from grokcore import verdicts as V
+from grokcore.stats import Estimate
+
+ALPHA = 0.05
+MC = 0.025  # allowance for Monte Carlo error over a few hundred draws (~2.5 se at p = 0.05, n = 400)
+
+
+def est(v, lo, hi, p=None):
+    return Estimate("e", v, lo, hi, ALPHA, p)
+
+
+def test_interval_reaches_every_verdict():
+    assert V.interval(est(1, 0.5, 1.5), "greater").verdict == V.SUPPORTED
+    assert V.interval(est(-1, -1.5, -0.5), "greater").verdict == V.REFUTED
+    assert V.interval(est(0.2, -0.5, 0.9), "greater").verdict == V.INCONCLUSIVE
+    assert V.interval(est(-1, -1.5, -0.5), "less").verdict == V.SUPPORTED
+    # a CI beyond the null but a p above alpha is not support
+    assert V.interval(est(1, 0.5, 1.5, p=0.2), "greater").verdict == V.INCONCLUSIVE
+    # refutation needs the opposite test to reject when it is given
+    assert V.interval(est(-1, -1.5, -0.5), "greater", opposite=est(-1, -1.5, -0.5, p=0.3)).verdict == V.INCONCLUSIVE
+    assert V.interval(est(math.nan, math.nan, math.nan), "greater").verdict == V.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        V.interval(est(1, 0, 2), "two-sided")
+
+
+def test_within_and_rate_and_combinators():
+    assert V.within(est(400, 300, 600), 200, 800).verdict == V.SUPPORTED
+    assert V.within(est(1900, 1500, 2400), 200, 800).verdict == V.REFUTED
+    assert V.within(est(700, 500, 1500), 200, 800).verdict == V.INCONCLUSIVE
+    assert V.within(est(400, 210, 790), 200, 800, max_span=2, log=True).verdict == V.INCONCLUSIVE
+    assert V.rate(6, 6, 0.5).verdict == V.SUPPORTED
+    assert V.rate(0, 6, 0.5).verdict == V.REFUTED
+    assert V.rate(3, 6, 0.5).verdict == V.INCONCLUSIVE
+    assert V.rate(0, 0).verdict == V.INCONCLUSIVE
+    s, r, i = (V.interval(e, "greater") for e in (est(1, .5, 2), est(-1, -2, -.5), est(0, -1, 1)))
+    assert V.all_of({"a": s, "b": s}).verdict == V.SUPPORTED
+    assert V.all_of({"a": s, "b": i}).verdict == V.INCONCLUSIVE
+    assert V.all_of({"a": s, "b": r}).verdict == V.REFUTED
+    assert V.any_of({"a": s, "b": i}).verdict == V.SUPPORTED
+    assert V.any_of({"a": r, "b": r}).verdict == V.REFUTED
+    assert V.any_of({"a": s, "b": r}).verdict == V.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        V.Verdict("maybe", None, ALPHA, "")
+
+
+def test_paired_reaches_every_verdict_and_states_power():
+    up = np.array([1.0, 1.2, 0.8, 1.1, 0.9, 1.3, 1.05, 0.95])
+    assert V.paired(up, np.zeros(8), "greater").verdict == V.SUPPORTED
+    assert V.paired(-up, np.zeros(8), "greater").verdict == V.REFUTED
+    assert V.paired(up * np.array([1, -1] * 4), np.zeros(8), "greater").verdict == V.INCONCLUSIVE
+    small = V.paired(up[:4], np.zeros(4), "greater")  # 2^-4 > 0.05: no exact test can decide
+    assert small.verdict == V.INCONCLUSIVE and "no exact one-sided test" in small.power
+    assert V.paired(np.zeros(6), np.zeros(6), "greater").verdict == V.INCONCLUSIVE
+
+
+def test_two_groups_and_trend_and_rate_difference_reach_every_verdict():
+    a, b = np.arange(8.0), np.arange(8.0) + 20
+    assert V.two_groups(a, b, "less").verdict == V.SUPPORTED
+    assert V.two_groups(b, a, "less").verdict == V.REFUTED
+    assert V.two_groups(a, a[::-1] + 0.5, "less").verdict == V.INCONCLUSIVE
+    assert V.two_groups(np.full(5, 9.0), np.full(5, 9.0), "less").verdict == V.INCONCLUSIVE  # all censored
+    x = np.repeat([0.0, 1, 2, 3], 4)
+    y = x * 10 + np.tile([0.0, 1, 2, 3], 4)
+    assert V.trend(x, y, "greater").verdict == V.SUPPORTED
+    assert V.trend(x, -y, "greater").verdict == V.REFUTED
+    assert V.trend(x, np.tile([0.0, 3, 1, 2], 4), "greater").verdict == V.INCONCLUSIVE
+    assert V.trend(x, np.ones(16), "greater").verdict == V.INCONCLUSIVE
+    assert V.rate_difference(6, 6, 0, 6, "greater").verdict == V.SUPPORTED
+    assert V.rate_difference(0, 6, 6, 6, "greater").verdict == V.REFUTED
+    assert V.rate_difference(3, 6, 3, 6, "greater").verdict == V.INCONCLUSIVE
+
+
+def _rates(draw, rule, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    out = [rule(*draw(rng)).verdict for _ in range(n)]
+    return out.count(V.SUPPORTED) / n, out.count(V.REFUTED) / n
+
+
+@pytest.mark.parametrize("n", [6, 10])
+def test_paired_null_calibration(n):
+    sup, ref = _rates(lambda r: (r.normal(size=n), r.normal(size=n)), lambda a, b: V.paired(a, b, "greater"))
+    assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
+
+
+def test_two_groups_null_calibration_with_censoring():
+    budget = 1.0  # ~40% of both groups censored (tied) at the budget
+
+    def draw(r):
+        return np.minimum(r.exponential(size=8), budget), np.minimum(r.exponential(size=8), budget)
+    sup, ref = _rates(draw, lambda a, b: V.two_groups(a, b, "less"))
+    assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
+
+
+def test_trend_null_calibration_with_ties():
+    x = np.repeat([0.0, 1, 2, 3], 3)
+
+    def draw(r):
+        return x, np.minimum(r.exponential(size=x.size), 1.5)
+    sup, ref = _rates(draw, lambda a, b: V.trend(a, b, "greater"), n=200)
+    assert sup <= ALPHA + MC + 0.01 and ref <= ALPHA + MC + 0.01, (sup, ref)
+
+
+def test_rate_rules_null_calibration():
+    sup, ref = _rates(lambda r: (r.binomial(6, .5), 6, r.binomial(6, .5), 6),
+                      lambda k1, n1, k2, n2: V.rate_difference(k1, n1, k2, n2, "greater"))
+    assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
+    sup, ref = _rates(lambda r: (r.binomial(12, .5), 12), lambda k, n: V.rate(k, n, 0.5))
+    assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
