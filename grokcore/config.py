@@ -136,11 +136,3 @@ class RunConfig:
 
     def replace(self, **kw) -> "RunConfig":
         return dataclasses.replace(self, **kw)
-
-
-def with_model(cfg: RunConfig, **kw) -> RunConfig:
-    return cfg.replace(model=dataclasses.replace(cfg.model, **kw))
-
-
-def with_optim(cfg: RunConfig, **kw) -> RunConfig:
-    return cfg.replace(optim=dataclasses.replace(cfg.optim, **kw))

@@ -154,14 +154,3 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
 def outcomes(hists: list[History], attr: str = "generalized_step") -> np.ndarray:
     """1.0 where the summary's `attr` is set, 0.0 where not, NaN for diverged runs."""
     return np.array([np.nan if h.status != "ok" else float(h.summary.get(attr) is not None) for h in hists])
-
-
-def by(hists: list[History], key) -> dict:
-    """Group histories by key(config) -> list, keeping order."""
-    out = defaultdict(list)
-    for h in hists:
-        out[key(h.config)].append(h)
-    return dict(out)
-
-
-

@@ -61,6 +61,8 @@ def order_parameters_along(cfgs: list[RunConfig], checkpoints: list[tuple[int, d
     pairs (test sets of equal size: same ratio / n_train and M)."""
     c0, R = cfgs[0], len(cfgs)
     M, spec = c0.M, c0.model
+    if c0.task != "add":  # RQI's parallelograms are those of modular addition (orderparams.rqi)
+        raise ValueError(f"order parameters along training are defined for task 'add' only, got {c0.task!r}")
     a, b, y = tasks.table(c0.task, M)
     te = [tasks.run_split(c.task, c.M, c.ratio, c.n_train, c.split_seed, c.curriculum)[1] for c in cfgs]
     if len({t.numel() for t in te}) != 1:
@@ -80,8 +82,7 @@ def order_parameters_along(cfgs: list[RunConfig], checkpoints: list[tuple[int, d
         emb, W = _emb_and_w(spec.family, P, M, spec.depth)
         if W.dim() > 3:
             W = W.flatten(1, -2)
-        op = "add" if c0.task == "add" else "add"
-        vals = orderparams.order_parameters(emb, W, H, yy, M, op=op)
+        vals = orderparams.order_parameters(emb, W, H, yy, M, op="add")
         for k in ORDER_KEYS:
             out[k][c_start:c_start + n] = vals[k].float().cpu().numpy().reshape(n, R)
     return out
