@@ -236,9 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, extra = argv[:at], argv[at + 1:]
     parser = argparse.ArgumentParser(prog="grokcore flips", description=__doc__.split("\n")[0],
                                      epilog="Arguments after -- go to pytest; `compare A.json B.json` diffs two runs.")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="base seeds (--claims-seed)")
-    parser.add_argument("--paths", nargs="+", choices=list(FLOAT_PATHS), default=["native"],
-                        help="floating-point paths (environment variables for torch)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="base seeds (--claims-seed; default 0 1 2)")
+    parser.add_argument("--paths", nargs="+", choices=list(FLOAT_PATHS), default=["native", "avx2"],
+                        help="floating-point paths (environment variables for torch; default native avx2)")
     parser.add_argument("--out", type=Path, default=Path("runs/flips"), help="one folder per condition + flip_table.md")
     parser.add_argument("--reuse", action="store_true", help="skip conditions whose claims.json exists")
     args = parser.parse_args(argv)
@@ -253,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     print(f"s{seed}/{path}: running the fast tier (log: {out_dir / 'pytest.log'})", flush=True)
                     claims_json = run_condition(seed, path, out_dir, extra)
-                    print(f"s{seed}/{path}: pytest exit code {(out_dir / 'pytest_rc').read_text().strip()}",
+                    rc = out_dir / "pytest_rc"
+                    print(f"s{seed}/{path}: pytest exit code {rc.read_text().strip() if rc.exists() else '?'}",
                           flush=True)
                 results[(seed, path)] = load_verdicts(claims_json)
             except (FlipsError, OSError, ValueError) as exc:
