@@ -14,6 +14,7 @@ import dataclasses
 import math
 import sys
 from collections import defaultdict
+from typing import Callable
 
 import numpy as np
 import torch
@@ -121,30 +122,42 @@ def _bar(total_steps: int, label: str):
 
 
 def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
-        max_batch: int = 256, save_params: tuple[str, ...] = (), early_stop: bool = True) -> list[History]:
+        max_batch: int = 256, save_params: tuple[str, ...] = (), early_stop: bool = True,
+        accept: Callable[[History], bool] | None = None,
+        train_chunk: Callable[[list[RunConfig]], list[History]] | None = None) -> list[History]:
     """One History per config (in order): cached ones from `store`, the rest trained.
 
     early_stop=True stops a batch once every run in it has generalized (seed 002's
     rule) or diverged, so a history may end before cfg.steps; early_stop=False
     trains (and reuses from the store) only full-length histories, as claims that
-    re-read a history under a longer-patience rule need."""
+    re-read a history under a longer-patience rule need.
+
+    The one front-end for cached training: ``accept(history)`` may further restrict
+    which stored histories are reused (e.g. trajectory.run needs its order parameters),
+    and ``train_chunk(chunk)`` replaces the plain training of one chunk (it must return
+    one History per config, in order)."""
     keys = [c.key for c in cfgs]
     have: dict[str, History] = {}
     if store is not None:
         for k, s in store.get_many(set(keys)).items():
             full = early_stop or s.history["step"][-1] >= s.config["steps"]
             if full and all(f"param/{p}" in s.history for p in save_params):
-                have[k] = from_stored(s)
+                h = from_stored(s)
+                if accept is None or accept(h):
+                    have[k] = h
     todo = {c.key: c for c in cfgs if c.key not in have}  # dedupe repeated configs
     groups = defaultdict(list)
     for c in todo.values():
         groups[c.batch_key].append(c)
     for group in groups.values():
         for chunk in chunks(group, max_batch, device):
-            bar, cb = _bar(chunk[0].steps, f"{experiment} M={chunk[0].M} R={len(chunk)}")
-            hists = _train_chunk(chunk, device, save_params, cb, early_stop)
-            if bar is not None:
-                bar.close()
+            if train_chunk is not None:
+                hists = train_chunk(chunk)
+            else:
+                bar, cb = _bar(chunk[0].steps, f"{experiment} M={chunk[0].M} R={len(chunk)}")
+                hists = _train_chunk(chunk, device, save_params, cb, early_stop)
+                if bar is not None:
+                    bar.close()
             if store is not None:
                 store.put_many([to_stored(h, experiment) for h in hists])
             have.update((h.config.key, h) for h in hists)

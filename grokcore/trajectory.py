@@ -29,8 +29,6 @@ on the test set):
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 import torch
 
@@ -107,34 +105,21 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     with order_every > 0 also order parameters every that many steps (see module doc).
     threads: torch intra-op threads while training here (restored afterwards); 1 is
     faster for these overhead-bound tiny models on a loaded CPU."""
-    keys = [c.key for c in cfgs]
-    have: dict[str, History] = {}
-    if store is not None:
-        for k, s in store.get_many(set(keys)).items():
-            h = sweep.from_stored(s)
-            if _complete(h, order_every):
-                have[k] = h
-    todo = {c.key: c for c in cfgs if c.key not in have}
-    groups = defaultdict(list)
-    for c in todo.values():
-        groups[c.batch_key].append(c)
-    with torch_threads(threads if groups else None):
-        _train_groups(groups, store, device, experiment, order_every, max_batch, have)
-    return [have[k] for k in keys]
+    with torch_threads(threads):
+        return sweep.run(cfgs, store, device, experiment, max_batch, early_stop=False,
+                         accept=lambda h: _complete(h, order_every),
+                         train_chunk=lambda chunk: _train_chunk(chunk, device, order_every))
 
 
-def _train_groups(groups, store, device, experiment, order_every, max_batch, have) -> None:
-    for group in groups.values():
-        for chunk in sweep.chunks(group, max_batch, device):
-            res = train(chunk, device, early_stop=False, checkpoint_every=order_every)
-            hists = res.histories
-            if order_every:
-                op = order_parameters_along(chunk, res.checkpoints, device)
-                steps = np.array([s for s, _ in res.checkpoints])
-                for r, h in enumerate(hists):
-                    h.metrics["order/step"] = steps
-                    for k in ORDER_KEYS:
-                        h.metrics[k] = op[k][:, r]
-            if store is not None:
-                store.put_many([sweep.to_stored(h, experiment) for h in hists])
-            have.update((h.config.key, h) for h in hists)
+def _train_chunk(chunk: list[RunConfig], device, order_every: int) -> list[History]:
+    """Train one chunk full length; with order_every, order parameters at its checkpoints."""
+    res = train(chunk, device, early_stop=False, checkpoint_every=order_every)
+    hists = res.histories
+    if order_every:
+        op = order_parameters_along(chunk, res.checkpoints, device)
+        steps = np.array([s for s, _ in res.checkpoints])
+        for r, h in enumerate(hists):
+            h.metrics["order/step"] = steps
+            for k in ORDER_KEYS:
+                h.metrics[k] = op[k][:, r]
+    return hists
