@@ -1,4 +1,4 @@
-"""Command line: `grokcore train | sweep | report | db | bench | flips`.
+"""Command line: `grokcore train | sweep | report | db | bench | flips | plan`.
 
   grokcore train --task add --M 71 --ratio 0.4 --seed 42 --model li2 --width 512 --steps 3000 --out runs/m71
   grokcore sweep --M 23 31 --ratio 0.2 0.3 0.5 --seeds 4 --model li2 --width 256 --steps 3000 --store s.sqlite
@@ -7,6 +7,7 @@
   grokcore bench [--runs 64] [--steps 200]
   grokcore flips --seeds 0 1 2 --paths native avx2 --out runs/flips [--reuse] [-- pytest args]
   grokcore flips compare reports/claims.json reports/claims-fp2.json
+  grokcore plan [--tier gpu|fast] [--device-flops F]
 
 Bad flags or impossible configs print a clear message and exit with code 2.
 """
@@ -143,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("db", help="print the store's views", add_help=False)
     sub.add_parser("bench", help="batched engine vs the naive one-run loop", add_help=False)
     sub.add_parser("flips", help="claim verdicts across seeds and floating-point paths", add_help=False)
+    sub.add_parser("plan", help="cost plan of the claim grids (runs, FLOPs, est. wall time), no training",
+                   add_help=False)
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("report", "db", "bench", "flips"):  # these own their flags
+    if argv and argv[0] in ("report", "db", "bench", "flips", "plan"):  # these own their flags
         if argv[0] == "report":
             from .report import report_main
             return report_main(argv[1:])
@@ -154,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "flips":
             from .flips import main as flips_main
             return flips_main(argv[1:])
+        if argv[0] == "plan":
+            from .plan import main as plan_main
+            return plan_main(argv[1:])
         from .bench import main as bench_main
         return bench_main(argv[1:])
     a = parser.parse_args(argv)

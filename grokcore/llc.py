@@ -40,13 +40,26 @@ training loss (R·C,). Per-model data (each run's split indices (R, n), weights)
 must be expanded like the parameters: `expand_chains([idx, ...], C)`. Minibatches
 should be a deterministic function of `draw` (and per-model keys), not of a
 global RNG, so that an estimate is reproducible from its seeds.
+
+Out of memory: a loss_fn that also accepts a keyword ``rows`` (a slice of the
+R·C expanded rows, always whole models: rows lo·C:hi·C are models lo:hi) lets
+`estimate_llc` split the models in half on a device OOM and concatenate, after
+freeing the failed attempt (`grokcore.oom.split_on_oom`); ``loss_fn(ps, draw,
+rows=s)`` must then return the loss of those models from their parameters ps
+((hi−lo)·C rows), i.e. slice its per-model data by ``s``. The split result is
+identical to the unsplit one: each part draws the whole batch's noise from the
+same seeded generator and keeps its own rows (costing one whole-batch noise
+buffer per step). A loss_fn without ``rows`` gets no fallback (the OOM is raised).
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+
+from .oom import split_on_oom
 
 LossFn = Callable[[list[torch.Tensor], int], torch.Tensor]
 
@@ -81,13 +94,24 @@ def expand_chains(params: Sequence[torch.Tensor], chains: int) -> list[torch.Ten
 
 
 def _sgld_step(w: list[torch.Tensor], grads: Sequence[torch.Tensor],
-               anchor: list[torch.Tensor], cfg: SGLDConfig, gen: torch.Generator) -> None:
-    """In place: w ← w − (ε/2)(nβ ∇L + γ (w − w*)) + √ε ξ, ξ ~ N(0, I)."""
+               anchor: list[torch.Tensor], cfg: SGLDConfig, gen: torch.Generator,
+               part: tuple[int, int, int] | None = None) -> None:
+    """In place: w ← w − (ε/2)(nβ ∇L + γ (w − w*)) + √ε ξ, ξ ~ N(0, I).
+
+    part = (lo, hi, total): w holds rows lo:hi of a batch of `total` rows; ξ is drawn for
+    the whole batch (same generator calls) and rows lo:hi kept, so a split batch moves
+    exactly as the whole one."""
     # One randn and foreach ops: a step costs a handful of kernels however many
     # tensors the model has (the loop is launch-bound for small models).
-    flat = torch.randn(sum(p.numel() for p in w), generator=gen, device=w[0].device,
-                       dtype=w[0].dtype)  # (Σ numel,)
-    noise = [n.view_as(p).to(p.dtype) for n, p in zip(flat.split([p.numel() for p in w]), w)]
+    if part is None:
+        flat = torch.randn(sum(p.numel() for p in w), generator=gen, device=w[0].device,
+                           dtype=w[0].dtype)  # (Σ numel,)
+        noise = [n.view_as(p).to(p.dtype) for n, p in zip(flat.split([p.numel() for p in w]), w)]
+    else:
+        lo, hi, total = part
+        sizes = [total * p[0].numel() for p in w]  # the whole batch's layout
+        flat = torch.randn(sum(sizes), generator=gen, device=w[0].device, dtype=w[0].dtype)
+        noise = [n.view(total, *p.shape[1:])[lo:hi].to(p.dtype) for n, p in zip(flat.split(sizes), w)]
     drift = torch._foreach_sub(w, anchor)  # γ-term first: (w − w*)
     torch._foreach_mul_(drift, cfg.gamma)
     torch._foreach_add_(drift, grads, alpha=cfg.nbeta)
@@ -116,8 +140,9 @@ def _summarize(trace: torch.Tensor, init: torch.Tensor, finite: torch.Tensor,
 
 
 def _run_chains(loss_fn: LossFn, params: list[torch.Tensor],
-                cfg: SGLDConfig) -> dict[str, torch.Tensor]:
-    """The sampling loop; every result stays on the params' device (no host sync)."""
+                cfg: SGLDConfig, part: tuple[int, int, int] | None = None) -> dict[str, torch.Tensor]:
+    """The sampling loop; every result stays on the params' device (no host sync).
+    part: see `_sgld_step` (rows of the expanded R·C axis)."""
     R, C = params[0].shape[0], cfg.chains
     device = params[0].device
     anchor = [p.detach() for p in expand_chains(params, C)]  # w*, each (R*C, ...)
@@ -142,7 +167,7 @@ def _run_chains(loss_fn: LossFn, params: list[torch.Tensor],
         if t >= cfg.burnin:
             trace[:, :, t - cfg.burnin] = loss
         with torch.no_grad():
-            _sgld_step(w, grads, anchor, cfg, gen)
+            _sgld_step(w, grads, anchor, cfg, gen, part)
     return _summarize(trace, init, finite, cfg.nbeta)
 
 
@@ -155,6 +180,34 @@ def estimate_llc(loss_fn: LossFn, params: list[torch.Tensor],
     the per-model mean loss (R·C,). Returns CPU tensors: "llc/mean", "llc/std"
     (R,), "llc/chains" (R, C), "loss/init" (R,), "loss/trace" (R, C, draws),
     losses and estimates in float64. `params` are not modified.
+
+    If loss_fn also takes ``rows=slice(lo·C, hi·C)`` (the loss of models lo:hi only),
+    a device OOM splits the models in half and concatenates (module docstring).
     """
-    # The only host transfer, once, after the loop.
-    return {k: v.cpu() for k, v in _run_chains(loss_fn, params, cfg).items()}
+    R = params[0].shape[0]
+    if not _takes_rows(loss_fn):  # no way to evaluate a subset of the models: no OOM fallback
+        # The only host transfer, once, after the loop.
+        return {k: v.cpu() for k, v in _run_chains(loss_fn, params, cfg).items()}
+    C = cfg.chains
+
+    def attempt(models: Sequence[int]) -> list[dict[str, torch.Tensor]]:
+        lo, hi = models[0], models[-1] + 1
+        if (lo, hi) == (0, R):  # the whole batch: exactly the plain call
+            est = _run_chains(loss_fn, params, cfg)
+        else:
+            rows = slice(lo * C, hi * C)
+            est = _run_chains(lambda ps, draw: loss_fn(ps, draw, rows=rows), [p[lo:hi] for p in params],
+                              cfg, part=(lo * C, hi * C, R * C))
+        est = {k: v.cpu() for k, v in est.items()}  # one transfer per part, after its loop
+        return [{k: v[i] for k, v in est.items()} for i in range(hi - lo)]
+
+    per_model = split_on_oom(attempt, range(R), "LLC batch")
+    return {k: torch.stack([m[k] for m in per_model]) for k in per_model[0]}
+
+
+def _takes_rows(loss_fn: Callable) -> bool:
+    try:
+        ps = inspect.signature(loss_fn).parameters.values()
+    except (TypeError, ValueError):  # builtins, some C callables
+        return False
+    return any(p.name == "rows" or p.kind is inspect.Parameter.VAR_KEYWORD for p in ps)

@@ -31,6 +31,7 @@ import io
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import time
@@ -76,21 +77,57 @@ def _now() -> str:
 
 
 def visible_gpus() -> list[str]:
-    """GPU ids this process may use, found without initializing CUDA."""
+    """CUDA devices this process may use, each as a value valid for CUDA_VISIBLE_DEVICES,
+    found without initializing CUDA.
+
+    From CUDA_VISIBLE_DEVICES when set: its entries as given (indices, ``GPU-<uuid>``,
+    ``MIG-<uuid>`` or the older ``MIG-GPU-<uuid>/<gi>/<ci>``), up to the first invalid one,
+    where CUDA stops reading ("-1" or "" hides all). Else from ``nvidia-smi -L``
+    (`parse_nvidia_smi`): a GPU split into MIG slices counts as its slices (CUDA cannot use
+    the parent GPU then), any other GPU as itself; each by the UUID it lists."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:  # CUDA stops reading at the first invalid entry ("-1" hides all)
+    if env is not None:
         ids = [d.strip() for d in env.split(",")]
-        return ids[: next((i for i, d in enumerate(ids) if not d or d.startswith("-")), len(ids))]
+        return ids[: next((i for i, d in enumerate(ids) if not _valid_device_entry(d)), len(ids))]
     try:
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):  # no driver, no GPUs
         return []
-    return [str(i) for i, _ in enumerate(ln for ln in out.splitlines() if ln.startswith("GPU "))]
+    return parse_nvidia_smi(out)
+
+
+def _valid_device_entry(d: str) -> bool:
+    """An entry CUDA accepts in CUDA_VISIBLE_DEVICES: an index >= 0 or a (possibly shortened) UUID."""
+    return d.isdigit() or (d.startswith(("GPU-", "MIG-")) and len(d) > 4)
+
+
+_SMI_UUID = re.compile(r"\(UUID:\s*([^)\s]+)\s*\)")
+
+
+def parse_nvidia_smi(out: str) -> list[str]:
+    """Devices from ``nvidia-smi -L`` output: per ``GPU i: ...`` line, its indented
+    ``MIG ... Device j: (UUID: MIG-...)`` lines if any, else the GPU itself; each by its
+    UUID (valid in CUDA_VISIBLE_DEVICES whatever CUDA_DEVICE_ORDER is), or by the GPU
+    index when a line lists none. Other lines are ignored."""
+    gpus: list[tuple[str, list[str]]] = []  # (GPU value, its MIG slices)
+    for line in out.splitlines():
+        text = line.strip()
+        uuid = _SMI_UUID.search(text)
+        if text.startswith("GPU ") and not line[:1].isspace():
+            index = text[4:].split(":", 1)[0].strip()
+            if uuid:
+                gpus.append((uuid.group(1), []))
+            elif index.isdigit():
+                gpus.append((index, []))
+        elif text.startswith("MIG ") and gpus and uuid:
+            gpus[-1][1].append(uuid.group(1))
+    return [d for gpu, migs in gpus for d in (migs or [gpu])]
 
 
 def gpu_for_worker(worker_id: str, gpus: list[str]) -> str | None:
-    """The GPU that xdist worker ``gwN`` gets: round-robin over ``gpus``."""
-    index = worker_id.removeprefix("gw")
+    """The device that xdist worker ``gwN`` gets: round-robin over ``gpus`` (as returned by
+    `visible_gpus`: indices, GPU or MIG UUIDs), None for a non-worker or no device."""
+    index = worker_id.strip().removeprefix("gw")
     return gpus[int(index) % len(gpus)] if gpus and index.isdigit() else None
 
 

@@ -28,6 +28,12 @@ Schema (see ``_TABLES`` and ``_VIEWS``)::
 Entries that fail to decode (checksum mismatch, broken blob, bad JSON) are
 reported with a ``CorruptEntry`` warning and deleted, so they get recomputed.
 
+Device-safe: everything written is on the CPU (histories are numpy; artifacts go
+through `to_cpu`, which moves every torch tensor inside dicts, lists, tuples, sets
+and dataclasses to the CPU), and artifacts are unpickled with every tensor storage
+mapped to the CPU (as ``torch.load(..., map_location="cpu")``), so one pickled on
+a CUDA machine by older code still loads on a machine without CUDA.
+
 Concurrency: several processes (e.g. pytest-xdist workers) may write at once.
 The file runs in WAL mode, every write is one ``BEGIN IMMEDIATE`` transaction
 with a 60 s busy timeout, and each process opens its own connection.
@@ -39,6 +45,8 @@ Also here: ``format_rows`` (aligned text table) and ``db_main``, the
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -150,6 +158,66 @@ def _to_json(value: dict, what: str, key: str) -> str:
         return json.dumps(value, sort_keys=True, allow_nan=False, default=_json_default)
     except ValueError as err:
         raise ValueError(f"run {key}: {what} has a non-finite float ({err})") from None
+
+
+def to_cpu(obj: Any) -> Any:
+    """``obj`` with every torch tensor moved to the CPU (detached), recursing into dicts,
+    lists, tuples (named ones too), sets and dataclass instances. Containers holding no
+    tensor off the CPU are returned as they are (not copied); others are shallow-copied."""
+    torch = sys.modules.get("torch")  # no tensor can exist unless torch was imported
+    return obj if torch is None else _to_cpu(obj, torch, {})
+
+
+def _to_cpu(obj: Any, torch: Any, memo: dict[int, Any]) -> Any:
+    if isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray, np.generic)):
+        return obj
+    if id(obj) in memo:  # shared or cyclic references keep their sharing
+        return memo[id(obj)]
+    memo[id(obj)] = obj  # a cycle back to obj before it is rebuilt sees the original
+    out = obj
+    if isinstance(obj, torch.Tensor):
+        out = obj.detach().cpu() if obj.device.type != "cpu" else obj
+    elif isinstance(obj, dict):
+        items = {k: _to_cpu(v, torch, memo) for k, v in obj.items()}
+        if any(items[k] is not v for k, v in obj.items()):
+            out = copy.copy(obj)  # keeps the dict's type (OrderedDict, defaultdict, ...)
+            out.update(items)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        items = [_to_cpu(v, torch, memo) for v in obj]
+        if any(a is not b for a, b in zip(items, obj)):
+            if isinstance(obj, list):
+                out = copy.copy(obj)
+                out[:] = items
+            elif hasattr(obj, "_fields"):  # namedtuple
+                out = type(obj)(*items)
+            else:
+                out = type(obj)(items)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)}
+        moved = {k: _to_cpu(v, torch, memo) for k, v in fields.items()}
+        if any(moved[k] is not v for k, v in fields.items()):
+            out = copy.copy(obj)
+            for k, v in moved.items():
+                object.__setattr__(out, k, v)  # frozen dataclasses too
+    memo[id(obj)] = out
+    return out
+
+
+class _CpuUnpickler(pickle.Unpickler):
+    """Unpickles torch tensors onto the CPU whatever device they were pickled from: a pickled
+    tensor's storage is a ``torch.storage._load_from_bytes(torch.save bytes)`` call, which here
+    becomes ``torch.load(..., map_location="cpu")``."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "torch.storage" and name == "_load_from_bytes":
+            return _load_storage_on_cpu
+        return super().find_class(module, name)
+
+
+def _load_storage_on_cpu(b: bytes) -> Any:
+    import torch
+
+    return torch.load(io.BytesIO(b), map_location="cpu", weights_only=False)
 
 
 def _encode_history(history: dict[str, np.ndarray]) -> bytes:
@@ -333,7 +401,7 @@ class Store:
             if hashlib.sha256(blob).hexdigest() != sha:
                 raise _Corrupt("checksum mismatch")
             try:
-                return pickle.loads(blob)
+                return _CpuUnpickler(io.BytesIO(blob)).load()
             except Exception as err:  # noqa: BLE001 - any unpickling failure means "recompute"
                 raise _Corrupt(f"does not unpickle: {type(err).__name__}: {err}") from err
         except _Corrupt as err:
@@ -344,8 +412,9 @@ class Store:
             return None
 
     def put_artifact(self, key: str, obj: Any, kind: str = "") -> None:
-        """Store ``obj`` (pickled) under ``key``, replacing any earlier entry, atomically."""
-        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        """Store ``obj`` (pickled, its tensors moved to the CPU by `to_cpu`; ``obj`` itself is
+        not modified) under ``key``, replacing any earlier entry, atomically."""
+        blob = pickle.dumps(to_cpu(obj), protocol=pickle.HIGHEST_PROTOCOL)
         db = self._connection()
         with self._write(db):
             db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, datetime('now'))",

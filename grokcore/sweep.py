@@ -17,10 +17,10 @@ from collections import defaultdict
 from typing import Callable
 
 import numpy as np
-import torch
 
 from . import __version__
 from .config import RunConfig
+from .oom import split_on_oom
 from .train import History, train
 
 
@@ -96,20 +96,16 @@ def from_stored(s) -> History:
 
 
 def _train_chunk(cfgs: list[RunConfig], device, save_params, progress, early_stop=True) -> list[History]:
-    """Train one chunk; on CUDA out-of-memory, split it in half and retry."""
-    try:
-        res = train(cfgs, device, progress=progress, early_stop=early_stop)
-    except torch.cuda.OutOfMemoryError:
-        if len(cfgs) == 1:
-            raise
-        torch.cuda.empty_cache()
-        h = len(cfgs) // 2
-        return (_train_chunk(cfgs[:h], device, save_params, progress, early_stop)
-                + _train_chunk(cfgs[h:], device, save_params, progress, early_stop))
-    for r, hist in enumerate(res.histories):
-        for p in save_params:
-            hist.metrics[f"param/{p}"] = res.params[p][r].cpu().numpy()
-    return res.histories
+    """Train one chunk; on out-of-memory, free the failed attempt's memory, then train
+    each half (`oom.split_on_oom`: the retry runs outside the exception handler)."""
+    def attempt(part: list[RunConfig]) -> list[History]:
+        res = train(part, device, progress=progress, early_stop=early_stop)
+        for r, hist in enumerate(res.histories):
+            for p in save_params:
+                hist.metrics[f"param/{p}"] = res.params[p][r].cpu().numpy()
+        return res.histories
+
+    return split_on_oom(attempt, cfgs, "training chunk")
 
 
 def _bar(total_steps: int, label: str):
@@ -152,7 +148,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     for group in groups.values():
         for chunk in chunks(group, max_batch, device):
             if train_chunk is not None:
-                hists = train_chunk(chunk)
+                hists = split_on_oom(train_chunk, chunk, "training chunk")  # same OOM fallback
             else:
                 bar, cb = _bar(chunk[0].steps, f"{experiment} M={chunk[0].M} R={len(chunk)}")
                 hists = _train_chunk(chunk, device, save_params, cb, early_stop)

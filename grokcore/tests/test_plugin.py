@@ -306,3 +306,97 @@ def test_claims_seed_gives_disjoint_run_seeds(pytester: pytest.Pytester, monkeyp
     assert all(not (runs[i] & runs[j]) for i in range(3) for j in range(i + 1, 3))
     result = pytester.runpytest("-p", "no:cacheprovider", "--claims-seed", "-1")
     assert result.ret != 0
+
+
+# ---------------------------------------------------------------- GPU pinning: UUIDs, MIG, nvidia-smi -L
+
+SMI_TWO_GPUS = """GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1b2c3d4e-0000-1111-2222-333344445555)
+GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff)
+"""
+SMI_MIG = """GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77)
+  MIG 3g.20gb     Device  0: (UUID: MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f)
+  MIG 2g.10gb     Device  1: (UUID: MIG-cba663e8-9bed-5b25-b243-5985ef7c9beb)
+  MIG 1g.5gb      Device  2: (UUID: MIG-1a2b3c4d-1111-5b25-b243-5985ef7c9beb)
+GPU 1: NVIDIA A100-SXM4-40GB (UUID: GPU-0c1d2e3f-aaaa-bbbb-cccc-0123456789ab)
+GPU 2: NVIDIA A100-SXM4-40GB (UUID: GPU-77777777-aaaa-bbbb-cccc-0123456789ab)
+  MIG 7g.40gb     Device  0: (UUID: MIG-88888888-42e4-5de3-91c7-45d71c87eb3f)
+"""
+SMI_OLD_MIG = """GPU 0: A100-SXM4-40GB (UUID: GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77)
+  MIG 3g.20gb Device 0: (UUID: MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0)
+  MIG 3g.20gb Device 1: (UUID: MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/2/0)
+"""
+
+
+def _fake_smi(monkeypatch: pytest.MonkeyPatch, stdout: str | None) -> list:
+    """nvidia-smi -L answers ``stdout`` (None: not installed); returns the recorded calls."""
+    import subprocess
+
+    calls = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        if stdout is None:
+            raise FileNotFoundError("nvidia-smi")
+        return subprocess.CompletedProcess(cmd, 0, stdout=stdout, stderr="")
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(plugin.subprocess, "run", run)
+    return calls
+
+
+def test_visible_gpus_from_nvidia_smi_uuids(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_smi(monkeypatch, SMI_TWO_GPUS)
+    assert plugin.visible_gpus() == ["GPU-1b2c3d4e-0000-1111-2222-333344445555",
+                                     "GPU-9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff"]
+    assert calls == [["nvidia-smi", "-L"]]
+
+
+def test_visible_gpus_counts_mig_slices_not_their_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_smi(monkeypatch, SMI_MIG)
+    gpus = plugin.visible_gpus()
+    assert gpus == ["MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "MIG-cba663e8-9bed-5b25-b243-5985ef7c9beb",
+                    "MIG-1a2b3c4d-1111-5b25-b243-5985ef7c9beb",  # GPU 0's three slices
+                    "GPU-0c1d2e3f-aaaa-bbbb-cccc-0123456789ab",  # GPU 1: no MIG, the GPU itself
+                    "MIG-88888888-42e4-5de3-91c7-45d71c87eb3f"]  # GPU 2: one slice
+    assert [plugin.gpu_for_worker(f"gw{i}", gpus) for i in range(6)] == gpus + gpus[:1]
+
+
+def test_visible_gpus_old_driver_mig_uuids(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_smi(monkeypatch, SMI_OLD_MIG)
+    assert plugin.visible_gpus() == ["MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0",
+                                     "MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/2/0"]
+
+
+def test_visible_gpus_from_nvidia_smi_edge_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_smi(monkeypatch, "")  # driver present, no GPU
+    assert plugin.visible_gpus() == []
+    _fake_smi(monkeypatch, "No devices were found\n")
+    assert plugin.visible_gpus() == []
+    _fake_smi(monkeypatch, "GPU 0: Tesla T4\nGPU 1: Tesla T4\n")  # no UUIDs listed: indices
+    assert plugin.visible_gpus() == ["0", "1"]
+    _fake_smi(monkeypatch, None)  # no driver
+    assert plugin.visible_gpus() == []
+
+
+def test_visible_gpus_env_forms_win_over_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_smi(monkeypatch, SMI_MIG)
+    for env, expected in [
+        ("0,2", ["0", "2"]),
+        ("GPU-1b2c3d4e-0000-1111-2222-333344445555,GPU-9f8e", ["GPU-1b2c3d4e-0000-1111-2222-333344445555", "GPU-9f8e"]),
+        ("MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", ["MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f"]),
+        ("MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0", ["MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0"]),
+        (" 1 , MIG-abc", ["1", "MIG-abc"]),
+        ("0,bogus,1", ["0"]),  # CUDA stops at the first invalid entry
+        ("-1", []),
+        ("", []),
+    ]:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
+        assert plugin.visible_gpus() == expected, env
+    assert calls == []  # the environment is authoritative: nvidia-smi not consulted
+
+
+def test_gpu_for_worker_pins_uuid_forms() -> None:
+    mig = ["MIG-aaaa", "MIG-bbbb", "MIG-cccc"]
+    assert [plugin.gpu_for_worker(f"gw{i}", mig) for i in range(4)] == ["MIG-aaaa", "MIG-bbbb", "MIG-cccc", "MIG-aaaa"]
+    assert plugin.gpu_for_worker("gw1", ["GPU-x"]) == "GPU-x"
+    assert plugin.gpu_for_worker("gwx", mig) is None and plugin.gpu_for_worker("", mig) is None

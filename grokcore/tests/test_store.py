@@ -307,3 +307,147 @@ def test_artifacts_round_trip_and_corrupt_entries_are_dropped(tmp_path: Path) ->
                                 (bad, hashlib.sha256(bad).hexdigest()))
         with pytest.warns(CorruptEntry, match="unpickle"):
             assert s.get_artifact("b") is None
+
+
+# ---------------------------------------------------------------- device-safe artifacts
+
+import dataclasses as _dc  # noqa: E402
+import pickle as _pickle  # noqa: E402
+from collections import OrderedDict as _OrderedDict, namedtuple as _namedtuple  # noqa: E402
+from types import SimpleNamespace as _NS  # noqa: E402
+
+from grokcore import store as _store_mod  # noqa: E402
+
+_Pair = _namedtuple("_Pair", "a b")
+
+
+@_dc.dataclass
+class _Ckpt:
+    step: int
+    params: dict
+
+
+@_dc.dataclass(frozen=True)
+class _Frozen:
+    x: object
+
+
+def _tensors(obj):
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _tensors(v)
+    elif isinstance(obj, (list, tuple, set)):
+        for v in obj:
+            yield from _tensors(v)
+    elif _dc.is_dataclass(obj):
+        for f in _dc.fields(obj):
+            yield from _tensors(getattr(obj, f.name))
+
+
+def _nested(device):
+    import torch
+
+    t = torch.arange(6.0, device=device).reshape(2, 3)
+    return {"llc": t, "runs": [_Ckpt(3, _OrderedDict(W=t * 2, b=np.ones(2)))], "pair": _Pair(t, 1),
+            "frozen": _Frozen((t, "x")), "same": t, "n": 5}
+
+
+def _check_round_trip(s: Store, obj) -> None:
+    import torch
+
+    s.put_artifact("k", obj, kind="test")
+    got = s.get_artifact("k")
+    assert all(t.device.type == "cpu" for t in _tensors(got))
+    assert len(list(_tensors(got))) == len(list(_tensors(obj))) == 5
+    torch.testing.assert_close(got["llc"], obj["llc"].cpu())
+    torch.testing.assert_close(got["runs"][0].params["W"], obj["llc"].cpu() * 2)
+    assert isinstance(got["runs"][0], _Ckpt) and isinstance(got["runs"][0].params, _OrderedDict)
+    assert isinstance(got["pair"], _Pair) and isinstance(got["frozen"], _Frozen) and got["n"] == 5
+    assert got["same"] is got["llc"]  # shared tensors stay shared
+
+
+def test_artifact_tensors_round_trip_on_cpu(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as s:
+        _check_round_trip(s, _nested("cpu"))
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_cuda_artifact_is_stored_and_read_on_cpu(tmp_path: Path) -> None:
+    obj = _nested("cuda")
+    with Store(tmp_path / "s.sqlite") as s:
+        _check_round_trip(s, obj)
+        blob = s._connection().execute("SELECT blob FROM artifacts WHERE key = 'k'").fetchone()[0]
+    assert b"cuda" not in blob  # nothing in the stored bytes names a CUDA device
+    assert obj["llc"].device.type == "cuda"  # the caller's object is left as it was
+
+
+def test_artifact_pickled_on_cuda_loads_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob written by code that pickled CUDA tensors (as put_artifact did before to_cpu) loads
+    with its tensors on the CPU. Simulated on any machine: torch tags each pickled storage with
+    its device via torch.serialization.location_tag, patched here to say cuda:0."""
+    import torch
+    import torch.serialization
+
+    obj = {"W": torch.arange(4.0), "nested": [torch.ones(2, 2)]}
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        blob = _pickle.dumps(obj, protocol=_pickle.HIGHEST_PROTOCOL)
+    assert b"cuda:0" in blob
+    if not torch.cuda.is_available():  # what plain pickle.loads did with it here
+        with pytest.raises(RuntimeError, match="CUDA"):
+            _pickle.loads(blob)
+    with Store(tmp_path / "s.sqlite") as s:
+        s._connection().execute("INSERT INTO artifacts VALUES ('c', 't', ?, ?, NULL)",
+                                (blob, hashlib.sha256(blob).hexdigest()))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CorruptEntry)  # not treated as corrupt any more
+            got = s.get_artifact("c")
+    assert got["W"].device.type == "cpu" and got["nested"][0].device.type == "cpu"
+    torch.testing.assert_close(got["W"], obj["W"])
+    torch.testing.assert_close(got["nested"][0], obj["nested"][0])
+
+
+def test_corrupt_tensor_artifact_is_dropped(tmp_path: Path) -> None:
+    import torch
+
+    with Store(tmp_path / "s.sqlite") as s:
+        s.put_artifact("t", {"W": torch.arange(4.0)})
+        blob = s._connection().execute("SELECT blob FROM artifacts WHERE key = 't'").fetchone()[0]
+        bad = blob[: len(blob) // 2]  # truncated, checksum matches the truncated bytes
+        s._connection().execute("UPDATE artifacts SET blob = ?, sha256 = ? WHERE key = 't'",
+                                (bad, hashlib.sha256(bad).hexdigest()))
+        with pytest.warns(CorruptEntry, match="unpickle"):
+            assert s.get_artifact("t") is None
+        assert s._connection().execute("SELECT COUNT(*) FROM artifacts").fetchone()[0] == 0
+
+
+def test_to_cpu_moves_every_tensor_and_copies_only_what_changes() -> None:
+    """The traversal, with a stand-in tensor type on a 'cuda' device (works without CUDA)."""
+
+    class FakeCuda:
+        device = _NS(type="cuda")
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return "on-cpu"
+
+    class FakeCpu:
+        device = _NS(type="cpu")
+
+    fake_torch = _NS(Tensor=(FakeCuda, FakeCpu))
+    t, c = FakeCuda(), FakeCpu()
+    untouched = {"a": [c, 1], "b": np.zeros(2)}
+    obj = {"x": t, "l": [t, c], "tup": _Pair(t, c), "dc": _Ckpt(1, {"W": t}), "fz": _Frozen(t),
+           "s": frozenset([1]), "keep": untouched}
+    out = _store_mod._to_cpu(obj, fake_torch, {})
+    assert out is not obj and obj["x"] is t and obj["dc"].params["W"] is t  # input not modified
+    assert out["x"] == "on-cpu" and out["l"] == ["on-cpu", c] and out["tup"] == _Pair("on-cpu", c)
+    assert isinstance(out["dc"], _Ckpt) and out["dc"].params == {"W": "on-cpu"} and out["fz"].x == "on-cpu"
+    assert out["keep"] is untouched and out["s"] is obj["s"]  # nothing to move: not copied
+    assert _store_mod._to_cpu(untouched, fake_torch, {}) is untouched

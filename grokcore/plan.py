@@ -1,0 +1,330 @@
+"""Cost plan of the claim grids, printed without training anything:
+
+  grokcore plan [--tier gpu|fast] [--device-flops F] [--utilization U] [--device NAME] [--claims DIR]
+
+One row per grid of each claim module ``claims/test_*.py`` (imported by path; a module
+that fails to import gets a row saying so): runs, model-steps (runs x steps), FLOPs and
+the estimated wall time, then the total.
+
+Where the numbers come from, per module (the ``source`` column):
+
+* ``configs``: the module defines ``plan_configs(tier) -> list[RunConfig]`` (or a dict
+  ``{grid name: list[RunConfig]}``, one row per grid), returning exactly the configs the
+  tier trains. This is the hook claim modules should provide; `plan` never trains and
+  calls nothing else. Configs shared between grids (the store trains them once) are
+  counted once in the total.
+* ``GRIDS~``: no ``plan_configs``; a rough estimate from the module's ``GRIDS[tier]``
+  dict: a grid, plus one grid per dict-valued entry (a named sub-grid, inheriting the
+  tier dict's scalars). Every list-valued entry is taken as a grid axis (runs = product
+  of axis lengths x seeds), except ``stage_steps`` (stages of one run: steps = their
+  sum); ``steps`` may be an int or a dict of per-arm budgets (each arm an axis value);
+  the training split is ``n_train`` / ``n``, ``ratio`` x M², ``factors`` f x M ln M
+  (capped at ``max_frac`` x M²) or else M²/2; the width ``width`` or ``d_models`` (then
+  a transformer); evaluation every ``eval_every`` steps (else 10); M and the model
+  from the module's ``M`` and ``MODEL`` (a ModelSpec) where the grid has none. Arms
+  the dict does not spell out (e.g. a paired direct arm, SGD vs Adam) are missed; the
+  row's note lists what was assumed.
+* ``unknown``: neither (or the grid has no M / steps); not counted in the total.
+
+FLOP model (as ``claims/test_li2.py::_cost``): forward FLOPs per pair = 2 x the
+multiply-adds of the dense layers (one-hot first layers are lookups): li2 and mu_mlp
+K·M + (depth−1)·K², embed_mlp 2·D·K + K·M, transformer 2 tokens x depth x (12 d² + 4 d)
++ d·M. A run costs that x (3 x pairs per step x steps + M² x evaluations): a step is
+forward + backward (~3 forwards) on its batch, an evaluation a forward on all M² pairs.
+Full budgets: runs that stop early (generalized) cost less, so this is an upper bound.
+
+Wall time = FLOPs / (device FLOP rate x utilization). The default, an H100 (SXM) at its
+~60 TFLOP/s dense FP32 spec figure (the engine trains in FP32, no TF32) at 10%
+utilization for these tiny, launch-bound models, is a spec-based guess, not a
+measurement: replace it with a measured rate (``--device-flops``, e.g. from
+``grokcore bench`` on the target GPU) when one exists.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ModelSpec, RunConfig
+
+DEFAULT_DEVICE = "H100 SXM, dense FP32 spec"
+DEFAULT_FLOPS = 60e12  # FLOP/s: H100 SXM dense FP32 (non-tensor-core) spec figure, rounded down
+DEFAULT_UTILIZATION = 0.10  # guessed for these tiny models (launch-bound), not measured
+
+
+@dataclass
+class Row:
+    module: str
+    grid: str
+    source: str  # "configs" | "GRIDS~" | "unknown" | "error"
+    runs: int | None = None
+    model_steps: int | None = None
+    flops: float | None = None
+    note: str = ""
+    keys: set[str] = field(default_factory=set)  # config keys (source "configs"), for the total
+
+
+# ------------------------------------------------------------------ FLOP model
+
+def forward_macs(family: str, M: int, width: int, depth: int = 1, embed: int = 0) -> float:
+    """Multiply-adds of one forward pass on one pair (dense layers only; lookups are free)."""
+    K = width
+    if family == "embed_mlp":
+        return 2 * (embed or K) * K + K * M
+    if family == "transformer":
+        return 2 * depth * (12 * K * K + 4 * K) + K * M
+    return K * M + (depth - 1) * K * K  # li2, mu_mlp: one-hot first layer = lookup
+
+
+def run_flops(macs: float, M: int, pairs_per_step: int, steps: int, eval_every: int) -> float:
+    evals = steps // eval_every + 1 + (steps % eval_every != 0)  # as train.train logs them
+    return 2.0 * macs * (3 * pairs_per_step * steps + M * M * evals)
+
+
+def config_flops(c: RunConfig) -> float:
+    m = c.model
+    n = c.n_train if c.n_train is not None else round(c.ratio * c.M * c.M)
+    return run_flops(forward_macs(m.family, c.M, m.width, m.depth, m.embed), c.M, c.batch_size or n,
+                     c.steps, c.eval_every)
+
+
+def rows_from_configs(module: str, out: Any) -> list[Row]:
+    grids = out if isinstance(out, dict) else {"": out}
+    rows = []
+    for name, cfgs in grids.items():
+        cfgs = list(cfgs)
+        uniq = {c.key: c for c in cfgs}
+        rows.append(Row(module, str(name), "configs", runs=len(uniq),
+                        model_steps=sum(c.steps for c in uniq.values()),
+                        flops=sum(config_flops(c) for c in uniq.values()), keys=set(uniq)))
+    return rows
+
+
+# ------------------------------------------------------------------ GRIDS fallback
+
+def _count(v: Any) -> int:
+    return len(v) if isinstance(v, (list, tuple, range, set, frozenset)) else int(v)
+
+
+def grid_estimate(g: dict, model: Any = None, M: int | None = None) -> tuple[int, int, float, str] | None:
+    """(runs, model-steps, FLOPs, assumptions) from one grid dict, or None if it lacks M or steps.
+    ``model`` (a ModelSpec) and ``M``: the module's defaults for what the grid does not say."""
+    g = dict(g)
+    if "M" not in g and M is not None:
+        g["M"] = M
+    if "steps" not in g and isinstance(g.get("stage_steps"), (list, tuple)):
+        g["steps"] = int(sum(g["stage_steps"]))  # one staged run: its stages in sequence
+    if "M" not in g or "steps" not in g:
+        return None
+    notes = []
+    skip = {"seeds", "stage_steps"}
+    axes = {k: list(v) for k, v in g.items() if isinstance(v, (list, tuple)) and k not in skip}
+    if isinstance(g["steps"], dict):
+        axes["steps"] = list(g["steps"].values())
+    seeds = _count(g.get("seeds", 1))
+    if "seeds" not in g:
+        notes.append("1 seed")
+    transformer = "d_models" in g or getattr(model, "family", None) == "transformer"
+    family = "transformer" if transformer else getattr(model, "family", None)
+    depth = g.get("depth", getattr(model, "depth", 2 if transformer else 1))
+    if "depth" not in g and model is None:
+        notes.append(f"depth {depth}")
+    eval_every = g.get("eval_every")
+    if eval_every is None:
+        eval_every = 10
+        notes.append("eval every 10")
+    runs = model_steps = 0
+    flops = 0.0
+    half = False
+    for combo in itertools.product(*axes.values()):
+        p = {**g, **dict(zip(axes, combo))}
+        M, steps = int(p["M"]), int(p["steps"])
+        K = int(p.get("d_models") or p.get("width") or p.get("widths") or getattr(model, "width", 0) or 0)
+        if K < 1:
+            raise ValueError("no width")
+        if "factors" in g:
+            n = min(int(round(p["factors"] * M * math.log(M))), int(p.get("max_frac", 1.0) * M * M))
+        elif p.get("n_train") or p.get("n"):
+            n = int(p.get("n_train") or p["n"])
+        elif p.get("ratio"):
+            n = round(float(p["ratio"]) * M * M)
+        else:
+            n, half = round(0.5 * M * M), True
+        step_pairs = int(p.get("batch_size") or 0) or n
+        embed = int(p.get("embed", getattr(model, "embed", 0)) or 0)
+        macs = forward_macs(family or "li2", M, K, int(depth), embed)
+        runs += seeds
+        model_steps += seeds * steps
+        flops += seeds * run_flops(macs, M, step_pairs, steps, int(eval_every))
+    if half:
+        notes.append("ratio 0.5")
+    notes.append(family if family else "MLP, lookup first layer")
+    return runs, model_steps, flops, "assumed " + ", ".join(notes)
+
+
+def rows_from_grids(module: str, grids: Any, tier: str, model: Any = None, M: int | None = None) -> list[Row]:
+    if not isinstance(grids, dict) or tier not in grids:
+        return [Row(module, "", "unknown", note=f"no plan_configs and no GRIDS[{tier!r}]")]
+    g = grids[tier]
+    if not isinstance(g, dict):
+        return [Row(module, "", "unknown", note=f"GRIDS[{tier!r}] is not a dict")]
+    subs = {k: v for k, v in g.items() if isinstance(v, dict) and k != "steps"}
+    top = {k: v for k, v in g.items() if k not in subs}
+    named = {}
+    if not subs or "steps" in top or "stage_steps" in top:
+        named[""] = top  # the tier dict is a grid itself (besides any named sub-grids)
+    inherit = {k: v for k, v in top.items() if not isinstance(v, (list, tuple, dict))}
+    named.update({k: {**inherit, **v} for k, v in subs.items()})
+    rows = []
+    for name, sub in named.items():
+        try:
+            est = grid_estimate(sub, model, M)
+        except (TypeError, ValueError, KeyError) as err:
+            rows.append(Row(module, name, "unknown", note=f"GRIDS not understood: {type(err).__name__}: {err}"))
+            continue
+        if est is None:
+            rows.append(Row(module, name, "unknown", note="GRIDS grid has no M or steps"))
+        else:
+            runs, ms, fl, note = est
+            rows.append(Row(module, name, "GRIDS~", runs, ms, fl, note))
+    return rows
+
+
+# ------------------------------------------------------------------ claim modules
+
+def default_claims_dir() -> Path:
+    here = Path.cwd() / "claims"
+    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "claims"
+
+
+def load_module(path: Path):
+    """Import a claim module by path (under a private name, so pytest's own import is untouched)."""
+    name = f"_grokcore_plan_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return mod
+
+
+def plan_module(path: Path, tier: str) -> list[Row]:
+    name = path.stem
+    try:
+        mod = load_module(path)
+    except Exception as err:  # noqa: BLE001 - a broken claim module is a row, not a crash
+        return [Row(name, "", "error", note=f"import failed: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}")]
+    hook = getattr(mod, "plan_configs", None)
+    if callable(hook):
+        try:
+            return rows_from_configs(name, hook(tier))
+        except Exception as err:  # noqa: BLE001
+            return [Row(name, "", "error", note=f"plan_configs({tier!r}) failed: {type(err).__name__}: {err}")]
+    model, M = getattr(mod, "MODEL", None), getattr(mod, "M", None)
+    return rows_from_grids(name, getattr(mod, "GRIDS", None), tier,
+                           model if isinstance(model, ModelSpec) else None, M if isinstance(M, int) else None)
+
+
+def plan(claims_dir: Path, tier: str) -> list[Row]:
+    rows = []
+    for path in sorted(Path(claims_dir).glob("test_*.py")):
+        rows += plan_module(path, tier)
+    return rows
+
+
+# ------------------------------------------------------------------ printing
+
+def _si(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    for p, s in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= p:
+            return f"{x / p:.3g} {s}{unit}"
+    return f"{x:.3g} {unit}".rstrip()
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def table(rows: list[Row], rate: float) -> list[dict]:
+    """Rows for printing: one per grid, then the total (unique configs; estimated rows added)."""
+    out = []
+    for r in rows:
+        out.append({"claim module": r.module, "grid": r.grid or "-", "source": r.source,
+                    "runs": r.runs, "model-steps": _si(r.model_steps) if r.model_steps is not None else "-",
+                    "FLOPs": _si(r.flops), "est. wall": fmt_time(r.flops / rate if r.flops is not None else None),
+                    "note": r.note})
+    known = [r for r in rows if r.flops is not None]
+    seen: set[str] = set()
+    runs = steps = 0
+    flops = 0.0
+    for r in known:  # configs counted once across grids and modules (the store trains them once)
+        if r.source == "configs":
+            new = r.keys - seen
+            seen |= new
+            frac = len(new) / len(r.keys) if r.keys else 0.0
+            runs += len(new)
+            steps += round(r.model_steps * frac)
+            flops += r.flops * frac
+        else:
+            runs, steps, flops = runs + r.runs, steps + r.model_steps, flops + r.flops
+    missing = len(rows) - len(known)
+    out.append({"claim module": "TOTAL", "grid": "-", "source": "~" if any(r.source == "GRIDS~" for r in known) else "",
+                "runs": runs, "model-steps": _si(steps), "FLOPs": _si(flops), "est. wall": fmt_time(flops / rate),
+                "note": f"{missing} row(s) unknown, not counted" if missing else ""})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="grokcore plan", description=__doc__.split("\n")[0])
+    p.add_argument("--tier", choices=("gpu", "fast"), default="gpu")
+    p.add_argument("--device-flops", type=float, default=None,
+                   help=f"device FLOP rate in FLOP/s (default {DEFAULT_FLOPS:.0e}: {DEFAULT_DEVICE})")
+    p.add_argument("--utilization", type=float, default=None,
+                   help=f"fraction of the rate these models reach (default {DEFAULT_UTILIZATION} with the "
+                        "spec figure, 1.0 with --device-flops: a measured rate is already achieved)")
+    p.add_argument("--device", default=None, help="name of the device the rate is for (printed)")
+    p.add_argument("--claims", type=Path, default=None, help="claims directory (default ./claims)")
+    a = p.parse_args(argv)
+    measured = a.device_flops is not None
+    flops_rate = a.device_flops if measured else DEFAULT_FLOPS
+    util = a.utilization if a.utilization is not None else (1.0 if measured else DEFAULT_UTILIZATION)
+    if not (flops_rate > 0 and 0 < util <= 1):
+        p.error("--device-flops must be > 0 and --utilization in (0, 1]")
+    device = a.device or ("given rate" if measured else DEFAULT_DEVICE)
+    claims_dir = a.claims or default_claims_dir()
+    if not claims_dir.is_dir():
+        print(f"grokcore plan: no claims directory at {claims_dir}", file=sys.stderr)
+        return 2
+    from .store import format_rows
+
+    rows = plan(claims_dir, a.tier)
+    rate = flops_rate * util
+    print(f"cost plan, tier {a.tier}, claims in {claims_dir}")
+    print(f"wall time at {_si(flops_rate, 'FLOP/s')} ({device}) x {util:.0%} utilization = {_si(rate, 'FLOP/s')}"
+          + ("" if measured else ": a spec-based guess, not measured"))
+    print("FLOPs: 2 x dense multiply-adds x (3 x pairs per step x steps + M² x evals), full budgets (no early stop);"
+          " source GRIDS~ = rough estimate from the GRIDS dict (see `grokcore plan --help` / grokcore/plan.py)")
+    print(format_rows(table(rows, rate)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
