@@ -4,6 +4,10 @@ Model and optimizer of every claim: seed 004's devinterp example, embed_mlp
 (embedding 12 per operand, concatenated -> Linear 24->48 -> GELU -> Linear 48->M),
 Adam lr 5e-3 with coupled weight decay 2e-4; mod 64 with a 40% training split.
 
+Every claim ends in ``claim.decide(rule, data, gates)``: the rules are in
+grokcore/rules_slt.py (unit-tested in grokcore/tests/test_rules_slt.py), the gates
+are grokcore.gates (half budget, leave one seed out, nearest grid point).
+
 Tiers (GRIDS):
 - fast: FULL-BATCH Adam steps. With the source's 128-pair minibatches, mod 64
   needs ~10^4-10^5 steps to grok (measured here: 1 of 4 seeds within 20k steps;
@@ -11,10 +15,13 @@ Tiers (GRIDS):
   beyond a CPU minute; full-batch steps grok in ~2-4.5k steps. So the fast tier
   tests the claims in the same model/optimizer at a different noise level and
   a 4.8k-step budget (4 x 1.2k curriculum stages); step counts do not transfer
-  to the source's batches. 5 seeds (the fewest for which a one-sided Wilcoxon
-  can reach p < 0.05), threshold 6 n values x 1 seed x 3k steps, finetuning
-  4 seeds per arm with a 50% split (at 40%, 0 of 5 seeds per arm grokked mod 53
-  within 3k full-batch steps, so the fast tier could not decide anything).
+  to the source's batches. 7 seeds for the curriculum set: the paired rules use
+  exact one-sided sign-flip tests, whose smallest p is 2^-n, and the seed gate
+  leaves one seed out, so 6 remain (smallest p 1/64; with 5 seeds 4 remain and
+  1/16 can never reach 0.05). Threshold: 7 n values x 3 seeds x 1.5k steps (see
+  test_mod64_threshold for why 1.5k). Finetuning: 5 seeds per arm with a 50%
+  split (at 40%, 0 of 5 seeds per arm grokked mod 53 within 3k full-batch steps);
+  leave-one-out leaves 4 vs 4 (smallest exact one-sided Mann-Whitney p 1/70).
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the
   curriculum 4 x 50k, 12 seeds, 100 checkpoints, LLC with devinterp's example
   settings and 500 draws x 4 chains; threshold 10 n x 12 seeds x 50k batches;
@@ -34,43 +41,44 @@ absolute values.
 
 The curriculum/direct run set (and its LLC) is computed once per
 (tier, seed, device) and shared by the four curriculum claims; the finetuning
-set likewise.
+set likewise (grokcore.staged.cached_set: process cache, then the results store).
+The staged sets have no budget gate (a curriculum read at T/2 is another stage
+schedule, not the same design at half the budget); the finetuning set's final
+stage is read at half its budget instead.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 
 import numpy as np
 import pytest
-import torch
-from scipy import stats as sps
 
-from grokcore import reference, staged, stats, sweep
+from grokcore import gates, reference, staged, stats, sweep
+from grokcore import rules_slt as rules
 from grokcore.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.detect import first_sustained
 from grokcore.llc import SGLDConfig
 from grokcore.plugin import TIERS, share_sweep
 from grokcore.train import torch_threads
 
-ALPHA = 0.05
+ALPHA = rules.ALPHA
 M = 64
 MODEL = ModelSpec(family="embed_mlp", width=48, embed=12, act="gelu")
 OPTIM = OptimSpec(name="adam", lr=5e-3, weight_decay=2e-4)
 
 GRIDS = {
     "fast": dict(
-        batch_size=0, eval_every=120, seeds=5,
+        batch_size=0, eval_every=120, seeds=7,
         stage_steps=[1200, 1200, 1200, 1200], checkpoint_every=240,
-        threshold=dict(n=[100, 200, 400, 900, 1500, 2400], seeds=1, steps=3000, eval_every=50),
-        finetune=dict(seeds=4, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
+        # geometric, ratio 1.3 from 1100, plus two points in the claimed range: no point at 200/400/800
+        threshold=dict(n=[350, 700, 1100, 1430, 1860, 2420, 3140], seeds=3, steps=1500, eval_every=50),
+        finetune=dict(seeds=5, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
         sgld=dict(chains=2, draws=150),
     ),
     "gpu": dict(
         batch_size=128, eval_every=1000, seeds=12,
         stage_steps=[50_000] * 4, checkpoint_every=2000,
-        threshold=dict(n=[64, 100, 160, 250, 400, 630, 1000, 1600, 2500, 3600], seeds=12, steps=50_000,
+        threshold=dict(n=[75, 112, 169, 253, 380, 570, 854, 1281, 1922, 2883], seeds=12, steps=50_000,
                        eval_every=1000),
         finetune=dict(seeds=12, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
         sgld=dict(chains=4, draws=500),
@@ -90,35 +98,12 @@ def _one_thread():
 
 # ---------------------------------------------------------------- shared run sets
 
-_CACHE: dict[tuple, dict] = {}
-
-
-def _store_key(kind: str, base: RunConfig, **spec) -> str:
-    """Content address of a staged run set: its base config's key (which carries the
-    training-semantics version) plus every setting the set depends on."""
-    blob = json.dumps({"kind": kind, "base": base.key, **spec}, sort_keys=True, default=str)
-    return f"{kind}-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def _cached(store, key: str, compute) -> dict:
-    """Process cache, then the results store (shared by xdist workers and reruns), then compute."""
-    if key in _CACHE:
-        return _CACHE[key]
-    out = store.get_artifact(key) if store is not None else None
-    if out is None:
-        out = compute()
-        if store is not None:
-            store.put_artifact(key, out, kind=key.split("-")[0])
-    _CACHE[key] = out
-    return out
-
-
 def _curriculum_set(tier: str, seed: int, device: str, store=None) -> dict:
     """Curriculum and direct arms (paired by seed) with the LLC of every checkpoint."""
     g = GRIDS[tier]
-    key = _store_key("curriculum", _base(g), seed=seed, seeds=g["seeds"], stage_steps=g["stage_steps"],
-                     checkpoint_every=g["checkpoint_every"], sgld={**SGLD, **g["sgld"]}, llc_batch=128)
-    return _cached(store, key, lambda: _train_curriculum_set(tier, seed, device))
+    return staged.cached_set(store, "curriculum", _base(g), lambda: _train_curriculum_set(tier, seed, device),
+                             seed=seed, seeds=g["seeds"], stage_steps=g["stage_steps"],
+                             checkpoint_every=g["checkpoint_every"], sgld={**SGLD, **g["sgld"]}, llc_batch=128)
 
 
 def _train_curriculum_set(tier: str, seed: int, device: str) -> dict:
@@ -130,7 +115,7 @@ def _train_curriculum_set(tier: str, seed: int, device: str) -> dict:
         n = len(seeds)
         items = staged.staged_llc_items(cur, range(n)) + staged.staged_llc_items(direct, range(n))
         est = staged.checkpoint_llc([(c, p) for _, _, c, p in items],
-                                    SGLDConfig(**SGLD, **g["sgld"], seed=seed), device, batch_size=128)
+                                    SGLDConfig(**SGLD, **g["sgld"], seed=seed % 2**31), device, batch_size=128)
     K = len(cur.checkpoints)
     llc = est["llc/mean"].reshape(2, K, n).transpose(0, 2, 1)  # (arm, seed, checkpoint)
     chains = est["llc/chains"].reshape(2, K, n, -1).transpose(0, 2, 1, 3)  # (arm, seed, ckpt, C)
@@ -141,22 +126,28 @@ def _train_curriculum_set(tier: str, seed: int, device: str) -> dict:
         return np.array([t[key_][np.flatnonzero((t["step"] == c.step) & (t["stage"] == c.stage))[0]]
                          for c in st.checkpoints])
 
-    out = dict(
+    return dict(
         seeds=seeds, cur=cur, direct=direct, steps=ck_steps, llc=llc, chains=chains,
         test_loss=np.array([[at_ckpts(st, r, "test/loss") for r in range(n)] for st in (cur, direct)]),
         test_acc=np.array([[at_ckpts(st, r, "test/acc") for r in range(n)] for st in (cur, direct)]),
-        final_acc=np.array([[st.histories[-1][r].summary["final/test_acc"] for r in range(n)] for st in (cur, direct)]),
-        final_loss=np.array([[st.histories[-1][r].summary["final/test_loss"] for r in range(n)] for st in (cur, direct)]),
         configs=[c.key for st in (cur, direct) for stage in st.configs for c in stage],
     )
-    return out
+
+
+def _per_seed(d: dict) -> dict:
+    """The curriculum set's final-checkpoint measurements, seed on axis 0 (rules_slt's data)."""
+    return dict(seed=np.array(d["seeds"]),
+                acc_cur=d["test_acc"][0, :, -1], acc_dir=d["test_acc"][1, :, -1],
+                acc_cur_prev=d["test_acc"][0, :, -2], acc_dir_prev=d["test_acc"][1, :, -2],
+                loss_cur=d["test_loss"][0, :, -1], loss_dir=d["test_loss"][1, :, -1],
+                llc_cur=d["llc"][0, :, -1], llc_dir=d["llc"][1, :, -1])
 
 
 def _finetune_set(tier: str, seed: int, device: str, store=None) -> dict:
     g, f = GRIDS[tier], GRIDS[tier]["finetune"]
-    key = _store_key("finetune", _base(g, eval_every=f["eval_every"], ratio=f["ratio"]), seed=seed,
-                     seeds=f["seeds"], stage_steps=f["stage_steps"], moduli=list(staged.FINETUNE_MODULI))
-    return _cached(store, key, lambda: _train_finetune_set(tier, seed, device))
+    return staged.cached_set(store, "finetune", _base(g, eval_every=f["eval_every"], ratio=f["ratio"]),
+                             lambda: _train_finetune_set(tier, seed, device), seed=seed, seeds=f["seeds"],
+                             stage_steps=f["stage_steps"], moduli=list(staged.FINETUNE_MODULI))
 
 
 def _train_finetune_set(tier: str, seed: int, device: str) -> dict:
@@ -165,13 +156,9 @@ def _train_finetune_set(tier: str, seed: int, device: str) -> dict:
     with _one_thread():
         st = staged.finetune(_base(g, eval_every=f["eval_every"], ratio=f["ratio"]), seeds, f["stage_steps"], device)
     n = len(seeds)
-    last = st.histories[-1]
-    out = dict(seeds=seeds, st=st, budget=f["stage_steps"][-1],
-               ft=np.array([staged.steps_to_grok(h) for h in last[:n]]),
-               scratch=np.array([staged.steps_to_grok(h) for h in last[n:]]),
-               stage_acc=np.array([[h[r].summary["final/test_acc"] for r in range(n)] for h in st.histories]),
-               configs=[c.key for stage in st.configs for c in stage])
-    return out
+    return dict(seeds=seeds, st=st, budget=f["stage_steps"][-1],
+                stage_acc=np.array([[h[r].summary["final/test_acc"] for r in range(n)] for h in st.histories]),
+                configs=[c.key for stage in st.configs for c in stage])
 
 
 def _grid_scale(g: dict, **extra) -> dict:
@@ -198,26 +185,28 @@ def _li2_c() -> tuple[float, str]:
     raise KeyError("li2-boundary has no numbers.c")
 
 
-THRESHOLD_FAST_REFUTED = (
-    "measured at the fast tier (full-batch Adam, 3000 steps, 1 seed per n): n* = 1897 pairs, separation "
-    "bracket [1500, 2400], outside [200, 800]; an earlier 4000-step, 2-seed grid gave n* = 1304 [1000, 1700]. "
-    "n* falls as the budget grows, so this refutes ~400 only at this budget; the gpu tier measures it at "
-    "the source's 50k-batch budget")
-
-
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", [
-    pytest.param("fast", marks=[pytest.mark.fast, pytest.mark.xfail(strict=True, reason=THRESHOLD_FAST_REFUTED)],
-                 id="fast"),
-    TIERS[1]])
+@pytest.mark.parametrize("tier", TIERS)
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked: the 50% point n* (training pairs, logistic fit of 'generalized' =
-    test acc >= 0.95 for 10 evals, engine rule, vs log n) from scratch on the full
-    mod-64 task, with a parametric-bootstrap CI at alpha = 0.05; supported if the CI
-    overlaps [200, 800] (400 within a factor 2) and spans at most a factor 4,
-    refuted if it misses [200, 800]. Recorded, not asserted: n*/(M ln M) vs Li²'s c.
-    Not checked: the source's curriculum-stage accuracies (not data-size points);
-    n* depends on the step budget, which differs from the source's."""
+    """Checked: the 50% point n* (training pairs where P(generalized) = 1/2; generalized =
+    grokcore.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
+    on the full mod-64 task: Firth-penalized logistic fit vs log n with a profile-likelihood
+    CI at alpha = 0.05 (stats.firth_boundary; finite under separation, never the gap),
+    3 seeds per n on a grid with no point at 200/400/800. Rule (rules_slt.threshold_rule):
+    supported if the CI lies inside [200, 800] (400 within a factor 2), refuted if it is
+    disjoint from it. Gates: half budget (with the "refuted at this budget only" check),
+    leave one seed out, without the n nearest n*.
+
+    The budget: n* falls as the budget grows (measured once while designing this test,
+    seed 0: n* ~ 3000 at 750 full-batch steps, 1900 at 1.5k, 1700 at 3k, and between 945
+    and 1418 pairs at 12k, where 945 was at 92% test acc). So a from-scratch n* above 800
+    at a CPU budget does not refute ~400 at the source's 50k batches; the budget gate
+    sees this. 1.5k steps (not 3k) because there n* moves by ~1.5x per budget doubling,
+    more than the CI's width, so the gate decides the same way for any seed; at 3k the
+    move (~1.15x) is inside the CI and the gate's outcome would depend on the seed.
+    Recorded, not decided: n* read at T/4, T/2, 3T/4 and T from the same runs,
+    n*/(M ln M) vs Li²'s c. Not checked: the source's curriculum-stage accuracies (not
+    data-size points)."""
     g, t = GRIDS[tier], GRIDS[tier]["threshold"]
     base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n"][0])
     cfgs = sweep.grid(base, n_train=t["n"], seed=[claims_seed + s for s in range(t["seeds"])])
@@ -225,49 +214,57 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     with _one_thread():  # one chunk per n (configs sort by n): no padding to the largest split
         hists = sweep.run(cfgs, store=claims_store, device=claims_device, experiment=f"mod64-threshold/{tier}",
                           max_batch=t["seeds"])
-    n = np.array([h.config.n_train for h in hists], float)
-    y = sweep.outcomes(hists)
-    b = stats.logistic_boundary(np.log(n), y, alpha=ALPHA, seed=claims_seed)
-    nstar = stats.Estimate("n*", math.exp(b.x50.value) if math.isfinite(b.x50.value) else math.nan,
-                           math.exp(b.x50.lo), math.exp(b.x50.hi), ALPHA, method=b.x50.method,
-                           note=f"{b.kind}; {b.x50.note}")
+    T = t["steps"]
+    by_budget = rules.nstar_by_budget(hists, [T // 4, T // 2, 3 * T // 4, T])
+    nstar = by_budget[T]
     c_li2, c_from = _li2_c()
     mlogm = M * math.log(M)
     c_eff = stats.Estimate("n*/(M ln M)", nstar.value / mlogm, nstar.lo / mlogm, nstar.hi / mlogm, ALPHA,
                            method="n* CI / (M ln M)",
                            note=f"Li² prediction c = {c_li2} ({c_from}) -> c M ln M = {c_li2 * mlogm:.0f} pairs; "
                                 f"Li²'s c is for its one-hot x² net, so this is a consistency check only")
-    rates = {int(v): stats.wilson_ci(int(np.nansum(y[n == v])), int((n == v).sum()), ALPHA) for v in np.unique(n)}
-    claim.tested("logistic fit of generalized (engine rule) vs log n_train, from scratch, full mod-64 table; "
-                 "n* = exp(x50) with parametric bootstrap CI; supported if CI overlaps [200, 800] and "
-                 "hi/lo <= 4; also n*/(M ln M) vs Li²'s c", alpha=ALPHA)
-    claim.scale(M=M, n_train=t["n"], seeds=t["seeds"], steps=t["steps"], batch=g["batch_size"] or "full",
+    n = np.array([h.config.n_train for h in hists], float)
+    y = np.array([rules.generalized(h) for h in hists])
+    rates = {int(v): stats.wilson_ci(int(np.nansum(y[n == v])), int(np.isfinite(y[n == v]).sum()), ALPHA)
+             for v in np.unique(n)}
+    claim.tested("Firth logistic fit of generalized (grokcore.detect rule) vs log n_train, from scratch, full "
+                 "mod-64 table, 3 seeds per n; n* with profile-likelihood CI; supported if the CI lies inside "
+                 "[200, 800], refuted if disjoint, else inconclusive; gates: half budget (refuted at this budget "
+                 "only -> inconclusive), leave one seed out, drop the n nearest n*. Cannot detect: n* at the "
+                 "source's budget (n* falls as the budget grows)", alpha=ALPHA)
+    claim.scale(M=M, n_train=t["n"], seeds=t["seeds"], steps=T, batch=g["batch_size"] or "full",
                 model="embed_mlp D=12 K=48 GELU", optim="Adam lr 5e-3 wd 2e-4")
-    claim.stat("n*", nstar, claimed=400, headline=True, unit="pairs")
     claim.stat("n*/(M ln M)", c_eff, claimed=c_li2)
     claim.stat("Li² prediction c·M·ln M", c_li2 * mlogm, unit="pairs")
+    for b, e in by_budget.items():
+        claim.stat(f"n* read at {b} steps", e, unit="pairs")
     for v, r in rates.items():
         claim.stat(f"P(generalized | n={v})", r)
-    fig, ax = _fig()
+    fig, ax = _fig(2, 4.6)
     xs = np.array(sorted(rates))
-    ax.errorbar(xs, [rates[v].value for v in xs], yerr=[[rates[v].value - rates[v].lo for v in xs],
-                [rates[v].hi - rates[v].value for v in xs]], fmt="o", capsize=3, label="P(generalized), Wilson CI")
-    ax.axvline(400, color="k", ls="--", label="source ~400")
-    ax.axvline(c_li2 * mlogm, color="g", ls=":", label="Li² c·M ln M")
+    ax[0].errorbar(xs, [rates[v].value for v in xs], yerr=[[rates[v].value - rates[v].lo for v in xs],
+                   [rates[v].hi - rates[v].value for v in xs]], fmt="o", capsize=3, label="P(generalized), Wilson CI")
+    ax[0].axvspan(*rules.CLAIM_N, color="k", alpha=0.08, label="claimed [200, 800]")
+    ax[0].axvline(c_li2 * mlogm, color="g", ls=":", label="Li² c·M ln M")
     if math.isfinite(nstar.value):
-        ax.axvline(nstar.value, color="r", label="n* (fit)")
-    ax.axvspan(nstar.lo if math.isfinite(nstar.lo) else xs.min(), nstar.hi if math.isfinite(nstar.hi) else xs.max(),
-               color="r", alpha=0.1)
-    ax.set_xscale("log"), ax.set_xlabel("training pairs n"), ax.set_ylabel("P(generalized)"), ax.legend(fontsize=7)
-    claim.figure(fig, "mod 64: generalization vs training pairs", f"{t['seeds']} seeds per n, {t['steps']} steps")
+        ax[0].axvline(nstar.value, color="r", label="n* (Firth)")
+    ax[0].axvspan(nstar.lo, min(nstar.hi, 4096), color="r", alpha=0.1)
+    ax[0].set_xscale("log"), ax[0].set_xlabel("training pairs n"), ax[0].set_ylabel("P(generalized)")
+    ax[0].legend(fontsize=7)
+    bs = np.array(sorted(by_budget))
+    ax[1].errorbar(bs, [by_budget[b].value for b in bs],
+                   yerr=[[by_budget[b].value - by_budget[b].lo for b in bs],
+                         [min(by_budget[b].hi, 1e4) - by_budget[b].value for b in bs]], fmt="o-", capsize=3)
+    ax[1].axhspan(*rules.CLAIM_N, color="k", alpha=0.08)
+    ax[1].set_yscale("log"), ax[1].set_xlabel("budget (steps, same runs truncated)"), ax[1].set_ylabel("n*")
+    claim.figure(fig, "mod 64: generalization vs training pairs; n* vs budget",
+                 f"{t['seeds']} seeds per n, {T} full-batch steps; right: n* of the same runs read at shorter budgets")
     claim.configs(c.key for c in cfgs)
-    claim.note(f"n* depends on the step budget ({t['steps']} steps here); the source's 417-pair point was a "
-               "curriculum stage with inputs < 32 (no wrap-around), not a from-scratch data-size point")
-    msg = f"n* = {nstar.value:.0f} [{nstar.lo:.0f}, {nstar.hi:.0f}] pairs ({b.kind}), claimed ~400"
-    assert nstar.hi >= 200 and nstar.lo <= 800, msg
-    if not (nstar.hi / nstar.lo <= 4):
-        claim.conclude("inconclusive", f"{msg}: consistent with ~400 but the CI spans more than a factor 4; "
-                                       "more seeds per n would narrow it")
+    claim.note(f"n* depends on the step budget (right panel: {', '.join(f'{b}: {e.value:.0f}' for b, e in by_budget.items())}); "
+               "a refutation needs n* to have stopped falling, i.e. a budget where n* at T/2 lies inside the CI at T "
+               "(not reached at the fast tier; the gpu tier runs the source's 50k batches). The source's 417-pair "
+               "point was a curriculum stage with inputs < 32 (no wrap-around), not a from-scratch data-size point")
+    claim.decide(rules.threshold_rule, hists, gates.for_histories(grid_value=lambda h: h.config.n_train))
 
 
 # ---------------------------------------------------------------- curriculum claims
@@ -275,110 +272,108 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
 def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked: direct minus curriculum final test accuracy, paired by seed (same
-    init and split, equal optimizer-step budget), one-sided Wilcoxon signed-rank
-    (direct > curriculum) at alpha = 0.05 with a one-sided bootstrap CI; with both
-    arms at ~100% the paired test-loss difference decides instead. Refuted if the
-    curriculum is significantly better (opposite one-sided test). Not checked: the
-    source's 98.9% / 100% levels themselves (single runs)."""
+    """Checked: direct minus curriculum final test accuracy, paired by seed (same init and
+    split, equal optimizer-step budget): exact one-sided sign-flip tests in both directions
+    with a t CI (verdicts.paired) at alpha = 0.05; when every pair ties in accuracy (both at
+    100%), the paired final test loss (curriculum - direct) decides instead. Convergence
+    check first (rules_slt.curriculum_rule): the claim compares final levels (100% vs
+    98.9%), so both arms must be on a plateau (median over seeds of the test-acc change over
+    the last checkpoint interval <= 0.01), else inconclusive "arms not converged". At the
+    fast tier the curriculum's last stage (1.2k full-batch steps on the full split) usually
+    ends still climbing, so there the difference measures how far that stage got, and it
+    moves with the budget (measured: p = 0.016 at --claims-seed 0, 0.07 at 1 on the same
+    design). Refuted if the curriculum is significantly better. Gates: leave one seed out;
+    no budget gate (a curriculum at T/2 is another stage schedule). Not checked: the
+    source's 98.9% / 100% levels (single runs)."""
     d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
-    cur_acc, dir_acc = d["final_acc"]
-    cur_loss, dir_loss = d["final_loss"]
-    acc = stats.paired_difference(dir_acc, cur_acc, alpha=ALPHA, alternative="greater", seed=claims_seed)
-    acc_opp = stats.paired_difference(dir_acc, cur_acc, alpha=ALPHA, alternative="less", seed=claims_seed)
-    loss = stats.paired_difference(cur_loss, dir_loss, alpha=ALPHA, alternative="greater", seed=claims_seed)
-    loss_opp = stats.paired_difference(cur_loss, dir_loss, alpha=ALPHA, alternative="less", seed=claims_seed)
-    claim.tested("paired by seed: final test acc (direct - curriculum), one-sided Wilcoxon + bootstrap CI; "
-                 "tie-break on final test loss (curriculum - direct) when accuracies tie", alpha=ALPHA)
+    p = _per_seed(d)
+    plateau_cur = int((np.abs(p["acc_cur"] - p["acc_cur_prev"]) <= rules.PLATEAU_TOL).sum())
+    claim.tested("paired by seed: final test acc (direct - curriculum), exact one-sided sign-flip tests both ways "
+                 "+ t CI; test loss (curriculum - direct) when every pair ties; inconclusive unless both arms "
+                 "are on a plateau (median |change| over the last checkpoint interval <= 0.01); seed gate",
+                 alpha=ALPHA)
     claim.scale(**_grid_scale(GRIDS[tier]))
-    claim.stat("test acc: direct - curriculum", acc.diff, claimed=1.0 - 0.989, headline=True)
-    claim.stat("test loss: curriculum - direct", loss.diff)
-    claim.stat("final test acc, direct (mean)", float(dir_acc.mean()), claimed=1.0)
-    claim.stat("final test acc, curriculum (mean)", float(cur_acc.mean()), claimed=0.989)
-    fig, ax = _fig(2, 4)
-    for k, (v, lab) in enumerate(((d["final_acc"], "final test acc"), (d["final_loss"], "final test loss"))):
+    claim.stat("test loss: curriculum - direct (mean)", float(np.mean(p["loss_cur"] - p["loss_dir"])))
+    claim.stat("final test acc, direct (mean)", float(p["acc_dir"].mean()), claimed=1.0)
+    claim.stat("final test acc, curriculum (mean)", float(p["acc_cur"].mean()), claimed=0.989)
+    claim.stat("curriculum runs on a plateau (|change| <= 0.01)", f"{plateau_cur}/{len(p['seed'])}")
+    fig, ax = _fig(3, 3.6)
+    for k, (v, lab) in enumerate(((d["test_acc"][:, :, -1], "final test acc"),
+                                  (d["test_loss"][:, :, -1], "final test loss"))):
         for r in range(v.shape[1]):
             ax[k].plot([0, 1], v[:, r], "o-", color="grey", alpha=0.6)
         ax[k].set_xticks([0, 1], ["curriculum", "direct"]), ax[k].set_title(lab)
+    for arm, ls in ((0, "-"), (1, "--")):
+        for r in range(d["test_acc"].shape[1]):
+            ax[2].plot(d["steps"], d["test_acc"][arm, r], ls, color=f"C{r}", lw=1)
+    ax[2].set_xlabel("step"), ax[2].set_title("test acc (solid: curriculum, dashed: direct)")
     claim.figure(fig, "curriculum vs direct, paired by seed")
     claim.configs(d["configs"])
-    msg = (f"direct - curriculum test acc = {acc.diff.value:+.4f} [{acc.diff.lo:+.4f}, inf), p = {acc.p_wilcoxon:.3f}; "
-           f"curriculum - direct test loss = {loss.diff.value:+.4f}, p = {loss.p_wilcoxon:.3f} (n = {acc.n})")
-    assert acc_opp.p_wilcoxon >= ALPHA and (np.any(dir_acc != cur_acc) or loss_opp.p_wilcoxon >= ALPHA), \
-        f"curriculum significantly better: {msg}"
-    if acc.p_wilcoxon < ALPHA or (np.all(dir_acc == cur_acc) and loss.p_wilcoxon < ALPHA):
-        claim.conclude("supported", msg)
-    else:
-        claim.conclude("inconclusive", f"{msg}: no significant difference at alpha = {ALPHA}")
+    claim.decide(rules.curriculum_rule, p, rules.seeded_gates(why_no_budget=rules.CONVERGENCE_IN_RULE))
 
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
 def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked: final-checkpoint LLC (training split, same SGLD settings and seed for
-    both arms) curriculum minus direct, paired by seed, one-sided Wilcoxon
-    (curriculum > direct) at alpha = 0.05, next to the SGLD between-chain spread.
-    Refuted if significantly reversed. Not checked: the absolute values 28.0 / 24.7
-    (they depend on nβ, ε, draws and the model's scale)."""
+    """Checked: final-checkpoint LLC (training split, same SGLD settings and seed for both
+    arms) curriculum minus direct, paired by seed: exact one-sided sign-flip tests both ways
+    with a t CI (verdicts.paired) at alpha = 0.05, next to the SGLD between-chain spread,
+    after the convergence check of curriculum-vs-direct (rules_slt.curriculum_llc_rule):
+    the LLC rises during memorization and collapses at grokking (llc-spike-collapse), so an
+    arm whose test acc still climbs is mid-collapse and its final LLC is a transient, not the
+    "simpler solution" the claim compares (measured at the fast tier: +7.0 [3.5, inf] at
+    --claims-seed 0, but at --claims-seed 2 one direct run never grokked and kept a
+    memorizing LLC 22 above its curriculum pair). Refuted if significantly reversed. Gates:
+    leave one seed out; no budget gate. Not checked: the absolute values 28.0 / 24.7 (they
+    depend on nβ, ε, draws and the model's scale)."""
     d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
-    cur, dr = d["llc"][0, :, -1], d["llc"][1, :, -1]
-    res = stats.paired_difference(cur, dr, alpha=ALPHA, alternative="greater", seed=claims_seed)
-    opp = stats.paired_difference(cur, dr, alpha=ALPHA, alternative="less", seed=claims_seed)
+    p = _per_seed(d)
     chain_sd = float(np.nanmean(d["chains"][:, :, -1].std(-1, ddof=1)))
-    claim.tested("paired by seed: final LLC (curriculum - direct), one-sided Wilcoxon + bootstrap CI", alpha=ALPHA)
+    claim.tested("paired by seed: final LLC (curriculum - direct), exact one-sided sign-flip tests both ways "
+                 "+ t CI; inconclusive unless both arms are on a plateau in test acc (median |change| over the "
+                 "last checkpoint interval <= 0.01); seed gate", alpha=ALPHA)
     claim.scale(**_grid_scale(GRIDS[tier]))
-    claim.stat("LLC: curriculum - direct", res.diff, claimed=28.0 - 24.7, headline=True)
-    claim.stat("final LLC curriculum (mean)", float(np.nanmean(cur)), claimed=28.0)
-    claim.stat("final LLC direct (mean)", float(np.nanmean(dr)), claimed=24.7)
+    claim.stat("final LLC curriculum (mean)", float(np.nanmean(p["llc_cur"])), claimed=28.0)
+    claim.stat("final LLC direct (mean)", float(np.nanmean(p["llc_dir"])), claimed=24.7)
     claim.stat("SGLD between-chain sd (final ckpt, mean)", chain_sd)
     fig, ax = _fig()
-    for r in range(len(cur)):
-        ax.plot([0, 1], [cur[r], dr[r]], "o-", color="grey")
+    for r in range(len(p["seed"])):
+        ax.plot([0, 1], [p["llc_cur"][r], p["llc_dir"][r]], "o-", color="grey")
     ax.set_xticks([0, 1], ["curriculum", "direct"]), ax.set_ylabel("final LLC")
     claim.figure(fig, "final LLC, paired by seed")
     claim.configs(d["configs"])
-    msg = (f"curriculum - direct LLC = {res.diff.value:+.2f} [{res.diff.lo:+.2f}, inf), p = {res.p_wilcoxon:.3f}, "
-           f"n = {res.n}; chain sd {chain_sd:.2f}; claimed +3.3")
-    assert opp.p_wilcoxon >= ALPHA, f"direct LLC significantly higher: {msg}"
-    assert res.p_wilcoxon < ALPHA, msg
+    claim.decide(rules.curriculum_llc_rule, p, rules.seeded_gates(why_no_budget=rules.CONVERGENCE_IN_RULE))
 
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
 def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked, on the direct arm per seed: (i) peak/final LLC ratio, the peak
-    checkpoint chosen on SGLD chain 0 and its value read from the other chains
-    (so the max of noisy estimates is not selection-biased), mean over seeds with a bootstrap
-    CI at alpha = 0.05, supported if lo > 1; (ii) the peak precedes the test-accuracy
-    jump (first eval with test acc >= 0.5), one-sided sign test over grokking
-    seeds at alpha = 0.05. Also recorded: peak/start ratio. Not checked: the
-    absolute LLC values (43 -> 57 -> 25)."""
+    """Checked, on the direct arm per seed (rules_slt.spike_rule, both parts required):
+    (i) peak/final LLC ratio, the peak checkpoint chosen on SGLD chain 0 and its value and
+    the final value read from the other chains (so the max of noisy estimates is not
+    selection-biased), one_sample vs 1 (exact sign-flip test + t CI, alpha = 0.05);
+    (ii) the peak precedes the test-accuracy jump (first eval with test acc >= 0.5,
+    grokcore.detect.first_sustained): one_sample of sign(jump - peak) vs 0 over the seeds
+    that jumped, i.e. the exact sign test. Gates: leave one seed out; no budget gate.
+    Also recorded: peak/start ratio. Not checked: the absolute LLC values (43 -> 57 -> 25)."""
     d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
-    ch = d["chains"][1]  # direct arm: (seed, ckpt, C)
     steps = d["steps"]
-    pk = np.nanargmax(ch[:, :, 0], axis=1)  # (seed,) peak chosen on chain 0 ...
-    val = ch[:, :, 1:].mean(-1)  # (seed, ckpt) ... and measured on the other chains
-    ratio = np.array([val[r, pk[r]] / val[r, -1] for r in range(len(pk))])
-    rise = np.array([val[r, pk[r]] / max(val[r, 0], 1e-9) for r in range(len(pk))])
     jumps = []
-    for r in range(len(pk)):
+    for r in range(len(d["seeds"])):
         t = d["direct"].trajectory(r)
         jumps.append(float(first_sustained(t["step"], t["test/acc"], 0.5, 1)))
     jumps = np.array(jumps)
-    grok = np.isfinite(jumps)
-    before = (steps[pk][grok] < jumps[grok])
-    sign = sps.binomtest(int(before.sum()), int(grok.sum()), 0.5, "greater").pvalue if grok.any() else 1.0
-    est = stats.bootstrap_ci(ratio, alpha=ALPHA, seed=claims_seed)
-    claim.tested("direct arm: peak/final LLC (peak on chain 0, value on chains 1..C-1), bootstrap CI over seeds, "
-                 "supported if lo > 1; peak step < test-acc jump (acc >= 0.5), sign test over grokking seeds",
-                 alpha=ALPHA)
+    m = rules.spike_measure(d["chains"][1], steps, jumps)
+    data = dict(seed=np.array(d["seeds"]), **m)
+    grok = np.isfinite(m["before"])
+    claim.tested("direct arm: peak/final LLC (peak on chain 0, values on chains 1..C-1) > 1, exact sign-flip "
+                 "test + t CI over seeds; and peak step < test-acc jump (acc >= 0.5), exact sign test over the "
+                 "seeds that jumped; both required; seed gate", alpha=ALPHA)
     claim.scale(**_grid_scale(GRIDS[tier]))
-    claim.stat("LLC peak/final (direct)", est, claimed=56.62 / 24.68, headline=True)
-    claim.stat("LLC peak/start (direct, mean)", float(np.mean(rise)), claimed=56.62 / 43.18)
-    claim.stat("peak before jump", {"value": int(before.sum()), "n": int(grok.sum()), "p": float(sign),
-                                    "alpha": ALPHA}, claimed="all")
+    claim.stat("LLC peak/start (direct, mean)", float(np.mean(m["rise"])), claimed=56.62 / 43.18)
+    claim.stat("peak before jump", f"{int((m['before'][grok] > 0).sum())}/{int(grok.sum())}", claimed="all")
     fig, ax = _fig(2, 4.5)
-    for r in range(len(pk)):
+    for r in range(len(d["seeds"])):
         ax[0].plot(steps, d["llc"][1, r], color=f"C{r}")
         ax[1].plot(steps, d["test_acc"][1, r], color=f"C{r}")
         if grok[r]:
@@ -388,50 +383,34 @@ def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_see
         a.set_xlabel("step")
     claim.figure(fig, "direct training: LLC and test accuracy per seed", "dotted: test-acc jump (acc >= 0.5)")
     claim.configs(d["configs"])
-    msg = (f"peak/final = {est.value:.2f} [{est.lo:.2f}, {est.hi:.2f}] (claimed 2.29); peak before jump in "
-           f"{int(before.sum())}/{int(grok.sum())} grokking seeds (sign p = {sign:.3f})")
-    assert est.lo > 1 and grok.any() and sign < ALPHA, msg
+    claim.decide(rules.spike_rule, data, rules.seeded_gates())
 
 
 @share_sweep("slt-curriculum")
 @pytest.mark.parametrize("tier", TIERS)
 def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked, on the direct arm: per seed, Spearman rho across checkpoints
-    between LLC and test loss; mean rho over seeds with a bootstrap CI at
-    alpha = 0.05, supported if lo > 0. Control for shared drift in time: the same
-    rho on first differences (recorded; also required to be > 0 at its CI lower
-    bound). Also recorded: the curriculum arm's rho. Not checked: causality or
-    prediction ahead of time."""
+    """Checked, on the direct arm (rules_slt.tracks_rule, both parts required): per seed,
+    Spearman rho across checkpoints between LLC and test loss, one_sample vs 0 (exact
+    sign-flip test + t CI over seeds, alpha = 0.05); control for shared drift in time: the
+    same on first differences. Gates: leave one seed out; no budget gate. Also recorded:
+    the curriculum arm's rho. Not checked: causality or prediction ahead of time."""
     d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
-
-    def rhos(arm, diff=False):
-        out = []
-        for r in range(d["llc"].shape[1]):
-            x, y = d["llc"][arm, r], d["test_loss"][arm, r]
-            if diff:
-                x, y = np.diff(x), np.diff(y)
-            out.append(sps.spearmanr(x, y).statistic)
-        return np.array(out)
-
-    lev, dif, cur = rhos(1), rhos(1, diff=True), rhos(0)
-    e_lev = stats.bootstrap_ci(lev, alpha=ALPHA, seed=claims_seed)
-    e_dif = stats.bootstrap_ci(dif, alpha=ALPHA, seed=claims_seed)
-    e_cur = stats.bootstrap_ci(cur, alpha=ALPHA, seed=claims_seed)
-    claim.tested("direct arm: Spearman rho(LLC, test loss) across checkpoints per seed, mean with bootstrap CI; "
-                 "supported if lo > 0 for levels and for first differences", alpha=ALPHA)
+    data = dict(seed=np.array(d["seeds"]), rho=rules.spearman_rows(d["llc"][1], d["test_loss"][1]),
+                rho_diff=rules.spearman_rows(d["llc"][1], d["test_loss"][1], diff=True))
+    cur = rules.spearman_rows(d["llc"][0], d["test_loss"][0])
+    claim.tested("direct arm: Spearman rho(LLC, test loss) across checkpoints per seed, > 0 by exact sign-flip "
+                 "test + t CI over seeds, for levels and for first differences (both required); seed gate",
+                 alpha=ALPHA)
     claim.scale(**_grid_scale(GRIDS[tier]))
-    claim.stat("rho(LLC, test loss), direct", e_lev, claimed="> 0", headline=True)
-    claim.stat("rho of first differences, direct", e_dif, claimed="> 0")
-    claim.stat("rho(LLC, test loss), curriculum", e_cur)
+    claim.stat("rho of first differences, direct (mean)", float(np.nanmean(data["rho_diff"])), claimed="> 0")
+    claim.stat("rho(LLC, test loss), curriculum (mean)", float(np.nanmean(cur)))
     fig, ax = _fig()
     for r in range(d["llc"].shape[1]):
         ax.plot(d["llc"][1, r], d["test_loss"][1, r], "o-", ms=3, color=f"C{r}")
     ax.set_xlabel("LLC (train split)"), ax.set_ylabel("test loss"), ax.set_title("direct arm, one line per seed")
     claim.figure(fig, "LLC vs test loss across checkpoints")
     claim.configs(d["configs"])
-    msg = (f"rho = {e_lev.value:.2f} [{e_lev.lo:.2f}, {e_lev.hi:.2f}], differences {e_dif.value:.2f} "
-           f"[{e_dif.lo:.2f}, {e_dif.hi:.2f}]")
-    assert e_lev.lo > 0 and e_dif.lo > 0, msg
+    claim.decide(rules.tracks_rule, data, rules.seeded_gates())
 
 
 # ---------------------------------------------------------------- finetuning
@@ -439,43 +418,51 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
 @share_sweep("slt-finetune")
 @pytest.mark.parametrize("tier", TIERS)
 def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked: steps to grok mod 53 (engine rule) after finetuning through
+    """Checked: steps to grok mod 53 (grokcore.detect rule) after finetuning through
     7 -> 11 -> 23 -> 49 vs from scratch (same seeds, splits and final-stage budget;
-    non-grokking runs censored at the budget, i.e. tied last), one-sided
-    Mann-Whitney (finetuned sooner) at alpha = 0.05, plus the grok-rate difference
-    (Fisher). Supported if p < alpha; refuted if significantly slower; else
-    inconclusive (the claim itself says 'inconsistently'). Not checked: which
-    earlier stage grokked, weight-decay dependence."""
+    non-grokking runs censored at the budget, i.e. tied last): one-sided Mann-Whitney in
+    each direction (verdicts.two_groups) at alpha = 0.05 (rules_slt.finetune_rule). The
+    source's claim is conditional ("when a previous model grokked, ... they often grokked
+    much quicker"): with >= 2 chains whose mod-49 stage grokked, those chains vs all scratch
+    runs decide (supported or refuted); otherwise all chains are compared, which can support
+    the claim but cannot refute it (a slower chain that never grokked before is not where
+    the claim is meant to hold). At the fast tier no chain groks mod 49 within its 800
+    steps (test acc 0.03-0.3), and finetuned chains grok mod 53 later than scratch
+    (measured: opposite MW p = 0.018 at --claims-seed 0, 0.004 at 1); with a 2500-step
+    mod-49 stage (measured once, 5 seeds, still 0/5 grokked at mod 49) they grokked mod 53
+    about as fast as scratch (850-2250 vs 1100-2550 steps), so the fast-tier slowdown is a
+    property of the stage budgets, not a refutation. Gates: leave one seed out (both arms),
+    half the final-stage budget (earlier stages unchanged). The card's power note says what
+    speed-up this many seeds can detect. Recorded: grok-rate difference (Fisher). Not
+    checked: weight-decay dependence."""
     d = _finetune_set(tier, claims_seed, claims_device, claims_store)
-    cens = d["budget"] + 1.0
-    ft, sc = np.where(np.isfinite(d["ft"]), d["ft"], cens), np.where(np.isfinite(d["scratch"]), d["scratch"], cens)
-    res = stats.two_sample(ft, sc, alpha=ALPHA, alternative="less", seed=claims_seed)
-    opp = stats.two_sample(ft, sc, alpha=ALPHA, alternative="greater", seed=claims_seed)
-    k_ft, k_sc, n = int(np.isfinite(d["ft"]).sum()), int(np.isfinite(d["scratch"]).sum()), len(ft)
-    rate = stats.rate_difference(k_ft, n, k_sc, n, alpha=ALPHA)
+    n, B = len(d["seeds"]), int(d["budget"])
+    last = d["st"].histories[-1]
+    prev = np.isfinite(rules.grok_steps(d["st"].histories[-2][:n]))  # the chain's mod-49 stage grokked
+    data = dict(seed=np.array(d["seeds"]), ft=rules.grok_steps(last[:n]), sc=rules.grok_steps(last[n:]), budget=B,
+                prev=prev)
+    half = dict(data, ft=rules.grok_steps(last[:n], B // 2), sc=rules.grok_steps(last[n:], B // 2), budget=B // 2)
+    perturb = rules.seeded_gates(budget=lambda _: [(f"half the final-stage budget ({B // 2} steps)", half)])
+    k_ft, k_sc = int(np.isfinite(data["ft"]).sum()), int(np.isfinite(data["sc"]).sum())
+    ft, sc = rules.censored(data["ft"], B), rules.censored(data["sc"], B)
     claim.tested("steps to grok mod 53, finetuned chain vs scratch, censored at the budget (tied last); "
-                 "one-sided Mann-Whitney + bootstrap CI of the median difference; grok rates by Fisher", alpha=ALPHA)
-    claim.scale(moduli=list(staged.FINETUNE_MODULI), seeds=len(d["seeds"]), stage_steps=GRIDS[tier]["finetune"]["stage_steps"],
+                 "one-sided Mann-Whitney both ways, on the chains whose mod-49 stage grokked when >= 2 did (the "
+                 "source's condition), else on all chains (then support only: no refutation where the condition "
+                 "fails); gates: leave one seed out, half the final-stage budget; grok rates by Fisher "
+                 "(recorded)", alpha=ALPHA)
+    claim.stat("chains whose mod-49 stage grokked", f"{int(prev.sum())}/{n}")
+    claim.scale(moduli=list(staged.FINETUNE_MODULI), seeds=n, stage_steps=GRIDS[tier]["finetune"]["stage_steps"],
                 batch=GRIDS[tier]["batch_size"] or "full", resize="keep W1,b1; copy old token rows/class columns; "
                 "new ones from the stage's seeded init; fresh Adam per stage")
-    claim.stat("median steps: finetuned - scratch", res.diff_median, claimed="< 0", headline=True, unit="steps")
-    claim.stat("rank-biserial P(ft > sc) - P(ft < sc)", res.rank_biserial)
-    claim.stat("MW p, finetuned slower (opposite one-sided)", opp.p_mannwhitney)
-    claim.stat("grok rate: finetuned - scratch", rate)
+    claim.stat("median steps: finetuned - scratch", float(np.median(ft) - np.median(sc)), unit="steps")
+    claim.stat("grok rate: finetuned - scratch", stats.rate_difference(k_ft, n, k_sc, n, alpha=ALPHA))
     for s, M_ in enumerate(staged.FINETUNE_MODULI):
         claim.stat(f"final test acc at mod {M_} (chain mean)", float(d["stage_acc"][s].mean()))
     fig, ax = _fig()
     ax.scatter(np.zeros(n) + np.linspace(-.1, .1, n), ft, label="finetuned")
     ax.scatter(np.ones(n) + np.linspace(-.1, .1, n), sc, label="scratch")
-    ax.axhline(cens, color="k", ls=":", label="censored (did not grok)")
+    ax.axhline(B + 1, color="k", ls=":", label="censored (did not grok)")
     ax.set_xticks([0, 1], ["finetuned", "scratch"]), ax.set_ylabel("steps to grok mod 53"), ax.legend(fontsize=7)
     claim.figure(fig, "steps to grok mod 53")
     claim.configs(d["configs"])
-    msg = (f"median(ft) - median(scratch) = {res.diff_median.value:+.0f} steps "
-           f"(-inf, {res.diff_median.hi:+.0f}], MW p = {res.p_mannwhitney:.3f} (slower: p = {opp.p_mannwhitney:.3f}); "
-           f"grokked {k_ft}/{n} vs {k_sc}/{n}")
-    assert opp.p_mannwhitney >= ALPHA, f"finetuning significantly slower: {msg}"
-    if res.p_mannwhitney < ALPHA:
-        claim.conclude("supported", msg)
-    else:
-        claim.conclude("inconclusive", f"{msg}: not significant at alpha = {ALPHA} with {n} seeds per arm")
+    claim.decide(rules.finetune_rule, data, perturb)

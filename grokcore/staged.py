@@ -37,6 +37,12 @@ the number of classes grow between stages. Resizing (`resize_embed_mlp`):
 The from-scratch arm (fresh init at the target modulus, fresh Adam, the final
 stage's step budget) trains in the same batch as the last finetuning stage.
 
+Run-set cache (`cached_set`): a staged run set (with whatever was measured on it,
+e.g. its LLC) is stored as one artifact of the results store under a content key
+(`set_key`: the base config's key, which carries the training-semantics version,
+plus every setting the set depends on), and kept in a process cache, so the claims
+that share a set, xdist workers and reruns train it once.
+
 LLC along training (`checkpoint_llc`): every checkpoint of every run is stacked
 on the leading axis and estimated in ONE `llc.estimate_llc` call; the loss of
 model q is its own mean cross-entropy on its own training split (the split of
@@ -46,8 +52,11 @@ seed) see the same minibatches.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -276,3 +285,36 @@ def staged_llc_items(st: Staged, runs: Sequence[int]) -> list[tuple[int, int, Ru
     checkpoint of every run in `runs`, ready for `checkpoint_llc`."""
     return [(r, i, st.configs[ck.stage][r], {k: v[r] for k, v in ck.params.items()})
             for i, ck in enumerate(st.checkpoints) for r in runs]
+
+
+# ------------------------------------------------------------------ run-set cache
+
+_SET_CACHE: dict[str, Any] = {}
+
+
+def set_key(kind: str, base: RunConfig, **spec) -> str:
+    """Content address of a staged run set: ``kind`` plus a hash of its base config's key
+    (which carries the training-semantics version) and every setting in ``spec``."""
+    blob = json.dumps({"kind": kind, "base": base.key, **spec}, sort_keys=True, default=str)
+    return f"{kind}-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def cached_set(store, kind: str, base: RunConfig, compute: Callable[[], Any], **spec) -> Any:
+    """The run set ``set_key(kind, base, **spec)``: from the process cache, else from the
+    results store's artifacts (shared by xdist workers and reruns), else ``compute()``d and
+    stored in both. ``store`` may be None (process cache only)."""
+    key = set_key(kind, base, **spec)
+    if key in _SET_CACHE:
+        return _SET_CACHE[key]
+    out = store.get_artifact(key) if store is not None else None
+    if out is None:
+        out = compute()
+        if store is not None:
+            store.put_artifact(key, out, kind=kind)
+    _SET_CACHE[key] = out
+    return out
+
+
+def clear_set_cache() -> None:
+    """Empty the process cache (the store keeps its artifacts)."""
+    _SET_CACHE.clear()

@@ -7,6 +7,7 @@
 - resize keeps what its docstring says it keeps (and nothing else).
 - batched staged runs equal each run staged alone (curriculum and finetuning).
 - checkpoint_llc's loss at w* is each model's own train loss.
+- cached_set: content key per setting; process cache, then the store, then compute.
 """
 import numpy as np
 import pytest
@@ -118,3 +119,33 @@ def test_checkpoint_llc_loss_at_wstar_is_each_models_train_loss():
         traj = st.trajectory(r)
         j = np.flatnonzero((traj["step"] == ck.step) & (traj["stage"] == ck.stage))[0]
         assert est["loss/init"][q] == pytest.approx(traj["train/loss"][j], rel=1e-4, abs=1e-6), (r, i)
+
+
+def test_cached_set_keys_by_content_and_reads_process_cache_then_store(tmp_path):
+    from grokcore.store import Store
+
+    k = staged.set_key("curriculum", BASE, seeds=3, stage_steps=[8, 8])
+    assert k.startswith("curriculum-") and k == staged.set_key("curriculum", BASE, stage_steps=[8, 8], seeds=3)
+    assert k != staged.set_key("curriculum", BASE, seeds=4, stage_steps=[8, 8])
+    assert k != staged.set_key("curriculum", BASE.replace(steps=9), seeds=3, stage_steps=[8, 8])
+    assert k != staged.set_key("finetune", BASE, seeds=3, stage_steps=[8, 8])
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(3)}
+
+    staged.clear_set_cache()
+    with Store(tmp_path / "s.sqlite") as store:
+        a = staged.cached_set(store, "t", BASE, compute, seeds=2)
+        b = staged.cached_set(store, "t", BASE, compute, seeds=2)  # process cache: the same object
+        assert a is b and len(calls) == 1
+        staged.clear_set_cache()
+        c = staged.cached_set(store, "t", BASE, compute, seeds=2)  # from the store's artifact
+        assert len(calls) == 1 and np.array_equal(c["x"], a["x"])
+        staged.cached_set(store, "t", BASE, compute, seeds=3)  # another setting: computed
+        assert len(calls) == 2
+    staged.clear_set_cache()
+    staged.cached_set(None, "t", BASE, compute, seeds=2)  # no store: process cache only
+    assert len(calls) == 3
+    staged.clear_set_cache()

@@ -113,3 +113,18 @@ def test_rate_rules_null_calibration():
     assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
     sup, ref = _rates(lambda r: (r.binomial(12, .5), 12), lambda k, n: V.rate(k, n, 0.5))
     assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
+
+
+def test_conjunction_refutes_at_bonferroni_level():
+    """all_of over two parts each refutable at alpha errs up to 2 alpha; conjunction does not."""
+    def draw(r):
+        return r.normal(size=8), r.normal(size=8)
+
+    def rule(a, b):
+        return V.conjunction({"a": lambda al: V.one_sample(a, 0.0, "greater", al),
+                              "b": lambda al: V.one_sample(b, 0.0, "greater", al)})
+    sup, ref = _rates(draw, rule, n=300)
+    assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
+    up = np.linspace(1, 2, 8)
+    assert rule(up, up).verdict == V.SUPPORTED and rule(-up, up).verdict == V.REFUTED
+    assert rule(up, up * np.array([1, -1] * 4)).verdict == V.INCONCLUSIVE
