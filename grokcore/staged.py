@@ -266,15 +266,17 @@ def checkpoint_llc(items: Sequence[tuple[RunConfig, Params]], sgld: SGLDConfig =
     names, stacked = _stack_models(items, device)
     spec = c0.model
 
-    def loss_fn(ps: list[torch.Tensor], draw: int) -> torch.Tensor:
+    def loss_fn(ps: list[torch.Tensor], draw: int, rows: slice = slice(None)) -> torch.Tensor:
+        # rows: the models' expanded rows this call covers (llc's out-of-memory split)
+        ix, nn, kk, ww = idx_c[rows], n_c[rows], key_c[rows], w_c[rows]
         if batch_size:
-            bi = idx_c.gather(1, hash_index(key_c, draw, batch_size, n_c))  # (Q*C, B)
+            bi = ix.gather(1, hash_index(kk, draw, batch_size, nn))  # (rows, B)
             w = torch.full(bi.shape, 1.0 / batch_size, device=device)
         else:
-            bi, w = idx_c, w_c
+            bi, w = ix, ww
         logits, _ = models.forward(spec, dict(zip(names, ps)), a[bi], b[bi])  # (Q*C, B, M)
         ce = F.cross_entropy(logits.flatten(0, 1).float(), y[bi].flatten(), reduction="none")
-        return (ce.view(bi.shape) * w).sum(1)  # (Q*C,)
+        return (ce.view(bi.shape) * w).sum(1)  # (rows,)
 
     est = estimate_llc(loss_fn, stacked, sgld)
     return {k: est[k].numpy() for k in ("llc/mean", "llc/std", "llc/chains", "loss/init")}

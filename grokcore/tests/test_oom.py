@@ -151,3 +151,23 @@ def test_llc_without_rows_keyword_reraises_oom(monkeypatch):
     monkeypatch.setattr(llc, "_run_chains", failing)
     with pytest.raises(OOM):
         estimate_llc(loss, params, cfg)
+
+
+def test_checkpoint_llc_recovers_from_oom_with_identical_results(monkeypatch):
+    """staged.checkpoint_llc's loss takes `rows`, so its LLC batch splits on OOM, bit for bit."""
+    from grokcore import staged
+    from grokcore.config import ModelSpec, OptimSpec, RunConfig
+    from grokcore.models import init_params
+
+    base = RunConfig(task="add", M=11, ratio=0.5, model=ModelSpec(family="embed_mlp", width=16, embed=4, act="gelu"),
+                     optim=OptimSpec(name="adam", lr=1e-2), steps=10)
+    items = [(base.replace(seed=s, split_seed=s), init_params(base.model, 11, torch.Generator().manual_seed(s)))
+             for s in range(4)]
+    cfg = SGLDConfig(step=1e-3, chains=2, draws=8, seed=1)
+    want = staged.checkpoint_llc(items, cfg, batch_size=16)
+    fake = FailOnce(llc._run_chains, size_of=lambda loss_fn, ps, *rest: ps[0].shape[0])
+    monkeypatch.setattr(llc, "_run_chains", fake)
+    got = staged.checkpoint_llc(items, cfg, batch_size=16)
+    fake.check()
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
