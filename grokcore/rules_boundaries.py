@@ -1,0 +1,324 @@
+"""Seed 002 (grokking boundaries): measurements and decision rules of capacity-boundary,
+capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py).
+
+Every rule maps histories (or arrays, for the unit-tested array rules) to a
+grokcore.verdicts.Verdict; the claims pass them to ``claim.decide`` with the standard gates
+(half budget, each seed left out, the ratio nearest the estimated boundary dropped).
+
+"Grokked" is grokcore.detect's ``first_sustained`` on test accuracy with seed 002's rule
+(>= 0.95 for 10 consecutive evaluations) or a given DetectRule; a diverged run counts as not
+grokked. The capacity ratio is r = d_model / p, used on a log scale.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import stats as sps
+
+from . import stats
+from .detect import DetectRule, first_sustained
+from .stats import Estimate
+from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+
+ALPHA = 0.05
+WDS = [1.0, 0.1, 0.01]
+BASE_RULE = DetectRule(0.95, 10)  # seed 002
+RULES = [DetectRule(t, p) for t in (0.90, 0.95, 0.99) for p in (5, 10, 20)]
+
+
+# ------------------------------------------------------------------ measurements
+
+def grok_steps(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
+    """First step of the rule per run; NaN if never within the budget or diverged."""
+    return np.array([math.nan if h.status != "ok" else
+                     float(first_sustained(h.metrics["step"], h.metrics["test/acc"], rule.threshold, rule.patience))
+                     for h in hs])
+
+
+def ratio_of(h) -> float:
+    return h.config.model.width / h.config.M
+
+
+def log_ratio(hs) -> np.ndarray:
+    return np.log(np.array([ratio_of(h) for h in hs], float))
+
+
+def wd_of(hs) -> np.ndarray:
+    return np.array([h.config.optim.weight_decay for h in hs], float)
+
+
+# ------------------------------------------------------------------ capacity-boundary
+
+def boundary_verdict(x, y, alpha: float = ALPHA, group=None) -> tuple[Verdict, stats.Boundary]:
+    """Claim: P(grok) rises with x = log r and crosses 1/2 inside the swept range.
+
+    Firth-penalized logistic fit (stats.firth_boundary: finite under separation, profile
+    penalized-likelihood CIs). supported: slope CI > 0 (and its penalized LR p < alpha) and the
+    x50 CI finite and inside [min x, max x]; refuted: slope CI < 0 (more capacity groks less,
+    measured where the claim is meant to hold); inconclusive otherwise: every run grokked or none
+    did (no transition inside the range), a flat slope, or an x50 the data cannot bound.
+    The returned Verdict's effect is the critical ratio r* = exp(x50) with its CI; ``grid``
+    maps ``group`` to x50 (for the grid gate)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    lo_x, hi_x = float(x.min()), float(x.max())
+    b = stats.firth_boundary(x, y, alpha=alpha)
+    claimed = f"r* inside [{math.exp(lo_x):.3g}, {math.exp(hi_x):.3g}], slope > 0"
+
+    def r_est(e: Estimate) -> Estimate:
+        f = lambda v: math.exp(v) if math.isfinite(v) else (math.inf if v > 0 else 0.0 if v < 0 else math.nan)
+        return Estimate("critical ratio r* = exp(x50)", f(e.value), f(e.lo), f(e.hi), alpha, b.slope.p, e.method,
+                        f"{b.kind}; {e.note}".strip("; "))
+
+    k, n = int(y.sum()), int(y.size)
+    power = (f"{n} runs over {np.unique(x).size} ratios, {k} grokked: deciding needs both outcomes at >= 2 ratios "
+             "and a slope whose profile CI excludes 0 (about 4-5 runs per ratio on each side of the transition)")
+    if b.kind != "fit":
+        what = {"all_fail": "no run grokked", "all_success": "every run grokked"}.get(b.kind, "too few ratios")
+        return (Verdict(INCONCLUSIVE, r_est(b.x50), alpha, f"{what} (k = {k}/{n}): no transition inside "
+                        f"log r in [{lo_x:.2f}, {hi_x:.2f}]", claimed, power=power), b)
+    e = r_est(b.x50)
+    s = b.slope
+    grid = {group: float(b.x50.value)} if math.isfinite(b.x50.value) else {}
+    slope_txt = f"slope {s.value:.3g} [{s.lo:.3g}, {s.hi:.3g}], penalized LR p = {s.p:.3g}"
+    if s.hi < 0 and (s.p is None or s.p < alpha):
+        return Verdict(REFUTED, e, alpha, f"{slope_txt}: larger capacity groks less", claimed, grid, power), b
+    inside = math.isfinite(b.x50.lo) and math.isfinite(b.x50.hi) and lo_x <= b.x50.lo and b.x50.hi <= hi_x
+    if s.lo > 0 and (s.p is None or s.p < alpha) and inside:
+        return Verdict(SUPPORTED, e, alpha, f"{slope_txt}; r* = {e.value:.3g} [{e.lo:.3g}, {e.hi:.3g}] inside the "
+                                            "swept range", claimed, grid, power), b
+    return (Verdict(INCONCLUSIVE, e, alpha, f"{slope_txt}; r* CI [{e.lo:.3g}, {e.hi:.3g}] vs swept range "
+                    f"[{math.exp(lo_x):.3g}, {math.exp(hi_x):.3g}]: not both slope > 0 and r* bounded inside", claimed,
+                    grid, power), b)
+
+
+def _with_note(v: Verdict, note: str) -> Verdict:
+    return dataclasses.replace(v, power=f"{v.power}; {note}" if v.power and note else v.power or note)
+
+
+def capacity_boundary(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    """capacity-boundary on the WD = 1 runs (``note``: the scale that would decide, appended to the power)."""
+    hs = [h for h in hs if h.config.optim.weight_decay == 1.0]
+    y = np.isfinite(grok_steps(hs, rule)).astype(float)
+    return _with_note(boundary_verdict(log_ratio(hs), y, alpha, group=None)[0], note)
+
+
+# ------------------------------------------------------------------ capacity-u-shape
+
+def _quad(x: np.ndarray, lt: np.ndarray, wd: np.ndarray, weak: float, strong: float, alpha: float):
+    """OLS log t = sum_w 1[w] (a_w + b_w x + c_w x^2); returns (c_weak, c_weak - c_strong) Estimates,
+    one-sided t intervals (greater) and t-test p (greater), residual dof n - 6."""
+    import statsmodels.api as sm
+    cols = []
+    for w in (weak, strong):
+        ind = (wd == w).astype(float)
+        cols += [ind, ind * x, ind * x * x]
+    X = np.column_stack(cols)
+    res = sm.OLS(lt, X).fit()
+    dof = int(res.df_resid)
+    q = stats.t_quantile(alpha, dof, "greater")
+    out = []
+    for name, c in (("c2(weak WD)", np.eye(6)[2]), ("c2(weak WD) - c2(WD=1)", np.eye(6)[2] - np.eye(6)[5])):
+        v, se = float(c @ res.params), float(math.sqrt(c @ res.cov_params() @ c))
+        p_g = float(sps.t.sf(v / se, dof)) if se > 0 else (0.0 if v > 0 else 1.0)
+        out.append(Estimate(name, v, v - q * se, math.inf, alpha, p_g, f"OLS on log t_grok, one-sided t ({dof} dof)"))
+    return out
+
+
+def u_shape_verdict(x, t, wd, weak: float = 0.01, strong: float = 1.0, alpha: float = ALPHA) -> Verdict:
+    """Claim: at weak WD, log t_grok vs log r is U-shaped (curvature c2 > 0) and more so than at WD = 1.
+
+    Per WD, only ratios at which every run grokked enter (a censored run's t_grok is unknown; a
+    ratio with censored runs is left out whole, never partly): a quadratic in x = log r per WD by
+    OLS with one-sided t intervals. supported: c2(weak) > 0 and c2(weak) - c2(strong) > 0, both at
+    alpha; refuted: c2(weak) significantly < 0 with no ratio of the weak WD left out for censoring
+    (leaving out the slow, censored end biases c2 downward, so then a negative c2 cannot refute);
+    inconclusive otherwise, including fewer than 3 fully grokked ratios per WD (no curvature) or
+    fewer than 2 residual dof."""
+    x, t, wd = (np.asarray(v, float) for v in (x, t, wd))
+    keep = np.zeros(x.shape, bool)
+    dropped, usable = {}, {}
+    for w in (weak, strong):
+        sel = wd == w
+        full = [r for r in np.unique(x[sel]) if np.isfinite(t[sel & (x == r)]).all()]
+        usable[w] = len(full)
+        dropped[w] = int(np.unique(x[sel]).size - len(full))
+        keep |= sel & np.isin(x, full)
+    claimed = "c2(weak) > 0 and > c2(WD=1)"
+    txt = ", ".join(f"WD={w:g}: {usable[w]} fully grokked ratios ({dropped[w]} with censored runs)" for w in usable)
+    power = ("needs >= 3 ratios per WD at which every run groks within the budget (the seed gives WD = 0.01 "
+             "200k steps at p = 97); " + txt)
+    if min(usable.values()) < 3 or keep.sum() < 8:
+        return Verdict(INCONCLUSIVE, None, alpha, f"curvature not estimable: {txt}", claimed, power=power)
+    c_weak, c_diff = _quad(x[keep], np.log(t[keep]), wd[keep], weak, strong, alpha)
+    if c_weak.lo > 0 and c_weak.p < alpha and c_diff.lo > 0 and c_diff.p < alpha:
+        return Verdict(SUPPORTED, c_weak, alpha, f"c2(weak) = {c_weak.value:.3g} (lower bound {c_weak.lo:.3g}), "
+                                                 f"difference {c_diff.value:.3g} (lower bound {c_diff.lo:.3g}); {txt}",
+                       claimed, power=power)
+    p_less = 1 - c_weak.p
+    if p_less < alpha and dropped[weak] == 0:
+        return Verdict(REFUTED, c_weak, alpha, f"c2(weak) = {c_weak.value:.3g}: one-sided t p (< 0) = {p_less:.3g}; "
+                                               f"{txt}", claimed, power=power)
+    return Verdict(INCONCLUSIVE, c_weak, alpha, f"c2(weak) = {c_weak.value:.3g} (p = {c_weak.p:.3g}), difference "
+                                                f"{c_diff.value:.3g} (p = {c_diff.p:.3g}); {txt}", claimed, power=power)
+
+
+def u_shape(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    hs = [h for h in hs if h.config.optim.weight_decay in (0.01, 1.0)]
+    return _with_note(u_shape_verdict(log_ratio(hs), grok_steps(hs, rule), wd_of(hs), 0.01, 1.0, alpha), note)
+
+
+# ------------------------------------------------------------------ wd-shifts-boundary
+
+def stratified_exact(k1, n1, k2, n2) -> tuple[float, float, float]:
+    """Exact conditional test of equal grok probability in two groups given the stratum (ratio):
+    per stratum s, with m_s = k1_s + k2_s grokked runs, k1_s ~ Hypergeom(n1_s + n2_s, m_s, n1_s)
+    under H0; the statistic S = sum_s k1_s has the convolution of these laws. Returns
+    (p_greater = P(S >= s_obs), p_less = P(S <= s_obs), smallest attainable two-sided p given
+    the margins)."""
+    dist = np.array([1.0])
+    for a, na, b, nb in zip(k1, n1, k2, n2):
+        m, N = int(a + b), int(na + nb)
+        support = np.arange(max(0, m - int(nb)), min(int(na), m) + 1)
+        pmf = sps.hypergeom.pmf(support, N, m, int(na))
+        full = np.zeros(int(na) + 1)
+        full[support] = pmf
+        dist = np.convolve(dist, full)
+    s = int(np.sum(k1))
+    tol = 1e-12
+    p_g = float(min(1.0, dist[s:].sum() + tol))
+    p_l = float(min(1.0, dist[:s + 1].sum() + tol))
+    nz = np.nonzero(dist > 0)[0]
+    p_min = float(min(1.0, 2 * min(dist[nz[0]], dist[nz[-1]])))
+    return p_g, p_l, p_min
+
+
+def _strata(x: np.ndarray, y: np.ndarray, wd: np.ndarray, w1: float, w2: float):
+    rs = [r for r in np.unique(x) if ((x == r) & (wd == w1)).any() and ((x == r) & (wd == w2)).any()]
+    k1 = [int(y[(x == r) & (wd == w1)].sum()) for r in rs]
+    n1 = [int(((x == r) & (wd == w1)).sum()) for r in rs]
+    k2 = [int(y[(x == r) & (wd == w2)].sum()) for r in rs]
+    n2 = [int(((x == r) & (wd == w2)).sum()) for r in rs]
+    return k1, n1, k2, n2
+
+
+def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: dict | None = None) -> Verdict:
+    """Claim: the capacity boundary moves with weight decay (no direction stated).
+
+    For each WD pair, an exact stratified (by ratio) comparison of grok success: if the boundary
+    moves, P(grok | ratio) differs between the WDs at the ratios near it. Two-sided p = 2 x the
+    smaller one-sided p (stratified_exact); Holm over the pairs (stats.holm, stopping at the
+    first non-rejection). supported: some pair rejects (its direction is reported: the WD whose
+    runs grok more has its boundary at smaller ratios); never refuted (a two-sided claim with no
+    equivalence margin: "no shift" is only "not detected", inconclusive). The effect is the
+    pooled grok-rate difference of the headline pair (smallest p) with a Newcombe CI at that
+    pair's Holm level. A shift that rests on a few grokked runs cannot reach significance: the
+    exact test's smallest attainable p is reported as the power."""
+    x, y, wd = (np.asarray(v, float) for v in (x, y, wd))
+    pairs = [(a, b) for i, a in enumerate(wds) for b in wds[i + 1:]]
+    rows = []
+    for a, b in pairs:
+        k1, n1, k2, n2 = _strata(x, y, wd, a, b)
+        if not k1:
+            rows.append((a, b, math.nan, math.nan, math.nan, (k1, n1, k2, n2)))
+            continue
+        pg, pl, pmin = stratified_exact(k1, n1, k2, n2)
+        rows.append((a, b, min(1.0, 2 * min(pg, pl)), pmin, pg, (k1, n1, k2, n2)))
+    ps = [r[2] for r in rows]
+    rej = stats.holm([1.0 if math.isnan(p) else p for p in ps], alpha)
+    levels = stats.holm_levels([1.0 if math.isnan(p) else p for p in ps], alpha)
+    order = np.argsort([np.inf if math.isnan(p) else p for p in ps], kind="stable")
+    head = int(order[0])
+    a, b, p, pmin, pg, (k1, n1, k2, n2) = rows[head]
+    K1, N1, K2, N2 = sum(k1), sum(n1), sum(k2), sum(n2)
+    conf = ""
+    if budgets and len({budgets.get(w) for w in wds}) == 1:
+        conf = (f"; every WD trained {budgets[wds[0]]} steps (the seed gives WD 1 / 0.1 / 0.01 20k / 100k / 200k): a "
+                "difference at equal budget is confounded with the slower grokking of weak WD")
+    power = "; ".join(f"WD {r[0]:g} vs {r[1]:g}: {sum(r[5][0])}/{sum(r[5][1])} vs {sum(r[5][2])}/{sum(r[5][3])} grokked, "
+                      f"smallest attainable two-sided p = {r[3]:.3g}" for r in rows)
+    power += (f" (Holm levels {', '.join(f'{lv:.3g}' for lv in sorted(levels))}): a pair can only reject when the grokked "
+              "runs concentrate at one WD within the same ratios, about 4+ more grokked runs at one WD")
+    claimed = "boundary differs between some WD pair"
+    if math.isnan(p) or N1 == 0 or N2 == 0:
+        return Verdict(INCONCLUSIVE, None, alpha, "no ratio shared by a WD pair", claimed, power=power)
+    e = stats.rate_difference(K1, N1, K2, N2, alpha=levels[head])
+    e = Estimate(f"grok rate WD={a:g} - WD={b:g} (pooled over ratios)", e.value, e.lo, e.hi, levels[head], p,
+                 "exact stratified (by ratio) conditional test, two-sided; Newcombe CI at the Holm level",
+                 f"{K1}/{N1} vs {K2}/{N2}")
+    detail = "; ".join(f"WD {r[0]:g} vs {r[1]:g}: p = {r[2]:.3g}{' (rejected)' if rj else ''}" for r, rj in zip(rows, rej))
+    # grid gate: the boundary of the headline pair's WD that groks more, where its difference lives
+    w_more = a if K1 * N2 >= K2 * N1 else b
+    sel = wd == w_more
+    bnd = stats.firth_boundary(x[sel], y[sel], alpha=alpha) if 0 < y[sel].sum() < sel.sum() else None
+    grid = {w_more: float(bnd.x50.value)} if bnd is not None and math.isfinite(bnd.x50.value) else {}
+    if any(rej):
+        dirs = [f"WD={r[0]:g} groks {'more' if r[4] < 0.5 else 'less'} than WD={r[1]:g} at equal ratio (boundary "
+                f"{'lower' if r[4] < 0.5 else 'higher'})" for r, rj in zip(rows, rej) if rj]
+        return Verdict(SUPPORTED, e, alpha, f"Holm over {len(rows)} pairs at alpha = {alpha:g}: {detail}; "
+                                            + "; ".join(dirs) + conf, claimed, grid, power)
+    return Verdict(INCONCLUSIVE, e, alpha, f"no pair rejects under Holm at alpha = {alpha:g}: {detail}{conf}", claimed,
+                   grid, power)
+
+
+def wd_shift(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    y = np.isfinite(grok_steps(hs, rule)).astype(float)
+    wd = wd_of(hs)
+    budgets = {w: int(h.config.steps) for h in hs for w in [h.config.optim.weight_decay]}
+    return _with_note(wd_shift_verdict(log_ratio(hs), y, wd, tuple(w for w in WDS if (wd == w).any()), alpha, budgets),
+                      note)
+
+
+# ------------------------------------------------------------------ detection-robust
+
+def flips_verdict(base: dict, table: dict, alpha: float = ALPHA) -> Verdict:
+    """Claim: verdicts do not hinge on the grokking-detection rule.
+
+    ``base`` maps claim -> its verdict under its own rule; ``table`` maps detection rule ->
+    {claim -> verdict}. A flip is a change between decided verdicts (supported <-> refuted);
+    decided <-> inconclusive is reported, not counted (a rule that detects fewer or later
+    transitions can censor a verdict without contradicting it). refuted: any flip; supported:
+    no flip and at least one claim decided under its own rule and under some other rule (so the
+    comparison is not vacuous); inconclusive: no decided pair to compare. No interval over the
+    cells (they are re-readings of the same runs, far from independent): counts only."""
+    flips, changes, pairs = [], [], 0
+    for rk, row in table.items():
+        for cid, v in row.items():
+            b = base.get(cid)
+            if b is None:
+                continue
+            if b != INCONCLUSIVE and v != INCONCLUSIVE:
+                pairs += 1
+                if b != v:
+                    flips.append(f"{cid}: {b} -> {v} under {rk}")
+            elif b != v:
+                changes.append(f"{cid}: {b} -> {v} under {rk}")
+    n_cells = sum(len(r) for r in table.values())
+    e = Estimate("supported <-> refuted flips", float(len(flips)), float(len(flips)), float(len(flips)), alpha,
+                 method="count over (claim, rule) cells where both verdicts are decided",
+                 note=f"{pairs} decided pairs of {n_cells} cells; {len(changes)} decided <-> inconclusive changes")
+    claimed = "0 flips"
+    counts = f"{len(flips)} flips in {pairs} decided pairs ({n_cells} cells); {len(changes)} decided <-> inconclusive"
+    if flips:
+        return Verdict(REFUTED, e, alpha, f"{counts}: " + "; ".join(flips[:8]) + ("; ..." if len(flips) > 8 else ""),
+                       claimed)
+    if pairs == 0:
+        return Verdict(INCONCLUSIVE, e, alpha, f"{counts}: no claim is decided under both its own rule and another "
+                                               "one, so there is nothing to compare", claimed,
+                       power="needs claims that are decided at this scale")
+    return Verdict(SUPPORTED, e, alpha, f"{counts}: no decided verdict changes direction under any rule", claimed)
+
+
+def flips(data: dict) -> Verdict:
+    """flips_verdict on {"base": ..., "table": ...} (the form claim.decide passes)."""
+    return flips_verdict(data["base"], data["table"])
+
+
+def final_verdict(rule, data, perturb) -> str:
+    """The verdict a claim would record: ``rule(data)`` through the gates (grokcore.gates.decide);
+    an inconclusive base verdict stays inconclusive, so its gates are not computed."""
+    from . import gates
+    if rule(data).verdict == INCONCLUSIVE:
+        return INCONCLUSIVE
+    return gates.decide(rule, data, perturb).verdict

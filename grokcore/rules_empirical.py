@@ -1,0 +1,387 @@
+"""Seed 001 (empirical grokking reproduction): the shared sweep, the measurements read from
+its histories, and the decision rule of each claim (claims/test_empirical.py; re-derived
+under other grokking-detection rules by claims/test_boundaries.py::test_detection_robust).
+
+Rules map measurements to a grokcore.verdicts.Verdict and are called again by the
+robustness gates (grokcore.gates) on perturbed data: histories read at half the budget,
+each seed left out. Two layers:
+
+* array rules (unit-tested on synthetic data, grokcore/tests/test_rules_empirical.py):
+  ``delay_verdict``, ``censored_trend``, ``change_verdict``;
+* history rules (what the claims call): ``delayed``, ``wd_speeds``, ``lazy_rich``,
+  ``order_change`` -- measurements (grokcore.detect) + the array rule.
+
+Censoring: every run of one sweep shares one step budget T. A run that never reaches the
+grokking rule has t_grok > T, a right-censored time: larger than every observed t_grok. So
+ranking censored runs last (tied among themselves) is exact for rank statistics (Kendall's
+tau with a permutation p, valid with ties); for a ratio t_grok / t_mem, T is a lower bound
+(conservative for "ratio > 2"; a censored run can never count toward "ratio < 2").
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import partial
+
+import numpy as np
+
+from . import stats, trajectory, verdicts
+from .config import ModelSpec, OptimSpec, RunConfig
+from .detect import first_sustained
+from .stats import Estimate
+from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+
+ALPHA = 0.05
+LAMBDAS = [1e-3, 1e-2, 1e-1, 1.0]
+ALPHAS = [0.0, 0.1, 0.25, 0.5]
+MEM_RULE = (0.99, 1)  # seed 001 code: first logged epoch with train acc > 99%
+GROK_RULE = (0.95, 1)  # seed 001 code: first logged epoch with test acc > 95%
+RATIO_NULL = 2.0  # grok-delayed: the pre-stated factor t_grok / t_mem > 2
+ORDER_NAMES = {"order/rqi": "RQI", "order/eff_rank": "effective rank", "order/pr": "participation ratio",
+               "order/kernel_align": "kernel alignment", "order/fourier_snr": "Fourier SNR"}
+
+# Per tier: the scale each verdict is measured at (the grid lives here, not in the claim module,
+# because test_boundaries.py::test_detection_robust re-reads the same runs).
+#
+# fast: p = 31 with a 70% split instead of 97 / 30%: the training set then holds 673 ~ 6.3 M ln M
+#   pairs, like seed 001 (2823 / (97 ln 97) = 6.3), so generalization is possible at this p. Width
+#   128, lr 3e-2 (30x the seed's, so that lr * lambda * steps = 75 at lambda = 1 is of the order of
+#   the seed's 1e-3 * 1 * 30000 = 30), 2500 full-batch steps. Seeds: the (alpha = 0, lambda = 1)
+#   cell, which decides grok-delayed and the five order parameters, has ``seeds01`` = 10 seeds:
+#   a two-sided exact sign-flip test at 0.05 / 5 (Bonferroni over 5 parameters) needs
+#   2^-(n-1) < 0.005, i.e. n >= 9 pairs left after the seed gate drops one. The other cells are
+#   decided by rank trends over 4 levels with a balanced design (grokcore.rules_empirical._balanced):
+#   the lambda row has 4 seeds per level (3 left by the seed gate: 3 grokked lambda = 1 runs ahead of
+#   9 censored ones give p = 1/220), the alpha column 6 (with 4, one alpha = 0.5 run that touches
+#   test acc 0.95 once under the patience-1 rule made the success trend seed-fragile at
+#   --claims-seed 2: 2 of 3 vs 9 of 9 is not significant at 0.025).
+#   Measured (2026-12-01, seeds 0-7, 1e6.., 2e6..): lambda = 1 groks (test acc >= 0.95) at
+#   520-1140 steps, t_mem = 40; lambda <= 0.1 never within 2500 (lambda = 0.1 ends at 0.84-0.92);
+#   alpha = 0.1 / 0.25 grok at 540-1300, alpha = 0.5 ends at 0.85-0.93 (one run touched 0.951 once).
+#   Cost (1 thread, loaded 2-core CPU): ~2.8 s per order-parameter run, ~2.3 s per other run:
+#   10 + 30 runs ~ 100 s loaded, ~75-85 s alone.
+# gpu: the seed's setting: p = 97, 30%, width 512, lr 1e-3, 100000 steps (the seed's sweep
+#   budget), 10 seeds per cell, 7 cells = 70 runs (the alpha=0 row, the lambda=1 column).
+#   Per run-step: fwd+bwd of the 2823 x 512 x 97 output layer ~ 3 x 2.8e8 = 0.84 GFLOP plus the
+#   eval of all 9409 pairs every 100 steps (~0.1 GFLOP/step amortised) -> 70 x 1e5 x 0.94e9
+#   ~ 6.6e15 FLOP: ~10-20 min on one H100 in one batch (R = 70), order parameters every 500
+#   steps on the 10 (0, 1) runs (200 checkpoints x 10 runs).
+GRIDS = {
+    "fast": dict(M=31, ratio=0.7, width=128, lr=3e-2, steps=2500, eval_every=20, seeds01=10, seeds_lambda=4,
+                 seeds_alpha=6, order_every=100),
+    "gpu": dict(M=97, ratio=0.3, width=512, lr=1e-3, steps=100000, eval_every=100, seeds01=10, seeds_lambda=10,
+                seeds_alpha=10, order_every=500),
+}
+
+
+# ------------------------------------------------------------------ the sweep
+
+def _base(g: dict) -> RunConfig:
+    return RunConfig(M=g["M"], ratio=g["ratio"],
+                     model=ModelSpec(family="mu_mlp", width=g["width"], act="relu", alpha=0.0),
+                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=1.0),
+                     steps=g["steps"], eval_every=g["eval_every"])
+
+
+def config(base: RunConfig, alpha: float, lam: float, seed: int) -> RunConfig:
+    return base.replace(model=dataclasses.replace(base.model, alpha=alpha),
+                        optim=dataclasses.replace(base.optim, weight_decay=lam), seed=seed, split_seed=seed)
+
+
+def sweep001(tier: str, store, device: str, seed0: int) -> dict:
+    """(alpha, lambda, seed) -> History for the alpha = 0 row and the lambda = 1 column, trained
+    full length (no early stop) by grokcore.trajectory.run and cached in ``store``; the
+    (0, 1) runs carry the five order parameters every g["order_every"] steps."""
+    g = GRIDS[tier]
+    base = _base(g)
+    cells = sorted({(0.0, lam) for lam in LAMBDAS} | {(a, 1.0) for a in ALPHAS})
+    order_cfgs = [config(base, 0.0, 1.0, seed0 + s) for s in range(g["seeds01"])]
+    other = [config(base, a, lam, seed0 + s) for a, lam in cells if (a, lam) != (0.0, 1.0)
+             for s in range(g["seeds_alpha"] if lam == 1.0 else g["seeds_lambda"])]
+    threads = 1 if device == "cpu" else None
+    hs = trajectory.run(order_cfgs, store=store, device=device, experiment=f"seed001/{tier}",
+                        order_every=g["order_every"], threads=threads)
+    hs += trajectory.run(other, store=store, device=device, experiment=f"seed001/{tier}", threads=threads)
+    return {(h.config.model.alpha, h.config.optim.weight_decay, h.config.seed): h for h in hs}
+
+
+def cell01(runs: dict) -> list:
+    """The (alpha = 0, lambda = 1) runs: grok-delayed and order-params."""
+    return [h for (a, lam, s), h in sorted(runs.items()) if a == 0.0 and lam == 1.0]
+
+
+def _balanced(hs: list, level) -> list:
+    """The runs of the seeds present at every level (the (0, 1) cell has extra seeds for grok-delayed
+    and order-params; the trend claims use a balanced design: 4 seeds per lambda level and 6 per alpha
+    level at the fast tier)."""
+    by = {}
+    for h in hs:
+        by.setdefault(level(h), set()).add(h.config.seed)
+    common = set.intersection(*by.values()) if by else set()
+    return [h for h in hs if h.config.seed in common]
+
+
+def lambda_row(runs: dict) -> list:
+    """The alpha = 0 row over lambda (balanced seeds): grok-wd-speeds."""
+    return _balanced([h for (a, lam, s), h in sorted(runs.items()) if a == 0.0], lambda h: h.config.optim.weight_decay)
+
+
+def alpha_column(runs: dict) -> list:
+    """The lambda = 1 column over alpha (balanced seeds): grok-lazy-rich."""
+    return _balanced([h for (a, lam, s), h in sorted(runs.items()) if lam == 1.0], lambda h: h.config.model.alpha)
+
+
+# ------------------------------------------------------------------ measurements
+
+def first_step(h, rule=GROK_RULE, metric: str = "test/acc") -> float:
+    """First logged step of ``rule`` = (threshold, patience) on a history's metric (grokcore.detect);
+    NaN if never within the history (right-censored at its budget) or if the run diverged."""
+    if h.status != "ok":
+        return math.nan
+    return float(first_sustained(h.metrics["step"], h.metrics[metric], *rule))
+
+
+def t_mem(h) -> float:
+    return first_step(h, MEM_RULE, "train/acc")
+
+
+def t_grok(h, rule=GROK_RULE) -> float:
+    return first_step(h, rule, "test/acc")
+
+
+def budget_of(hs) -> int:
+    """The common step budget of a set of runs (ValueError if they differ: censored ranks need one)."""
+    b = {int(h.config.steps) for h in hs}
+    if len(b) != 1:
+        raise ValueError(f"runs with different step budgets {sorted(b)}: censored times are not comparable")
+    return b.pop()
+
+
+def censored_rank_value(t: np.ndarray, budget: float) -> np.ndarray:
+    """Censored (NaN) grok steps -> 2 x budget: above every observed step, tied among themselves."""
+    t = np.asarray(t, float)
+    return np.where(np.isnan(t), 2.0 * budget, t)
+
+
+# ------------------------------------------------------------------ array rules
+
+def _exp_effect(e: Estimate, name: str) -> Estimate:
+    return dataclasses.replace(e, name=name, value=math.exp(e.value), lo=math.exp(e.lo),
+                               hi=math.exp(e.hi) if math.isfinite(e.hi) else math.inf)
+
+
+def delay_verdict(tmem, tgrok, budget: float, ratio_null: float = RATIO_NULL, alpha: float = ALPHA) -> Verdict:
+    """grok-delayed: test accuracy jumps well after training accuracy saturates.
+
+    Per seed: t_mem (memorized) and t_grok (generalized; NaN = censored at ``budget``, replaced
+    by the budget, a lower bound). Parts, each one-sided at ``alpha``:
+      ratio  mean log(t_grok / t_mem) > log(ratio_null): exact sign-flip test + t interval
+             (stats.one_sample), reported as the geometric-mean ratio;
+      lag    mean(t_grok - t_mem) > 0, same test;
+      jump   the fraction of seeds whose test accuracy jumps within the budget > 1/2 (Wilson):
+             without an observed jump there is no grokking to call delayed.
+    supported: every part supported. refuted: the ratio's or lag's opposite test rejects and no
+    seed is censored (a censored seed's ratio is unbounded above, so it can never count toward
+    "ratio < 2"); a jump rate significantly below 1/2 is censoring, not a refutation: inconclusive.
+    Runs that never memorize are dropped (they carry no t_mem)."""
+    tm, tg = np.asarray(tmem, float), np.asarray(tgrok, float)
+    ok = np.isfinite(tm)
+    tm, tg = tm[ok], tg[ok]
+    n, censored = int(tm.size), np.isnan(tg)
+    if n < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"only {n} seeds memorized (train acc >= 0.99)", f"> {ratio_null:g}")
+    tg_lb = np.where(censored, float(budget), tg)
+    lag = tg_lb - tm
+    logr = np.log(tg_lb / np.maximum(tm, 1.0))  # t_mem >= the first eval step > 0 in practice
+    ratio = verdicts.one_sample(logr, math.log(ratio_null), "greater", alpha, what="mean log(t_grok/t_mem)")
+    if ratio.effect is not None:
+        ratio = dataclasses.replace(ratio, effect=_exp_effect(ratio.effect, "t_grok/t_mem (geometric mean)"),
+                                    claimed=f"> {ratio_null:g}")
+    lagv = verdicts.one_sample(lag, 0.0, "greater", alpha, what="mean lag t_grok - t_mem (steps)")
+    k = int((~censored).sum())
+    jump = verdicts.rate(k, n, 0.5, "greater", alpha, what="fraction of seeds that grok within the budget")
+    if jump.verdict == REFUTED:
+        jump = dataclasses.replace(jump, verdict=INCONCLUSIVE,
+                                   reason=f"only {k}/{n} seeds grok within {budget:g} steps: the jump is censored "
+                                          "by the budget, which cannot refute a delay")
+    parts = {"ratio": ratio, "lag": lagv, "jump": jump}
+    if censored.any():
+        for key in ("ratio", "lag"):
+            if parts[key].verdict == REFUTED:
+                parts[key] = dataclasses.replace(parts[key], verdict=INCONCLUSIVE, reason=parts[key].reason +
+                                                 f"; but {int(censored.sum())} seeds are censored (lower bounds): "
+                                                 "cannot refute")
+    v = verdicts.all_of(parts, headline="ratio")
+    power = (f"{n} seeds: smallest one-sided exact sign-flip p = 2^-{n} = {0.5**n:.3g}; the seed gate leaves "
+             f"{n - 1} (2^-{n - 1} = {0.5**(n - 1):.3g}); >= 6 seeds are needed to decide under the seed gate")
+    return dataclasses.replace(v, power=power, claimed=f"ratio > {ratio_null:g}, lag > 0")
+
+
+def censored_trend(x, tgrok, budget: float, side: str, alpha: float = ALPHA, what: str = "kendall tau") -> Verdict:
+    """Claim: t_grok increases (side="greater") or decreases ("less") with x.
+
+    Kendall tau-b of (x, t_grok) with censored runs (NaN) ranked last and tied (exact for ranks
+    when all runs share the budget, see the module doc); one-sided permutation p in each
+    direction (verdicts.trend, valid with ties): supported if the claimed-direction p < alpha,
+    refuted if the opposite p < alpha; inconclusive otherwise, and when every run is censored
+    (the ranks are then constant)."""
+    x, t = np.asarray(x, float), np.asarray(tgrok, float)
+    n_obs = int(np.isfinite(t).sum())
+    if n_obs == 0:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: no run grokked within {budget:g} steps (every run "
+                                                  "censored: the ranks carry no information)",
+                       "> 0" if side == "greater" else "< 0",
+                       power=f"every run censored at {budget:g} steps: needs a budget at which some runs grok")
+    v = verdicts.trend(x, censored_rank_value(t, budget), side, alpha, what)
+    levels = np.unique(x)
+    counts = ", ".join(f"{lv:g}: {int(np.isfinite(t[x == lv]).sum())}/{int((x == lv).sum())}" for lv in levels)
+    return dataclasses.replace(v, reason=v.reason + f" (grokked per level {counts})",
+                               power=v.power or f"{x.size} runs over {levels.size} levels, {n_obs} grokked; "
+                                                "censored runs tie, so a trend carried only by grokked-vs-censored "
+                                                "needs the censored runs concentrated at one end")
+
+
+def change_verdict(after, before, alpha: float = ALPHA, what: str = "after - before") -> Verdict:
+    """Claim: a quantity changes (either direction) between paired states (seeds).
+
+    mean(after - before) with the two-sided exact sign-flip p and Student t interval at level
+    1 - alpha (stats.one_sample): supported if p < alpha and the CI excludes 0 (the direction is
+    reported); never refuted (the claim states no direction and no equivalence margin, so "no
+    change" is not testable, only "not detected": inconclusive)."""
+    d = np.asarray(after, float) - np.asarray(before, float)
+    d = d[np.isfinite(d)]
+    n = int(d.size)
+    need = next(m for m in range(2, 64) if 0.5 ** (m - 1) < alpha)
+    power = (f"{n} pairs: smallest two-sided exact sign-flip p = 2^(1-{n}) = {0.5 ** (n - 1):.3g} vs alpha = {alpha:g}; "
+             f"needs >= {need} pairs, {need + 1} to survive leaving one seed out")
+    if n < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: fewer than 2 complete pairs", "!= 0", power=power)
+    if np.ptp(d) == 0 and d[0] == 0:
+        return Verdict(INCONCLUSIVE, Estimate(what, 0.0, 0.0, 0.0, alpha, 1.0), alpha, f"{what}: every pair is tied",
+                       "!= 0", power=power)
+    e = dataclasses.replace(stats.one_sample(d, 0.0, alpha, "two-sided"), name=what)
+    txt = f"{what} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}], two-sided p = {e.p:.3g}"
+    if e.p < alpha and (e.lo > 0 or e.hi < 0):
+        return Verdict(SUPPORTED, e, alpha, f"{'increases' if e.value > 0 else 'decreases'}: {txt} < alpha = {alpha:g}",
+                       "!= 0", power=power)
+    return Verdict(INCONCLUSIVE, e, alpha, f"{txt}: no change detected at alpha = {alpha:g}", "!= 0", power=power)
+
+
+# ------------------------------------------------------------------ history rules (the claims)
+
+def delay_data(hs, grok_rule=GROK_RULE) -> dict:
+    return {"t_mem": np.array([t_mem(h) for h in hs]), "t_grok": np.array([t_grok(h, grok_rule) for h in hs]),
+            "budget": budget_of(hs)}
+
+
+def delayed(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
+    """grok-delayed on the (alpha = 0, lambda = 1) runs."""
+    d = delay_data(hs, grok_rule)
+    return delay_verdict(d["t_mem"], d["t_grok"], d["budget"], alpha=alpha)
+
+
+def wd_speeds(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
+    """grok-wd-speeds on the alpha = 0 row: t_grok falls with log10 lambda."""
+    lam = np.array([h.config.optim.weight_decay for h in hs])
+    t = np.array([t_grok(h, grok_rule) for h in hs])
+    return censored_trend(np.log10(lam), t, budget_of(hs), "less", alpha, "kendall tau (log10 lambda, t_grok)")
+
+
+def success_trend(x, tgrok, side: str = "less", alpha: float = ALPHA, what: str = "kendall tau (x, grokked)") -> Verdict:
+    """Claim: the fraction of runs that grok within the budget falls (side="less") or rises with x:
+    Kendall tau-b of (x, grokked 0/1) with permutation p in each direction (an exact-in-the-limit
+    Cochran-Armitage-type trend test, verdicts.trend)."""
+    x, t = np.asarray(x, float), np.asarray(tgrok, float)
+    return verdicts.trend(x, np.isfinite(t).astype(float), side, alpha, what)
+
+
+def lazy_rich(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
+    """grok-lazy-rich on the lambda = 1 column: larger alpha "delays or prevents" grokking. As the
+    reference row states it: supported if grok success falls with alpha and/or t_grok (censored
+    last) rises with alpha -- two trend tests at alpha / 2 each (Bonferroni), combined by any_of:
+    supported if either is supported and neither refuted; refuted only if both are."""
+    al = np.array([h.config.model.alpha for h in hs])
+    t = np.array([t_grok(h, grok_rule) for h in hs])
+    parts = {"success falls": success_trend(al, t, "less", alpha / 2, "kendall tau (alpha, grokked)"),
+             "t_grok rises": censored_trend(al, t, budget_of(hs), "greater", alpha / 2, "kendall tau (alpha, t_grok)")}
+    decided = [k for k, p in parts.items() if p.verdict != INCONCLUSIVE]
+    v = verdicts.any_of(parts, headline=decided[0] if decided else "success falls")
+    return dataclasses.replace(v, power="; ".join(f"{k}: {p.power}" for k, p in parts.items() if p.power))
+
+
+def _half_crossing(steps: np.ndarray, v: np.ndarray, i0: int) -> float:
+    """First step at or after index i0 where v has covered half its change from v[i0] to v[-1]."""
+    v0, v1 = v[i0], v[-1]
+    if not np.isfinite(v0) or not np.isfinite(v1) or v1 == v0:
+        return math.nan
+    frac = (v[i0:] - v0) / (v1 - v0)
+    j = np.nonzero(frac >= 0.5)[0]
+    return float(steps[i0 + j[0]]) if j.size else math.nan
+
+
+def order_windows(hs, key: str, grok_rule=GROK_RULE) -> dict:
+    """Per seed that memorized and grokked (the reference row's windows): before = the parameter's
+    mean over checkpoints in [t_mem, t_grok) (Stage II: memorized, not yet generalized; the last
+    checkpoint before t_grok if none falls inside); after = its mean over checkpoints >= t_grok
+    (Stage III: generalized); lead = t_half(test acc) - t_half(param), half-change crossings
+    after t_mem (> 0: the parameter moves first). Seeds with no transition inside the budget
+    (or no checkpoint before t_grok / at or after it) are left out, counted in n_out."""
+    before, after, lead, out = [], [], [], 0
+    for h in hs:
+        m = h.metrics
+        st, v = m["order/step"], m[key]
+        tm, tg = t_mem(h), t_grok(h, grok_rule)
+        if not (np.isfinite(tm) and np.isfinite(tg)) or not (st < tg).any() or not (st >= tg).any():
+            out += 1
+            continue
+        stage2 = (st >= tm) & (st < tg)
+        before.append(v[stage2].mean() if stage2.any() else v[st < tg][-1])
+        after.append(v[st >= tg].mean())
+        i0 = int(np.searchsorted(st, tm, side="right") - 1)
+        acc = np.interp(st, m["step"], m["test/acc"])
+        lead.append(_half_crossing(st, acc, i0) - _half_crossing(st, v, i0))
+    values = np.concatenate([np.asarray(h.metrics[key], float) for h in hs]) if hs else np.zeros(0)
+    return {"before": np.asarray(before, float), "after": np.asarray(after, float), "lead": np.asarray(lead, float),
+            "n_out": out, "constant": bool(values.size and np.ptp(values[np.isfinite(values)]) == 0),
+            "value": float(values[0]) if values.size else math.nan}
+
+
+def order_change(hs, key: str, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
+    """order-params for one parameter: after - before, paired over seeds, two-sided at ``alpha``
+    (the caller passes 0.05 / 5). A parameter constant at every checkpoint of every run is
+    degenerate: it can show neither a change nor its absence (inconclusive)."""
+    name = ORDER_NAMES.get(key, key)
+    w = order_windows(hs, key, grok_rule)
+    if w["constant"]:
+        return Verdict(INCONCLUSIVE, Estimate(f"{name}: after - before", 0.0, 0.0, 0.0, alpha, 1.0,
+                                              note="constant"), alpha,
+                       f"{name} is {w['value']:.3g} at every checkpoint of every run: degenerate here (for modular "
+                       "addition no non-constant embedding realizes the mod-p parallelograms, see "
+                       "grokcore.orderparams.rqi), so it cannot decide the claim", "!= 0",
+                       power="a constant measure has no power at any scale")
+    v = change_verdict(w["after"], w["before"], alpha, f"{name}: after - before")
+    if w["n_out"]:
+        v = dataclasses.replace(v, reason=v.reason + f" ({w['n_out']} seeds without a transition inside the budget "
+                                                     "left out)")
+    return v
+
+
+def lead_estimate(lead, alpha: float = ALPHA) -> Estimate | None:
+    """Mean lead time (reported, not decided: the seed makes no lead claim), t interval + sign-flip p."""
+    lead = np.asarray(lead, float)
+    lead = lead[np.isfinite(lead)]
+    if lead.size < 2:
+        return None
+    return dataclasses.replace(stats.one_sample(lead, 0.0, alpha), name="lead over the test-accuracy jump (steps)")
+
+
+def rederive(runs: dict, grok_rule, alpha: float = ALPHA) -> dict:
+    """The seed-001 claims' rules (id -> (rule, histories)) under another grokking rule; the
+    order-params rule at alpha / 5 per parameter, as in the claims."""
+    a5 = alpha / len(ORDER_NAMES)
+    out = {"grok-delayed": (partial(delayed, grok_rule=grok_rule, alpha=alpha), cell01(runs)),
+           "grok-wd-speeds": (partial(wd_speeds, grok_rule=grok_rule, alpha=alpha), lambda_row(runs)),
+           "grok-lazy-rich": (partial(lazy_rich, grok_rule=grok_rule, alpha=alpha), alpha_column(runs))}
+    for key, name in ORDER_NAMES.items():
+        out[f"order-params ({name})"] = (partial(order_change, key=key, grok_rule=grok_rule, alpha=a5), cell01(runs))
+    return out
