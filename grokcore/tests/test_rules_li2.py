@@ -1,0 +1,263 @@
+"""Li² decision rules (grokcore.rules_li2): every verdict of each rule is reachable on
+synthetic measurements, and under a simulated null the false "supported" / "refuted" rates
+stay <= alpha + Monte Carlo error."""
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from grokcore import rules_li2 as R
+from grokcore import stats
+from grokcore.stats import Estimate
+from grokcore.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+
+ALPHA = 0.05
+MC = 0.025  # Monte Carlo allowance over 400 draws (~2.3 se at p = 0.05)
+MS = [17, 19, 23, 31, 41]
+Z = 1.959963984540054
+
+
+# ------------------------------------------------------------------ helpers
+
+def fake_fit(M, log_n, se, slope=(15.0, 5.0, 45.0)):
+    x50 = Estimate("x50", log_n, log_n - Z * se, log_n + Z * se, ALPHA)
+    b = stats.Boundary(x50, Estimate("slope", *slope, ALPHA), "fit", None)
+    return R.BoundaryFit(M, b, se, np.array([]), np.array([]))
+
+
+def law_fits_of(law, rng=None, se=0.06, Ms=MS, c=4.5):
+    out = {}
+    for M in Ms:
+        mu = {"mlogm": math.log(c * M * math.log(M)), "m2": math.log(0.7 * M * M),
+              "m1": math.log(13.0 * M)}[law]
+        out[M] = fake_fit(M, mu + (rng.normal(0, se) if rng is not None else 0.0), se)
+    return out
+
+
+def simulate_points(law, beta, seeds, rng, Ms=MS):
+    """Bernoulli outcomes at the fast tier's n windows, P = expit(beta (log n - log n*))."""
+    grid = R.n_grid(100, 1.2, 3000)
+    pts = {}
+    for M in Ms:
+        ns = np.repeat(R.grid_window(M, grid, 17, 220, 0.7, 1.6), seeds)
+        ls = {"mlogm": math.log(4.5 * M * math.log(M)), "m2": math.log(216 * (M / 17) ** 2)}[law]
+        x = np.log(ns)
+        pts[M] = (x, (rng.random(x.size) < 1 / (1 + np.exp(-beta * (x - ls)))).astype(float))
+    return pts
+
+
+def hist(steps, **metrics):
+    m = {"step": np.asarray(steps)}
+    m.update({k: np.asarray(v, float) for k, v in metrics.items()})
+    cfg = SimpleNamespace(steps=int(steps[-1]), M=17, n_train=100, seed=0, task="add",
+                          model=SimpleNamespace(family="li2"), optim=SimpleNamespace(name="adam", weight_decay=1e-3))
+    return SimpleNamespace(config=cfg, metrics=m, status="ok")
+
+
+# ------------------------------------------------------------------ grids
+
+def test_grid_is_one_absolute_grid_and_the_window_holds_any_law_from_M_to_M2():
+    g = R.n_grid(100, 1.2, 3000)
+    assert g[0] == 100 and all(b / a == pytest.approx(1.2, rel=0.02) for a, b in zip(g, g[1:]))
+    for M in MS:
+        w = R.grid_window(M, g, 17, 220, 0.7, 1.6)
+        cap = int(0.95 * M * M)
+        assert all(n in g or n == cap for n in w) and max(w) <= cap
+        # n* under M^1 and under M^2 calibrated at M0 = 17 lies inside the window (M^2 up to the cap)
+        for k in (1.0, 1.5, 2.0):
+            nstar = 220 * (M / 17) ** k
+            assert min(w) < nstar and (max(w) > nstar or nstar > cap)
+    with pytest.raises(ValueError):
+        R.n_grid(100, 1.0, 200)
+
+
+def test_generalized_uses_the_sustained_rule_within_the_budget():
+    steps = np.arange(0, 420, 20)
+    acc = np.where(steps >= 100, 0.99, 0.1)  # 10 evals >= 0.95 from step 100: done at 280
+    h = hist(steps, **{"test/acc": acc})
+    assert R.generalized(h) == 1.0
+    assert R.generalized(h, budget=200) == 0.0  # the window is still open at 200
+    h.status = "diverged"
+    assert math.isnan(R.generalized(h))
+
+
+def test_se_from_ci_is_the_normal_equivalent_and_open_cis_give_nan():
+    assert R.se_from_ci(-1.96, 1.96) == pytest.approx(1.0, rel=1e-4)
+    assert math.isnan(R.se_from_ci(0.0, math.inf))
+
+
+# ------------------------------------------------------------------ law rule
+
+def test_law_verdict_reaches_every_verdict():
+    v = R.law_verdict(law_fits_of("mlogm", se=0.02), c_min=1.0)  # precise enough to tell M log M from M^1.5
+    assert v.verdict == SUPPORTED and set(v.grid) == set(MS) and "local exponent" in v.power
+    assert R.law_verdict(law_fits_of("m2"), c_min=1.0).verdict == REFUTED
+    assert R.law_verdict(law_fits_of("mlogm", c=0.5), c_min=1.0).verdict == REFUTED  # c < 1
+    # three M only: the k CI (t with 1 dof) cannot resolve the laws -> inconclusive, power says why
+    v3 = R.law_verdict(law_fits_of("mlogm", Ms=[17, 19, 23]), c_min=1.0)
+    assert v3.verdict == INCONCLUSIVE and "cannot tell" in v3.power
+    # open CIs leave M out; fewer than 3 bounded -> inconclusive
+    fits = law_fits_of("mlogm")
+    for M in (17, 19, 23):
+        fits[M] = fake_fit(M, fits[M].b.x50.value, math.nan)
+    assert R.law_verdict(fits).verdict == INCONCLUSIVE
+    # large se: M^2 not rejected -> inconclusive
+    assert R.law_verdict(law_fits_of("mlogm", se=0.5)).verdict == INCONCLUSIVE
+    # telling M log M from M^1.5 needs a k CI half-width < 0.19: not at se 0.06 (the fast tier's
+    # precision); against M^2 alone it would pass
+    strict = R.law_verdict(law_fits_of("mlogm"), c_min=1.0)
+    assert strict.verdict == INCONCLUSIVE and "M^1.5" in strict.reason
+    assert R.law_verdict(law_fits_of("mlogm"), c_min=1.0, rivals=(2.0,)).verdict == SUPPORTED
+
+
+def test_law_verdict_null_calibration_with_known_se():
+    rng = np.random.default_rng(0)
+    n = 400
+    false_ref = sum(R.law_verdict(law_fits_of("mlogm", rng), c_min=1.0).verdict == REFUTED for _ in range(n))
+    false_sup = sum(R.law_verdict(law_fits_of("m2", rng), c_min=1.0).verdict == SUPPORTED for _ in range(n))
+    assert false_ref / n <= ALPHA + MC
+    assert false_sup / n <= ALPHA + MC
+
+
+def test_law_verdict_end_to_end_on_simulated_outcomes():
+    """Firth boundaries from Bernoulli outcomes at the fast design (sharp transitions as
+    measured, slope ~15 per unit log n): M log M is rarely rejected when true, M^2 is."""
+    rng = np.random.default_rng(1)
+    n = 40
+    ref = sum(R.law_verdict(R.fit_boundaries(simulate_points("mlogm", 15, 4, rng)), c_min=1.0).verdict == REFUTED
+              for _ in range(n))
+    assert ref / n <= ALPHA + 0.08  # MC allowance for 40 draws
+    sup = [R.law_verdict(R.fit_boundaries(simulate_points("m2", 15, 4, rng)), c_min=1.0).verdict for _ in range(10)]
+    assert SUPPORTED not in sup and sup.count(REFUTED) >= 8
+
+
+# ------------------------------------------------------------------ tasks rule
+
+def test_tasks_verdict_reaches_every_verdict_and_holm_stops():
+    ok = {"sub": law_fits_of("mlogm", se=0.02), "mul": law_fits_of("mlogm", se=0.02)}
+    assert R.tasks_verdict(ok).verdict == SUPPORTED
+    bad = {"sub": law_fits_of("mlogm"), "mul": law_fits_of("m2")}
+    v = R.tasks_verdict(bad)
+    assert v.verdict == REFUTED and ("mul", 41) in v.grid
+    assert R.tasks_verdict({"sub": law_fits_of("mlogm", Ms=[17, 19])}).verdict == INCONCLUSIVE
+    assert R.tasks_verdict({"mul": law_fits_of("mlogm", se=0.02)}, tasks=("mul",)).verdict == SUPPORTED
+
+
+def test_tasks_verdict_holm_over_tasks_keeps_the_family_error():
+    rng = np.random.default_rng(2)
+    n = 400
+    ref = sum(R.tasks_verdict({"sub": law_fits_of("mlogm", rng), "mul": law_fits_of("mlogm", rng)}).verdict
+              == REFUTED for _ in range(n))
+    assert ref / n <= ALPHA + MC
+
+
+# ------------------------------------------------------------------ sharpening
+
+def slope_fits(trend, rng=None, se=0.3):
+    out = {}
+    for M in MS:
+        mu = math.log(15.0) + trend * (math.log(M) - math.log(17)) + (rng.normal(0, se) if rng is not None else 0.0)
+        out[M] = fake_fit(M, 5.0, 0.05, (math.exp(mu), math.exp(mu - Z * se), math.exp(mu + Z * se)))
+    return out
+
+
+def test_sharpening_verdict_reaches_every_verdict_and_is_calibrated():
+    assert R.sharpening_verdict(slope_fits(3.0, se=0.1)).verdict == SUPPORTED
+    assert R.sharpening_verdict(slope_fits(-3.0, se=0.1)).verdict == REFUTED
+    v = R.sharpening_verdict(slope_fits(0.0, se=1.0))
+    assert v.verdict == INCONCLUSIVE and "not detectable" in v.power
+    few = {M: f for M, f in slope_fits(1.0).items() if M < 20}
+    assert R.sharpening_verdict(few).verdict == INCONCLUSIVE
+    rng = np.random.default_rng(3)
+    n = 400
+    vs = [R.sharpening_verdict(slope_fits(0.0, rng)).verdict for _ in range(n)]
+    assert vs.count(SUPPORTED) / n <= ALPHA + MC and vs.count(REFUTED) / n <= ALPHA + MC
+
+
+# ------------------------------------------------------------------ stages
+
+def test_both_needs_every_condition_to_agree():
+    s = Verdict(SUPPORTED, None, ALPHA, "s")
+    r = Verdict(REFUTED, None, ALPHA, "r")
+    i = Verdict(INCONCLUSIVE, None, ALPHA, "i")
+    assert R.both({"a": s, "b": s}).verdict == SUPPORTED
+    assert R.both({"a": r, "b": r}).verdict == REFUTED
+    assert R.both({"a": s, "b": r}).verdict == INCONCLUSIVE
+    assert R.both({"a": s, "b": i}).verdict == INCONCLUSIVE
+    with pytest.raises(ValueError):
+        R.both({})
+
+
+def rows(cond, key, values):
+    return [{"cond": cond, key: v} for v in values]
+
+
+def test_lazy_verdict_reaches_every_verdict_and_is_calibrated():
+    up = [2.1, 2.3, 2.2, 2.4, 2.0, 2.2]
+    a, b = R.PRIMARY
+    assert R.lazy_verdict(rows(a, "lazy_log_ratio", up) + rows(b, "lazy_log_ratio", up)).verdict == REFUTED
+    down = [-v for v in up]
+    assert R.lazy_verdict(rows(a, "lazy_log_ratio", down) + rows(b, "lazy_log_ratio", down)).verdict == SUPPORTED
+    assert R.lazy_verdict(rows(a, "lazy_log_ratio", up) + rows(b, "lazy_log_ratio", down)).verdict == INCONCLUSIVE
+    v4 = R.lazy_verdict(rows(a, "lazy_log_ratio", up[:4]) + rows(b, "lazy_log_ratio", up[:4]))
+    assert v4.verdict == INCONCLUSIVE and "no exact one-sided test" in v4.power
+    rng = np.random.default_rng(4)
+    n = 400
+    vs = [R.lazy_verdict(rows(a, "lazy_log_ratio", rng.normal(0, 1, 6)) +
+                         rows(b, "lazy_log_ratio", rng.normal(0, 1, 6))).verdict for _ in range(n)]
+    assert vs.count(SUPPORTED) / n <= ALPHA + MC and vs.count(REFUTED) / n <= ALPHA + MC
+
+
+def test_stage_rate_verdicts_reach_every_verdict():
+    a, b = R.PRIMARY
+    good = [{"cond": c, "III_gnorm_rel": 0.9} for c in (a, b) for _ in range(6)]
+    bad = [{"cond": c, "III_gnorm_rel": 0.01} for c in (a, b) for _ in range(6)]
+    assert R.stage_rate_verdict(good, R.interactive_pass, "x").verdict == SUPPORTED
+    assert R.stage_rate_verdict(bad, R.interactive_pass, "x").verdict == REFUTED
+    assert R.stage_rate_verdict(good[:6] + bad[6:], R.interactive_pass, "x").verdict == INCONCLUSIVE
+    none = [{"cond": c} for c in (a, b) for _ in range(6)]  # no Stage III window anywhere
+    assert R.stage_rate_verdict(none, R.interactive_pass, "x").verdict == INCONCLUSIVE
+    ind = [{"cond": c, "II_cos_med": 0.0, "II_norm_ratio": 0.97} for c in (a, b) for _ in range(6)]
+    assert R.stage_rate_verdict(ind, R.independent_pass, "x").verdict == REFUTED
+    assert "6 runs" in R.rate_power(6)
+
+
+def test_stage_measures_windows_leave_out_the_first_eval():
+    steps = np.arange(0, 220, 20)  # 11 evals
+    tr = np.array([0.1, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1])  # mem at eval 2
+    te = np.array([0.0, 0.1, 0.2, 0.3, 0.5, 0.96, 0.97, 0.98, 0.99, 0.99, 0.99])  # gen at eval 5
+    rel = np.array([100.0, 0.5, 0.1, 0.1, 0.1, 0.02, 0.02, 0.02, 0.02, 0.02, np.nan])
+    g = np.array([1.0, 0.8, 0.5, 0.4, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2])
+    h = hist(steps, **{"train/acc": tr, "test/acc": te, "rel_delta/W": rel, "rel_delta/V": rel * 2,
+                       "grad/cos": np.full(11, 0.1), "norm/W": np.linspace(1, 2, 11), "grad/W": g,
+                       "grad/V": g * 0, "gf/norm": g})
+    r = R.stage_measures(h)
+    assert (r["mem"], r["gen"]) == (2, 5)
+    assert r["I_rel_hid"] == pytest.approx(0.5)  # eval 0 (Adam's first, design-fixed step) left out
+    assert r["II_rel_hid"] == pytest.approx(0.1)
+    assert r["lazy_log_ratio"] == pytest.approx(math.log(5))
+    assert r["II_cos_med"] == pytest.approx(0.1) and r["II_norm_ratio"] > 1
+    assert r["III_gnorm_rel"] == pytest.approx(0.2)
+    assert R.interactive_pass(r) and not R.independent_pass(r)
+
+
+def test_wd_and_gf_and_fourier_verdicts_reach_every_verdict():
+    assert R.wd_verdict([1] * 6, [0] * 6, wd=1e-3).verdict == SUPPORTED
+    assert R.wd_verdict([0] * 6, [1] * 6, wd=1e-3).verdict == REFUTED
+    assert R.wd_verdict([1, 0] * 3, [0, 1] * 3, wd=1e-3).verdict == INCONCLUSIVE
+    etas = [0.0] * 6 + [1e-3] * 6 + [3e-3] * 6
+    up = ([1e-6 * (1 + i % 3) for i in range(6)] + [1e-3 + 1e-5 * i for i in range(6)]
+          + [3e-3 + 1e-5 * i for i in range(6)])
+    assert R.gf_verdict([True] * 18, etas, up).verdict == SUPPORTED
+    assert R.gf_verdict([False] * 18, etas, up).verdict == REFUTED
+    assert R.gf_verdict([True] * 18, etas, up[::-1]).verdict == REFUTED
+    assert R.gf_verdict([True, False] * 9, etas, up).verdict == INCONCLUSIVE
+    rng = np.random.default_rng(5)
+
+    def recs(share_gen, share_non, init=0.2):
+        return ([dict(seed=s, gen=1, share=v, share_init=init) for s, v in enumerate(share_gen)] +
+                [dict(seed=s, gen=0, share=v, share_init=init) for s, v in enumerate(share_non)])
+    assert R.fourier_verdict(recs(0.8 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == SUPPORTED
+    assert R.fourier_verdict(recs(0.1 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == REFUTED
+    assert R.fourier_verdict(recs(0.8 + 0.02 * rng.random(8), [])).verdict == INCONCLUSIVE
