@@ -54,6 +54,9 @@ class Decision:
 
     @property
     def moved_by(self) -> list[str]:
+        """The gates that moved a decided base verdict to inconclusive (none if the base was)."""
+        if self.base.verdict == INCONCLUSIVE:
+            return []
         return sorted({GATE_NAMES[g.name] for g in self.gates if g.verdict is not None and g.verdict != self.base.verdict})
 
     def to_dict(self) -> dict:
