@@ -288,7 +288,7 @@ def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=("sub", "mul"))
                                             + f"); {text}", claimed, grid, power_txt)
     missing = [t for t in tasks if t not in tested]
     missing += [f"{t}: M^2 not rejected" for t in tested if not fits[t]["M^2"].rejected]
-    missing += [f"{t}: exponent CI cannot tell M log M from M^2" for t in tested if not verdicts_[t]]
+    missing += [f"{t}: exponent CI cannot tell M log M from " + ", ".join(f"M^{r:g}" for r in RIVALS) for t in tested if not verdicts_[t]]
     if missing:
         return Verdict(INCONCLUSIVE, eff, alpha, f"M log M not rejected for {tested}, but {'; '.join(missing)}; "
                                                  f"{text}", claimed, grid, power_txt)

@@ -227,12 +227,6 @@ def finetune(base: RunConfig, seeds: Sequence[int], stage_steps: Sequence[int], 
                       carry_opt_state=False, between=resize_embed_mlp, early_stop_last=early_stop_last)
 
 
-def steps_to_grok(h: History) -> float:
-    """Steps to the engine's generalization rule, or +inf if never within the budget."""
-    g = h.summary.get("generalized_step")
-    return float("inf") if g is None else float(g)
-
-
 # ------------------------------------------------------------------ LLC
 
 def _stack_models(items: Sequence[tuple[RunConfig, Params]], device) -> tuple[list[str], list[torch.Tensor]]:
