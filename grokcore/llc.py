@@ -103,15 +103,10 @@ def _sgld_step(w: list[torch.Tensor], grads: Sequence[torch.Tensor],
     exactly as the whole one."""
     # One randn and foreach ops: a step costs a handful of kernels however many
     # tensors the model has (the loop is launch-bound for small models).
-    if part is None:
-        flat = torch.randn(sum(p.numel() for p in w), generator=gen, device=w[0].device,
-                           dtype=w[0].dtype)  # (Σ numel,)
-        noise = [n.view_as(p).to(p.dtype) for n, p in zip(flat.split([p.numel() for p in w]), w)]
-    else:
-        lo, hi, total = part
-        sizes = [total * p[0].numel() for p in w]  # the whole batch's layout
-        flat = torch.randn(sum(sizes), generator=gen, device=w[0].device, dtype=w[0].dtype)
-        noise = [n.view(total, *p.shape[1:])[lo:hi].to(p.dtype) for n, p in zip(flat.split(sizes), w)]
+    lo, hi, total = part if part is not None else (0, w[0].shape[0], w[0].shape[0])
+    sizes = [total * p[0].numel() for p in w]  # the whole batch's layout (= p.numel() unsplit)
+    flat = torch.randn(sum(sizes), generator=gen, device=w[0].device, dtype=w[0].dtype)  # (Σ numel,)
+    noise = [n.view(total, *p.shape[1:])[lo:hi].to(p.dtype) for n, p in zip(flat.split(sizes), w)]
     drift = torch._foreach_sub(w, anchor)  # γ-term first: (w − w*)
     torch._foreach_mul_(drift, cfg.gamma)
     torch._foreach_add_(drift, grads, alpha=cfg.nbeta)

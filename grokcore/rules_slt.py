@@ -155,10 +155,14 @@ def curriculum_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> 
         v = verdicts.paired(d["loss_cur"], d["loss_dir"], "greater", alpha, what="test loss: curriculum - direct")
     else:
         v = verdicts.paired(d["acc_dir"], d["acc_cur"], "greater", alpha, what="test acc: direct - curriculum")
+    return _if_converged(v, ok, why, "the final-level comparison", alpha)
+
+
+def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float) -> Verdict:
+    """The comparison's verdict if both arms converged, else inconclusive citing it."""
     if not ok:
-        return Verdict(INCONCLUSIVE, v.effect, alpha, f"{why}; the final-level comparison needs both arms on a "
-                                                      f"plateau (not decided: {v.reason})", "> 0",
-                       power=NOT_CONVERGED_POWER)
+        return Verdict(INCONCLUSIVE, v.effect, alpha, f"{why}; {what} needs both arms on a plateau "
+                                                      f"(not decided: {v.reason})", "> 0", power=NOT_CONVERGED_POWER)
     return replace(v, reason=f"{v.reason}; {why}")
 
 
@@ -170,11 +174,7 @@ def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL)
     acc is mid-collapse and its final LLC is a transient."""
     ok, why = converged(d, tol)
     v = verdicts.paired(d["llc_cur"], d["llc_dir"], "greater", alpha, what="final LLC: curriculum - direct")
-    if not ok:
-        return Verdict(INCONCLUSIVE, v.effect, alpha, f"{why}; comparing final solutions needs both arms on a "
-                                                      f"plateau (not decided: {v.reason})", "> 0",
-                       power=NOT_CONVERGED_POWER)
-    return replace(v, reason=f"{v.reason}; {why}")
+    return _if_converged(v, ok, why, "comparing final solutions", alpha)
 
 
 # ------------------------------------------------------------------ LLC trajectories

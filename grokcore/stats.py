@@ -343,6 +343,28 @@ def _separated(x: np.ndarray, y: np.ndarray, sign: int, alpha: float) -> Boundar
     return Boundary(x50, slope, "separated", bracket)
 
 
+def _binary_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y, _ = _pairs(x, y, ("x", "y"), min_n=1)
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y must contain only 0 and 1")
+    return x, y
+
+
+def _degenerate_boundary(x: np.ndarray, y: np.ndarray, alpha: float, min_distinct: int) -> Boundary | None:
+    """A Boundary for data with no transition to fit (one outcome only: the 50% point lies
+    beyond the sampled range; fewer than ``min_distinct`` x values), else None."""
+    nan_slope = Estimate("slope", math.nan, math.nan, math.nan, alpha)
+    if y.sum() in (0, y.size):
+        kind, bracket = ("all_fail", (float(x.max()), INF)) if y.sum() == 0 else ("all_success", (-INF, float(x.min())))
+        note = f"{kind}: 50% point lies outside the sampled x range"
+        return Boundary(Estimate("x50", math.nan, *bracket, alpha, method="range bound", note=note),
+                        nan_slope, kind, bracket)
+    if np.unique(x).size < min_distinct:
+        note = f"only {np.unique(x).size} distinct x: no boundary fitted"
+        return Boundary(Estimate("x50", math.nan, math.nan, math.nan, alpha, note=note), nan_slope, "too_few")
+    return None
+
+
 def logistic_boundary(x, y, alpha: float = 0.05, n_boot: int = 1000, seed: int = 0) -> Boundary:
     """50% point of P(y = 1 | x) = expit(b0 + b1 x):  x50 = -b0 / b1,  sharpness b1.
 
@@ -356,18 +378,10 @@ def logistic_boundary(x, y, alpha: float = 0.05, n_boot: int = 1000, seed: int =
       separated    failures and successes do not overlap in x: x50 = mid-point of
                    the gap, CI = the gap, slope = +-inf with a profile-likelihood bound.
     """
-    x, y, _ = _pairs(x, y, ("x", "y"), min_n=1)
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("y must contain only 0 and 1")
-    nan_slope = Estimate("slope", math.nan, math.nan, math.nan, alpha)
-    if y.sum() in (0, y.size):
-        kind, bracket = ("all_fail", (float(x.max()), INF)) if y.sum() == 0 else ("all_success", (-INF, float(x.min())))
-        note = f"{kind}: 50% point lies outside the sampled x range"
-        return Boundary(Estimate("x50", math.nan, *bracket, alpha, method="range bound", note=note),
-                        nan_slope, kind, bracket)
-    if np.unique(x).size < 3:
-        note = f"only {np.unique(x).size} distinct x: no boundary fitted"
-        return Boundary(Estimate("x50", math.nan, math.nan, math.nan, alpha, note=note), nan_slope, "too_few")
+    x, y = _binary_xy(x, y)
+    degenerate = _degenerate_boundary(x, y, alpha, min_distinct=3)
+    if degenerate is not None:
+        return degenerate
     for sign in (1, -1):
         low, high = (x[y == 0], x[y == 1]) if sign > 0 else (x[y == 1], x[y == 0])
         if low.max() <= high.min():
@@ -514,18 +528,10 @@ def firth_boundary(x, y, alpha: float = 0.05) -> Boundary:
     separation gap when the data are separated, else None); "all_fail" / "all_success"
     (x50 beyond the sampled range, as logistic_boundary); "too_few" (< 2 distinct x).
     """
-    x, y, _ = _pairs(x, y, ("x", "y"), min_n=1)
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("y must contain only 0 and 1")
-    nan_slope = Estimate("slope", math.nan, math.nan, math.nan, alpha)
-    if y.sum() in (0, y.size):
-        kind, bracket = ("all_fail", (float(x.max()), INF)) if y.sum() == 0 else ("all_success", (-INF, float(x.min())))
-        note = f"{kind}: 50% point lies outside the sampled x range"
-        return Boundary(Estimate("x50", math.nan, *bracket, alpha, method="range bound", note=note),
-                        nan_slope, kind, bracket)
-    if np.unique(x).size < 2:
-        note = f"only {np.unique(x).size} distinct x: no boundary fitted"
-        return Boundary(Estimate("x50", math.nan, math.nan, math.nan, alpha, note=note), nan_slope, "too_few")
+    x, y = _binary_xy(x, y)
+    degenerate = _degenerate_boundary(x, y, alpha, min_distinct=2)
+    if degenerate is not None:
+        return degenerate
 
     xm, xs = float(x.mean()), float(x.std())
     z = (x - xm) / xs  # centred and scaled: well-conditioned 2x2 systems, slopes O(1)

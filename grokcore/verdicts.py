@@ -146,17 +146,21 @@ def within(effect: Estimate, lo: float, hi: float, max_span: float | None = None
                                                         "inside it", claimed)
 
 
+def _combine(parts: dict[str, Verdict], headline: str | None, who: str) -> tuple[Verdict, str, float]:
+    """(headline part, joined reasons, smallest alpha) of a combination of parts."""
+    if not parts:
+        raise ValueError(f"{who} needs at least one part")
+    head = parts[headline or next(iter(parts))]
+    text = "; ".join(f"{k}: {v.verdict} ({v.reason})" for k, v in parts.items())
+    return head, text, min(v.alpha for v in parts.values())
+
+
 def all_of(parts: dict[str, Verdict], headline: str | None = None) -> Verdict:
     """Conjunction of decided parts: refuted if any part is refuted, supported if every part is,
     else inconclusive. The effect reported is the headline part's (default: the first).
     With parts decided at alpha each, a refutation errs with up to m alpha under the null
     (measured 0.11 for m = 2): use ``conjunction``, which decides refutation at alpha / m."""
-    if not parts:
-        raise ValueError("all_of needs at least one part")
-    key = headline or next(iter(parts))
-    head = parts[key]
-    text = "; ".join(f"{k}: {v.verdict} ({v.reason})" for k, v in parts.items())
-    alpha = min(v.alpha for v in parts.values())
+    head, text, alpha = _combine(parts, headline, "all_of")
     grid = {k: v for p in parts.values() for k, v in p.grid.items()}
     if any(v.verdict == REFUTED for v in parts.values()):
         verdict = REFUTED
@@ -190,12 +194,7 @@ def conjunction(parts, alpha: float = 0.05, headline: str | None = None) -> Verd
 def any_of(parts: dict[str, Verdict], headline: str | None = None) -> Verdict:
     """Disjunction over conditions where the claim is meant to hold in each: supported if any
     part is supported and none refuted; refuted only if every part is refuted."""
-    if not parts:
-        raise ValueError("any_of needs at least one part")
-    key = headline or next(iter(parts))
-    head = parts[key]
-    text = "; ".join(f"{k}: {v.verdict} ({v.reason})" for k, v in parts.items())
-    alpha = min(v.alpha for v in parts.values())
+    head, text, alpha = _combine(parts, headline, "any_of")
     vs = [v.verdict for v in parts.values()]
     verdict = (REFUTED if all(v == REFUTED for v in vs) else
                SUPPORTED if SUPPORTED in vs and REFUTED not in vs else INCONCLUSIVE)
