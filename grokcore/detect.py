@@ -113,3 +113,24 @@ def stages(steps, train_acc, test_acc, mem_threshold: float = 0.99,
         "II": np.stack([mem_step, end_ii], axis=-1),
         "III": np.stack([gen_step, np.where(gen >= 0, last, np.nan)], axis=-1),
     }
+
+
+def run_steps(hists, rule: DetectRule = DetectRule(), metric: str = "test/acc",
+              budget: int | None = None) -> np.ndarray:
+    """The one "did it grok, and when" over Histories: per run, the first step of ``rule`` on
+    ``metric`` within ``budget`` steps (default: the whole log), shape (R,); NaN if the rule
+    never completes within it or the run diverged."""
+    out = np.full(len(hists), np.nan)
+    for r, h in enumerate(hists):
+        if h.status != "ok":
+            continue
+        s, v = h.metrics["step"], h.metrics[metric]
+        keep = s <= budget if budget is not None else slice(None)
+        out[r] = first_sustained(s[keep], v[keep], rule.threshold, rule.patience)
+    return out
+
+
+def generalized(hists, rule: DetectRule = DetectRule(), budget: int | None = None) -> np.ndarray:
+    """1.0 where ``run_steps`` finds the rule within the budget, 0.0 where not, NaN for diverged runs."""
+    t = run_steps(hists, rule, budget=budget)
+    return np.where([h.status != "ok" for h in hists], np.nan, np.isfinite(t).astype(float))

@@ -17,8 +17,8 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from . import stats
-from .detect import DetectRule, first_sustained
+from . import detect, stats
+from .detect import DetectRule
 from .stats import Estimate
 from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
@@ -32,9 +32,7 @@ RULES = [DetectRule(t, p) for t in (0.90, 0.95, 0.99) for p in (5, 10, 20)]
 
 def grok_steps(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
     """First step of the rule per run; NaN if never within the budget or diverged."""
-    return np.array([math.nan if h.status != "ok" else
-                     float(first_sustained(h.metrics["step"], h.metrics["test/acc"], rule.threshold, rule.patience))
-                     for h in hs])
+    return detect.run_steps(hs, rule)
 
 
 def ratio_of(h) -> float:

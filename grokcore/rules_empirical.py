@@ -25,9 +25,9 @@ from functools import partial
 
 import numpy as np
 
-from . import stats, trajectory, verdicts
+from . import detect, stats, trajectory, verdicts
 from .config import ModelSpec, OptimSpec, RunConfig
-from .detect import first_sustained
+from .detect import DetectRule
 from .stats import Estimate
 from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
@@ -136,9 +136,7 @@ def alpha_column(runs: dict) -> list:
 def first_step(h, rule=GROK_RULE, metric: str = "test/acc") -> float:
     """First logged step of ``rule`` = (threshold, patience) on a history's metric (grokcore.detect);
     NaN if never within the history (right-censored at its budget) or if the run diverged."""
-    if h.status != "ok":
-        return math.nan
-    return float(first_sustained(h.metrics["step"], h.metrics[metric], *rule))
+    return float(detect.run_steps([h], DetectRule(*rule), metric)[0])
 
 
 def t_mem(h) -> float:

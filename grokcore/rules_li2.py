@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Callable
 
@@ -71,11 +71,7 @@ def generalized(h, budget: int | None = None) -> float:
     """1 if seed 002's rule (detect.grok_step: test acc >= 0.95 for 10 consecutive evals)
     completes within ``budget`` steps (default: the run's own budget), 0 if not, NaN for a
     diverged run."""
-    if h.status != "ok":
-        return math.nan
-    s, acc = h.metrics["step"], h.metrics["test/acc"]
-    keep = s <= (budget if budget is not None else h.config.steps)
-    return float(not np.isnan(detect.grok_step(s[keep], acc[keep])))
+    return float(detect.generalized([h], budget=budget if budget is not None else h.config.steps)[0])
 
 
 def boundary_points(hists, group: Callable = lambda h: h.config.M) -> dict:
@@ -598,20 +594,6 @@ def gf_rule(hists, alpha: float = ALPHA) -> Verdict:
 
 # ------------------------------------------------------------------ Fourier
 
-def level(values, null: float, side: str, alpha: float = ALPHA, what: str = "mean") -> Verdict:
-    """Claim: mean(values) > null (or <): stats.one_sample (exact sign-flip p of mean - null,
-    Student t CI of the mean) in each direction, read by verdicts.interval; as
-    verdicts.one_sample, but the reason quotes the mean itself, not mean - null."""
-    other = "less" if side == "greater" else "greater"
-    v = [x for x in values if math.isfinite(x)]
-    if len(v) < 2:
-        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: fewer than 2 values",
-                       f"{'>' if side == 'greater' else '<'} {null:g}")
-    e = replace(stats.one_sample(v, null, alpha, side), name=what)
-    o = replace(stats.one_sample(v, null, alpha, other), name=what)
-    r = verdicts.interval(e, side, null, alpha, opposite=o, what=what)
-    return replace(r, power=f"{len(v)} runs: smallest one-sided sign-flip p = 2^-{len(v)} = {0.5 ** len(v):.3g}")
-
 def fourier_verdict(records: list[dict], alpha: float = ALPHA) -> Verdict:
     """Claim: after generalization the hidden neurons' input weights concentrate on one
     frequency. records: per run dict(seed, gen (0/1), share (final mean top-frequency share),
@@ -622,7 +604,7 @@ def fourier_verdict(records: list[dict], alpha: float = ALPHA) -> Verdict:
     gen = [r for r in records if r["gen"] == 1]
     non = [r for r in records if r["gen"] == 0]
     s_gen = [r["share"] for r in gen]
-    parts = {"one frequency dominates": level(s_gen, 0.5, "greater", alpha, "mean top-frequency share (generalized)"),
+    parts = {"one frequency dominates": verdicts.one_sample(s_gen, 0.5, "greater", alpha, "mean top-frequency share (generalized)"),
              "above init": verdicts.paired(s_gen, [r["share_init"] for r in gen], "greater", alpha,
                                            what="share: final - init (generalized)"),
              "above not generalized": verdicts.two_groups(s_gen, [r["share"] for r in non], "greater", alpha,

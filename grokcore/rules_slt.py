@@ -61,9 +61,7 @@ def seeded_gates(budget=None, why_no_budget: str = STAGED_NO_BUDGET) -> gates.Pe
 def generalized(h) -> float:
     """1.0 if the run grokked within its logged budget (grokcore.detect's rule), 0.0 if not,
     NaN if it diverged."""
-    if h.status != "ok":
-        return math.nan
-    return float(np.isfinite(detect.grok_step(h.metrics["step"], h.metrics["test/acc"])))
+    return float(detect.generalized([h])[0])
 
 
 def nstar_from(n, y, alpha: float = ALPHA) -> Estimate:
@@ -238,13 +236,9 @@ def tracks_rule(d: dict, alpha: float = ALPHA) -> Verdict:
 def grok_steps(hists, budget: int | None = None) -> np.ndarray:
     """Steps to grok (grokcore.detect.grok_step) per history, read at ``budget`` steps if
     given (gates.truncate); +inf = not within the budget, NaN = diverged."""
-    out = []
-    for h in hists:
-        if budget is not None:
-            h = gates.truncate(h, budget)
-        g = detect.grok_step(h.metrics["step"], h.metrics["test/acc"]) if h.status == "ok" else math.nan
-        out.append(math.inf if h.status == "ok" and not np.isfinite(g) else float(g))
-    return np.array(out)
+    t = detect.run_steps(hists, budget=budget)
+    ok = np.array([h.status == "ok" for h in hists])
+    return np.where(ok & np.isnan(t), math.inf, t)
 
 
 def censored(v: np.ndarray, budget: float) -> np.ndarray:

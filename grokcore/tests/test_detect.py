@@ -129,3 +129,19 @@ def test_grok_step_bounds_and_monotone(values, t1, t2, patience):
     # more patience can only delay it too
     g_more = grok_step(steps, values, DetectRule(lo_t, patience + 1))
     assert np.nan_to_num(g_more, nan=np.inf) >= np.nan_to_num(g_lo, nan=np.inf)
+
+
+def test_run_steps_and_generalized_over_histories():
+    """The one "did it grok" over Histories: budget cut, diverged runs NaN, never -> NaN / 0."""
+    from types import SimpleNamespace
+
+    from grokcore.detect import generalized, run_steps
+
+    s = np.arange(0, 201, 10)
+    acc = np.where(s >= 50, 1.0, 0.1)
+    h = lambda status, a: SimpleNamespace(status=status, metrics={"step": s, "test/acc": a})  # noqa: E731
+    hs = [h("ok", acc), h("ok", np.full(s.size, 0.1)), h("diverged", acc)]
+    np.testing.assert_array_equal(run_steps(hs), [50.0, np.nan, np.nan])
+    np.testing.assert_array_equal(generalized(hs), [1.0, 0.0, np.nan])
+    np.testing.assert_array_equal(generalized(hs, budget=100), [0.0, 0.0, np.nan])  # 50..100 holds 6 < 10 evals
+    np.testing.assert_array_equal(run_steps(hs, DetectRule(0.95, 5), budget=100), [50.0, np.nan, np.nan])
