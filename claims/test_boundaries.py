@@ -32,6 +32,7 @@ from grokcore.plugin import TIERS, share_sweep
 ALPHA = B.ALPHA
 WDS = B.WDS
 GROUP = "seed001-002"  # with test_empirical.py: detection-robust re-reads the seed-001 sweep
+LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1 arm, the rest (two workers)
 
 # Per tier. fast: p = 23, d_model in {8, 16, 32} (ratios 0.35..1.39; the seed's exp5 spans
 #   roughly 0.25..4 at p = 97; d = 4, r = 0.17, never grokked and was dropped to pay for seeds in
@@ -63,17 +64,26 @@ SCALE_NOTE = {
     "fast": ("measured at p = 23, WD = 1: d_model 8..32 (5 ratios) x 4 seeds x 4000 steps (~300 s on a loaded 2-core "
              "CPU) still moves with the budget (r* 1.21 at 2000 steps vs 0.93 at 4000) and with the seeds; deciding "
              "needs >= 8000 steps and >= 6 seeds per ratio (~20 min), the weak-WD arms 5-10x more steps (gpu tier)"),
+    "long": "MEASUREMENT PENDING",
     "gpu": "",
 }
 GRIDS = {
     "fast": dict(M=23, d_models=[8, 16, 32], seeds=2, lr=3e-3, steps={1.0: 1200, 0.1: 1200, 0.01: 1200},
                  eval_every=10),
+    "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds=6, lr=3e-3,
+                 steps={1.0: 5000, 0.1: 5000, 0.01: 5000}, eval_every=10, by_wd=True),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
                 steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10),
 }
 
 
-def sweep002(tier: str, store, device: str, seed0: int) -> list:
+def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
+    """The seed-002 runs of ``tier`` for weight decays ``wds`` (full length, cached in ``store``).
+
+    Tiers with ``by_wd`` (long) train one WD at a time, weakest first, each WD in its own
+    batches: the long tier's capacity-boundary trains only the WD = 1 arm on the other xdist
+    worker (its own group), so by the time this worker reaches WD = 1 those runs are usually in
+    the store, and either worker builds the same WD = 1 batches (same configs, same numerics)."""
     g = GRIDS[tier]
     base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
                                                            act="gelu", heads=4),
@@ -82,9 +92,22 @@ def sweep002(tier: str, store, device: str, seed0: int) -> list:
     cfgs = [base.replace(model=dataclasses.replace(base.model, width=d),
                          optim=dataclasses.replace(base.optim, weight_decay=wd),
                          steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
-            for d in g["d_models"] for wd in WDS for s in range(g["seeds"])]
-    return trajectory.run(cfgs, store=store, device=device, experiment=f"seed002/{tier}",
-                          threads=1 if device == "cpu" else None)
+            for d in g["d_models"] for wd in WDS if wd in wds for s in range(g["seeds"])]
+    train = partial(trajectory.run, store=store, device=device, experiment=f"seed002/{tier}",
+                    threads=1 if device == "cpu" else None)
+    if g.get("by_wd"):
+        for wd in sorted(wds):
+            train([c for c in cfgs if c.optim.weight_decay == wd])
+    return train(cfgs)
+
+
+def _tiers(long_group: str) -> list:
+    """fast / gpu share GROUP (one worker with test_empirical.py, for detection-robust); the long
+    tier (these three claims only) runs in ``long_group`` so `-n 2` spreads its arms over both
+    workers."""
+    return [pytest.param("fast", marks=[pytest.mark.fast, share_sweep(GROUP)], id="fast"),
+            pytest.param("gpu", marks=[pytest.mark.gpu, share_sweep(GROUP)], id="gpu"),
+            pytest.param("long", marks=[pytest.mark.long, share_sweep(long_group)], id="long")]
 
 
 def _perturb(by_wd: bool = False) -> gates.Perturbations:
@@ -107,8 +130,7 @@ def _plot_success(ax, x, y, label, color):
 
 # ------------------------------------------------------------------ capacity-boundary
 
-@share_sweep(GROUP)
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _tiers(LONG_WD1))
 def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at WD = 1, P(grok) rises with the capacity ratio r = d_model/p and crosses 1/2 inside the
     swept range. Rule (rules_boundaries.boundary_verdict): Firth-penalized logistic fit of grokked
@@ -122,7 +144,8 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
     across p."""
     claim.reference("capacity-boundary")
     g = GRIDS[tier]
-    hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed) if h.config.optim.weight_decay == 1.0]
+    wds = (1.0,) if GRIDS[tier].get("by_wd") else WDS  # by_wd: this worker trains only its arm
+    hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed, wds) if h.config.optim.weight_decay == 1.0]
     x, y = B.log_ratio(hs), np.isfinite(B.grok_steps(hs)).astype(float)
     claim.tested("Firth logistic regression of grokked (0.95 x 10 evals) on log(d_model/p) at WD=1, profile "
                  "penalized-likelihood CIs: slope > 0 and critical ratio CI inside the swept range; gates: half "
@@ -150,8 +173,7 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
 
 # ------------------------------------------------------------------ capacity-u-shape
 
-@share_sweep(GROUP)
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _tiers(LONG_ALL))
 def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at weak regularization (WD = 0.01) grok step vs log capacity ratio is U-shaped and more
     so than at WD = 1. Rule (rules_boundaries.u_shape_verdict): per WD, the ratios at which every
@@ -191,8 +213,7 @@ def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed)
 
 # ------------------------------------------------------------------ wd-shifts-boundary
 
-@share_sweep(GROUP)
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", _tiers(LONG_ALL))
 def test_wd_shifts_boundary(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: the capacity boundary moves with weight decay (WD 1, 0.1, 0.01; the source states no
     direction). Rule (rules_boundaries.wd_shift_verdict): for each WD pair an exact conditional

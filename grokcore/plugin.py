@@ -45,7 +45,8 @@ import grokcore
 from grokcore import report
 from grokcore.reference import all_references, load_reference
 
-MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
+MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU",
+           "long": "claims undecided at fast scale, at a CPU scale that decides them (<= 60 min, scheduled CI)"}
 TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")]
 NO_GPU = "gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"
 PROPERTY = "grokcore_claim"  # user_properties key that carries a record
