@@ -70,7 +70,7 @@ SCALE_NOTE = {
 GRIDS = {
     "fast": dict(M=23, d_models=[8, 16, 32], seeds=2, lr=3e-3, steps={1.0: 1200, 0.1: 1200, 0.01: 1200},
                  eval_every=10),
-    "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds=6, lr=3e-3,
+    "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds={1.0: 6, 0.1: 4, 0.01: 4}, lr=3e-3,
                  steps={1.0: 5000, 0.1: 5000, 0.01: 5000}, eval_every=10, by_wd=True),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
                 steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10),
@@ -92,13 +92,18 @@ def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
     cfgs = [base.replace(model=dataclasses.replace(base.model, width=d),
                          optim=dataclasses.replace(base.optim, weight_decay=wd),
                          steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
-            for d in g["d_models"] for wd in WDS if wd in wds for s in range(g["seeds"])]
+            for d in g["d_models"] for wd in WDS if wd in wds for s in range(_seeds(g, wd))]
     train = partial(trajectory.run, store=store, device=device, experiment=f"seed002/{tier}",
                     threads=1 if device == "cpu" else None)
     if g.get("by_wd"):
         for wd in sorted(wds):
             train([c for c in cfgs if c.optim.weight_decay == wd])
     return train(cfgs)
+
+
+def _seeds(g: dict, wd: float) -> int:
+    """Seeds per ratio at ``wd`` (an int for every WD, or a dict by WD)."""
+    return g["seeds"][wd] if isinstance(g["seeds"], dict) else g["seeds"]
 
 
 def _tiers(long_group: str) -> list:
