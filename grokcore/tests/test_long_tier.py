@@ -1,0 +1,67 @@
+"""The long tier of the seed-002 claims (claims/test_boundaries.py): its params, markers and the
+per-WD staging of its sweep. No training: trajectory.run is replaced by a recorder."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from grokcore.plugin import MARKERS
+
+CLAIMS = Path(__file__).resolve().parents[2] / "claims" / "test_boundaries.py"
+
+
+@pytest.fixture(scope="module")
+def mod():
+    spec = importlib.util.spec_from_file_location("claims_boundaries_under_test", CLAIMS)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+def _marks(param) -> dict:
+    return {m.name: (m.args[0] if m.args else None) for m in param.marks}
+
+
+def test_long_tier_params_carry_their_own_marker_and_group(mod):
+    assert "long" in MARKERS
+    for group in (mod.LONG_WD1, mod.LONG_ALL):
+        by_id = {p.id: _marks(p) for p in mod._tiers(group)}
+        assert set(by_id) == {"fast", "gpu", "long"}
+        # fast / gpu keep the shared seed-001/002 group (detection-robust re-reads both sweeps)
+        assert by_id["fast"] == {"fast": None, "xdist_group": mod.GROUP}
+        assert by_id["gpu"] == {"gpu": None, "xdist_group": mod.GROUP}
+        # long: neither fast nor gpu, so `-m fast` and `-m "not gpu and not long"` (CI) leave it out
+        assert by_id["long"] == {"long": None, "xdist_group": group}
+    assert mod.LONG_WD1 != mod.LONG_ALL != mod.GROUP
+
+
+def test_ci_selection_leaves_the_long_tier_out():
+    root = CLAIMS.parents[1]
+    run = (root / ".ci" / "run").read_text()
+    assert '-m "not gpu and not long"' in run
+    assert "-m long" in (root / ".ci" / "long").read_text()
+
+
+def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypatch):
+    calls = []
+
+    def fake_run(cfgs, **kw):
+        calls.append(sorted({c.optim.weight_decay for c in cfgs}))
+        return [SimpleNamespace(config=c) for c in cfgs]
+
+    monkeypatch.setattr(mod.trajectory, "run", fake_run)
+    g = mod.GRIDS["long"]
+    hs = mod.sweep002("long", None, "cpu", 0)
+    assert calls == [[0.01], [0.1], [1.0], [0.01, 0.1, 1.0]]
+    n = {wd: sum(h.config.optim.weight_decay == wd for h in hs) for wd in mod.WDS}
+    assert n == {wd: len(g["d_models"]) * mod._seeds(g, wd) for wd in mod.WDS}
+    assert all(h.config.steps == g["steps"][h.config.optim.weight_decay] for h in hs)
+    calls.clear()
+    only = mod.sweep002("long", None, "cpu", 0, wds=(1.0,))
+    assert calls == [[1.0], [1.0]] and {h.config.optim.weight_decay for h in only} == {1.0}
+    calls.clear()
+    mod.sweep002("fast", None, "cpu", 0)  # fast tier: one call, as before the long tier existed
+    assert calls == [[0.01, 0.1, 1.0]]
