@@ -27,6 +27,7 @@ def _marks(param) -> dict:
 
 def test_long_tier_params_carry_their_own_marker_and_group(mod):
     assert "long" in MARKERS
+    assert [p.id for p in mod._tiers(None)] == ["fast", "gpu"]
     for group in (mod.LONG_WD1, mod.LONG_ALL):
         by_id = {p.id: _marks(p) for p in mod._tiers(group)}
         assert set(by_id) == {"fast", "gpu", "long"}
@@ -55,9 +56,9 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypa
     monkeypatch.setattr(mod.trajectory, "run", fake_run)
     g = mod.GRIDS["long"]
     hs = mod.sweep002("long", None, "cpu", 0)
-    assert calls == [[0.01], [0.1], [1.0], [0.01, 0.1, 1.0]]
-    n = {wd: sum(h.config.optim.weight_decay == wd for h in hs) for wd in mod.WDS}
-    assert n == {wd: len(g["d_models"]) * mod._seeds(g, wd) for wd in mod.WDS}
+    assert calls == [[0.1], [1.0], [0.1, 1.0]]  # no WD = 0.01 arm at the long tier
+    n = {wd: sum(h.config.optim.weight_decay == wd for h in hs) for wd in g["steps"]}
+    assert n == {wd: len(g["d_models"]) * mod._seeds(g, wd) for wd in g["steps"]}
     assert all(h.config.steps == g["steps"][h.config.optim.weight_decay] for h in hs)
     calls.clear()
     only = mod.sweep002("long", None, "cpu", 0, wds=(1.0,))
