@@ -80,10 +80,12 @@ GRIDS = {
 def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
     """The seed-002 runs of ``tier`` for weight decays ``wds`` (full length, cached in ``store``).
 
-    Tiers with ``by_wd`` (long) train one WD at a time, weakest first, each WD in its own
-    batches: the long tier's capacity-boundary trains only the WD = 1 arm on the other xdist
-    worker (its own group), so by the time this worker reaches WD = 1 those runs are usually in
-    the store, and either worker builds the same WD = 1 batches (same configs, same numerics)."""
+    Tiers with ``by_wd`` (long) train one (WD, width) batch per call, weakest WD first: the store
+    is re-read before each call, so two xdist workers share the WD = 1 arm instead of both
+    training it. The long tier's capacity-boundary (its own group) trains only that arm, narrow
+    widths first; the other worker, after its weak-WD arm, takes the WD = 1 arm widest first, so
+    they meet in the middle (at most one batch trained twice). A batch is one width's runs of
+    one WD either way (batch_key includes the width), so either worker computes the same runs."""
     g = GRIDS[tier]
     base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
                                                            act="gelu", heads=4),
@@ -97,7 +99,8 @@ def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
                     threads=1 if device == "cpu" else None)
     if g.get("by_wd"):
         for wd in sorted(w for w in wds if w in g["steps"]):
-            train([c for c in cfgs if c.optim.weight_decay == wd])
+            for d in sorted(g["d_models"], reverse=len(wds) > 1):
+                train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
     return train(cfgs)
 
 

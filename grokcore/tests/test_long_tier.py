@@ -51,18 +51,26 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypa
 
     def fake_run(cfgs, **kw):
         calls.append(sorted({c.optim.weight_decay for c in cfgs}))
+        widths.append(sorted({c.model.width for c in cfgs}))
         return [SimpleNamespace(config=c) for c in cfgs]
+
+    widths = []
 
     monkeypatch.setattr(mod.trajectory, "run", fake_run)
     g = mod.GRIDS["long"]
     hs = mod.sweep002("long", None, "cpu", 0)
-    assert calls == [[0.1], [1.0], [0.1, 1.0]]  # no WD = 0.01 arm at the long tier
+    D = g["d_models"]
+    # one call per (WD, width): weak WD first, widest first (the other worker does WD = 1 narrowest
+    # first), then one call that only reads the store; no WD = 0.01 arm at the long tier
+    assert calls == [[0.1]] * len(D) + [[1.0]] * len(D) + [[0.1, 1.0]]
+    assert widths[:-1] == [[d] for d in sorted(D, reverse=True)] * 2
     n = {wd: sum(h.config.optim.weight_decay == wd for h in hs) for wd in g["steps"]}
     assert n == {wd: len(g["d_models"]) * mod._seeds(g, wd) for wd in g["steps"]}
     assert all(h.config.steps == g["steps"][h.config.optim.weight_decay] for h in hs)
-    calls.clear()
+    calls.clear(), widths.clear()
     only = mod.sweep002("long", None, "cpu", 0, wds=(1.0,))
-    assert calls == [[1.0], [1.0]] and {h.config.optim.weight_decay for h in only} == {1.0}
+    assert calls == [[1.0]] * (len(D) + 1) and {h.config.optim.weight_decay for h in only} == {1.0}
+    assert widths[:-1] == [[d] for d in sorted(D)]
     calls.clear()
     mod.sweep002("fast", None, "cpu", 0)  # fast tier: one call, as before the long tier existed
     assert calls == [[0.01, 0.1, 1.0]]
