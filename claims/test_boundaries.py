@@ -65,7 +65,12 @@ LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1
 #   0/24; capacity-boundary r* = 0.676 [0.536, 0.844] (slope p = 3e-7), wd-shifts-boundary WD 1 vs
 #   0.1 rate difference 0.61 [0.40, 0.75] (p = 2.4e-8): both supported, every gate passing. r* at
 #   half budget is 1.23 [0.93, 1.79]: the boundary's position still moves with the budget (not
-#   converged), its existence inside the range does not. No WD = 0.01 arm and no u-shape param:
+#   converged), its existence inside the range does not. The WD shift is an equal-budget one: a
+#   probe at the seed's 1 : 5 (WD = 0.1, d = 32, seeds 0 and 1, 25000 steps; 336 CPU-s, 19 min
+#   wall under load) grokked 2/2, at steps 8620 and 10280 (test accuracy ~0.5 until ~5000), as
+#   WD = 1 does at d = 32 (6/6 by 5000): at 5x the budget the shift may shrink or vanish, which
+#   the long tier does not measure (a 4-seed x 6-ratio WD = 0.1 arm at 25k steps: ~0.5 CPU-h
+#   more). No WD = 0.01 arm and no u-shape param:
 #   WD = 0.01 runs (d = 8, 12, 4 seeds) stay at test accuracy 0.22-0.49 after 5000 steps (AdamW's
 #   decay time 1 / (lr WD) = 33k steps), and the u-shape needs >= 3 ratios at which every WD =
 #   0.01 run groks (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
@@ -82,8 +87,9 @@ SCALE_NOTE = {
              "tier (capacity-boundary, wd-shifts-boundary) and the gpu tier"),
     "long": ("p = 23, 5000 steps for WD 1 and 0.1 alike: the critical ratio at 2500 steps (1.23 [0.93, 1.79], "
              "--claims-seed 0) lies above the one at 5000 (0.68 [0.54, 0.84]), so r*'s value is budget-limited; the WD "
-             "shift is measured at equal budget, not at the seed's 1 : 5 (WD 0.1 at 25k steps, ~0.5 CPU-h more); WD "
-             "0.01 (u-shape) is not run at this tier (~10x the WD 1 budget)"),
+             "shift is measured at equal budget, not at the seed's 1 : 5: a probe of WD 0.1 at d = 32 for 25k steps "
+             "grokked 2/2 (steps 8620, 10280), so the budget-adjusted shift may be much smaller (a 25k-step WD 0.1 "
+             "arm: ~0.5 CPU-h more); WD 0.01 (u-shape) is not run at this tier (~10x the WD 1 budget)"),
     "gpu": "",
 }
 GRIDS = {
