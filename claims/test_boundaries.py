@@ -65,15 +65,18 @@ LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1
 #   0/24; capacity-boundary r* = 0.676 [0.536, 0.844] (slope p = 3e-7), wd-shifts-boundary WD 1 vs
 #   0.1 rate difference 0.61 [0.40, 0.75] (p = 2.4e-8): both supported, every gate passing. r* at
 #   half budget is 1.23 [0.93, 1.79]: the boundary's position still moves with the budget (not
-#   converged), its existence inside the range does not. The WD shift is an equal-budget one: a
-#   probe at the seed's 1 : 5 (WD = 0.1, d = 32, seeds 0 and 1, 25000 steps; 336 CPU-s, 19 min
-#   wall under load) grokked 2/2, at steps 8620 and 10280 (test accuracy ~0.5 until ~5000), as
-#   WD = 1 does at d = 32 (6/6 by 5000): at 5x the budget the shift may shrink or vanish, which
-#   the long tier does not measure (a 4-seed x 6-ratio WD = 0.1 arm at 25k steps: ~0.5 CPU-h
-#   more). No WD = 0.01 arm and no u-shape param:
-#   WD = 0.01 runs (d = 8, 12, 4 seeds) stay at test accuracy 0.22-0.49 after 5000 steps (AdamW's
-#   decay time 1 / (lr WD) = 33k steps), and the u-shape needs >= 3 ratios at which every WD =
-#   0.01 run groks (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
+#   converged). --claims-seed 1: WD = 1 grokked 0/6, 0/6, 3/6, 3/6, 5/6, 6/6, WD = 0.1 0/24; r* =
+#   0.904 [0.693, 1.19], rate difference 0.47 [0.27, 0.63]: both supported again, every gate
+#   passing; 31 min 56 s wall from an empty store (1408 CPU-s, load 4-8 on 2 cores). The
+#   boundary's existence inside the range does not move with the budget, its position does.
+#   The WD shift is an equal-budget one: a probe at the seed's 1 : 5 (WD = 0.1, d = 32, seeds 0
+#   and 1, 25000 steps; 336 CPU-s, 19 min wall under load) grokked 2/2, at steps 8620 and 10280
+#   (test accuracy ~0.5 until ~5000), as WD = 1 does at d = 32 (6/6 by 5000): at 5x the budget
+#   the shift may shrink or vanish, which the long tier does not measure (a 4-seed x 6-ratio
+#   WD = 0.1 arm at 25k steps: ~0.5 CPU-h more). No WD = 0.01 arm and no u-shape param: WD = 0.01
+#   runs (d = 8, 12, 4 seeds) stay at test accuracy 0.22-0.49 after 5000 steps (AdamW's decay
+#   time 1 / (lr WD) = 33k steps), and the u-shape needs >= 3 ratios at which every WD = 0.01
+#   run groks (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
 # gpu: the seed's exp5: p = 97, 8 ratios {0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4} (d_model rounded to a
 #   multiple of 4: 24..388), 5 seeds, WD = 1 / 0.1 / 0.01 with 20k / 100k / 200k steps, eval
 #   every 10. Per token-step fwd+bwd ~ 144 d^2 FLOP x 9408 tokens; summed over the 8 widths x 5
@@ -140,7 +143,8 @@ def _tiers(long_group: str | None) -> list:
     its arms over both workers; no long param when ``long_group`` is None."""
     return [pytest.param("fast", marks=[pytest.mark.fast, share_sweep(GROUP)], id="fast"),
             pytest.param("gpu", marks=[pytest.mark.gpu, share_sweep(GROUP)], id="gpu")] + \
-        ([pytest.param("long", marks=[pytest.mark.long, share_sweep(long_group)], id="long")] if long_group else [])
+        ([pytest.param("long", marks=[pytest.mark.long, share_sweep(long_group)], id="long")]
+         if long_group else [])
 
 
 def _perturb(by_wd: bool = False) -> gates.Perturbations:
