@@ -182,7 +182,8 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
     claim.reference("capacity-boundary")
     g = GRIDS[tier]
     wds = (1.0,) if GRIDS[tier].get("by_wd") else WDS  # by_wd: this worker trains only its arm
-    hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed, wds) if h.config.optim.weight_decay == 1.0]
+    hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed, wds)
+          if h.config.optim.weight_decay == 1.0]
     x, y = B.log_ratio(hs), np.isfinite(B.grok_steps(hs)).astype(float)
     claim.tested("Firth logistic regression of grokked (0.95 x 10 evals) on log(d_model/p) at WD=1, profile "
                  "penalized-likelihood CIs: slope > 0 and critical ratio CI inside the swept range; gates: half "
