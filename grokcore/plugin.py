@@ -325,6 +325,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="auto: cuda if visible, else cpu")
     group.addoption("--claims-require-gpu", action="store_true",
                     help="fail gpu-tier tests instead of skipping them without CUDA")
+    group.addoption("--claims-plan", action="store_true",
+                    help="print the cost plan (runs, FLOPs, estimated peak memory and wall time per claim grid; "
+                         "grokcore/plan.py) of the tiers -m selects (all if it names none), train nothing, exit")
+
+
+def plan_tiers(markexpr: str) -> list[str]:
+    """The tiers a -m expression selects (a claim test carries exactly one tier marker);
+    every tier when the expression is empty or selects none of them."""
+    if not markexpr:
+        return list(MARKERS)
+    from _pytest.mark.expression import Expression  # pytest's own -m grammar (and, or, not)
+
+    expr = Expression.compile(markexpr)
+    chosen = [t for t in MARKERS if expr.evaluate(lambda name, /, **kw: name == t)]
+    return chosen or list(MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--claims-plan: print the plan of the selected tiers before any collection, and exit 0."""
+    if not config.getoption("claims_plan", False):
+        return None
+    from .plan import default_claims_dir, report as plan_report
+
+    claims_dir = Path(config.rootpath) / "claims"
+    if not claims_dir.is_dir():
+        claims_dir = default_claims_dir()
+    for tier in plan_tiers(config.getoption("markexpr", "")):
+        print(plan_report(claims_dir, tier), end="\n\n")
+    return 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
