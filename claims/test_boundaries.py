@@ -292,3 +292,22 @@ def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed)
     claim.decide(B.flips, {"base": base, "table": table}, gates.Perturbations(
         why_not={k: "not applied: each re-derived verdict went through its own claim's gates"
                  for k in ("budget", "seed", "grid")}))
+
+
+# ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
+
+def plan_configs(tier: str, seed0: int = 0) -> dict:
+    """The configs sweep002 trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
+    training, one grid per weight decay (each has its own step budget). test_detection_robust
+    also re-reads the seed-001 sweep: test_empirical.py's plan counts it.
+    grokcore/tests/test_plan_hooks.py checks this equals what sweep002 hands to training."""
+    g = GRIDS[tier]
+    base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
+                                                           act="gelu", heads=4),
+                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=1.0, beta1=0.9, beta2=0.98),
+                     eval_every=g["eval_every"])
+    return {f"seed002 wd={wd:g}": [base.replace(model=dataclasses.replace(base.model, width=d),
+                                                optim=dataclasses.replace(base.optim, weight_decay=wd),
+                                                steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
+                                   for d in g["d_models"] for s in range(g["seeds"])]
+            for wd in WDS}

@@ -253,3 +253,19 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
     _order_figure(claim, hs, param, name)
     claim.configs([h.config.key for h in hs])
     claim.decide(partial(R.order_change, key=param, alpha=a5), hs, gates.for_histories())
+
+
+# ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
+
+def plan_configs(tier: str, seed0: int = 0) -> dict:
+    """The configs this module trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
+    training: the seed-001 sweep as R.sweep001 builds it (R._base, R.config; the (0, 1) cell with
+    order parameters, then the rest of the alpha = 0 row and the lambda = 1 column).
+    grokcore/tests/test_plan_hooks.py checks this equals what R.sweep001 hands to training."""
+    g = GRIDS[tier]
+    base = R._base(g)
+    cells = sorted({(0.0, lam) for lam in R.LAMBDAS} | {(a, 1.0) for a in R.ALPHAS})
+    order = [R.config(base, 0.0, 1.0, seed0 + s) for s in range(g["seeds01"])]
+    other = [R.config(base, a, lam, seed0 + s) for a, lam in cells if (a, lam) != (0.0, 1.0)
+             for s in range(g["seeds_alpha"] if lam == 1.0 else g["seeds_lambda"])]
+    return {"seed001 (0,1) cell": order, "seed001 row+column": other}
