@@ -153,3 +153,20 @@ def forward(spec: ModelSpec, P: Params, a: torch.Tensor, b: torch.Tensor,
         x = _layer_norm(x + y, P[f"ln2_w.{l}"], P[f"ln2_b.{l}"])
     f = x.mean(2)  # (R, B, d): mean pooling over the two positions
     return f @ P["head"] + P["head_b"][:, None], f
+
+
+def activation_floats(spec: ModelSpec, M: int) -> int:
+    """FP32 floats the forward pass keeps for backward, per training pair (rough count of the
+    intermediate tensors of `models.forward` and the loss: gathers, pre-activations, activations,
+    logits, log-softmax)."""
+    K, L = spec.width, spec.depth
+    if spec.family == "li2":
+        return 4 * K + 2 * K * (L - 1) + 3 * M
+    if spec.family == "mu_mlp":
+        return 5 * K + 3 * K * (L - 1) + 4 * M
+    if spec.family == "embed_mlp":
+        D = spec.embed or K
+        return 4 * D + 3 * K + 4 * M
+    d, T = K, 2  # transformer, 2 tokens: per block qkv (+bias) 6d, attention 4 x heads x T, out 4d,
+    per_token = 31 * d + 2 * spec.heads * T  # LN 5d, fc1 (+bias, GELU) 12d, fc2 (+residual) 4d
+    return T * L * per_token + 3 * T * d + 4 * M

@@ -36,7 +36,7 @@ Full budgets: runs that stop early (generalized) cost less, so this is an upper 
 Peak memory per chunk (the ``peak/chunk`` column, source ``configs`` only; an ESTIMATE from
 shapes, not a measurement): the configs are grouped and chunked as ``sweep.chunks`` forms
 them on CUDA (at most 256 runs, similar split sizes), and the largest chunk's training step
-is sized by `chunk_peak_bytes`: R x FP32 parameter copies (weights, gradient, optimizer
+is sized by `chunk_peak_bytes` (activations: `models.activation_floats`): R x FP32 parameter copies (weights, gradient, optimizer
 state, the init copy for drift, the pre-step copy at logged steps), R x 2 x activation
 floats per pair x pairs per step (saved for backward, and as much again for their
 gradients), the split masks and indices, and the (E, R) log buffers. Evaluation is
@@ -116,23 +116,6 @@ def param_floats(spec: ModelSpec, M: int) -> tuple[int, int]:
     return sum(v.numel() for v in P.values()), len(P)
 
 
-def activation_floats(spec: ModelSpec, M: int) -> int:
-    """FP32 floats the forward pass keeps for backward, per training pair (rough count of the
-    intermediate tensors of `models.forward` and the loss: gathers, pre-activations, activations,
-    logits, log-softmax)."""
-    K, L = spec.width, spec.depth
-    if spec.family == "li2":
-        return 4 * K + 2 * K * (L - 1) + 3 * M
-    if spec.family == "mu_mlp":
-        return 5 * K + 3 * K * (L - 1) + 4 * M
-    if spec.family == "embed_mlp":
-        D = spec.embed or K
-        return 4 * D + 3 * K + 4 * M
-    d, T = K, 2  # transformer, 2 tokens: per block qkv (+bias) 6d, attention 4 x heads x T, out 4d,
-    per_token = 31 * d + 2 * spec.heads * T  # LN 5d, fc1 (+bias, GELU) 12d, fc2 (+residual) 4d
-    return T * L * per_token + 3 * T * d + 4 * M
-
-
 def chunk_peak_bytes(chunk: list[RunConfig]) -> float:
     """Estimated peak device bytes of one training chunk's step (see the module doc)."""
     c = chunk[0]
@@ -143,7 +126,7 @@ def chunk_peak_bytes(chunk: list[RunConfig]) -> float:
     E = c.steps // c.eval_every + 2
     log_floats = E * (6 + 5 * p_tensors)
     data = R * (2 * N + 12 * pairs)  # two bool masks (R, N); int64 index + FP32 weight (R, pairs)
-    return 4.0 * R * (copies * p_floats + 2 * activation_floats(c.model, c.M) * pairs + log_floats) + data
+    return 4.0 * R * (copies * p_floats + 2 * models.activation_floats(c.model, c.M) * pairs + log_floats) + data
 
 
 def _split_size(c: RunConfig) -> int:
