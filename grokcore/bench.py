@@ -70,9 +70,10 @@ def sweep_configs(runs: int, M: int, width: int, steps: int, eval_every: int,
 
 
 def time_engine(plan: list[list[RunConfig]], device: str, **train_kw) -> tuple[float, float]:
-    """(seconds, peak MiB) to train every chunk of `plan`, after a warm-up on the first chunk's
-    first two runs (allocator, kernels; with compile=True, the compilation)."""
-    train(plan[0][:2], device, early_stop=False, **train_kw)
+    """(seconds, peak MiB) to train every chunk of `plan`, after an untimed warm-up of 3 steps
+    on every chunk (allocator, kernels; with compile=True, the compilation for each chunk's shapes)."""
+    for chunk in plan:
+        train([c.replace(steps=3, eval_every=2) for c in chunk], device, early_stop=False, **train_kw)
     _reset_peak(device)
     _sync(device)
     t = time.perf_counter()
