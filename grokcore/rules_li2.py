@@ -74,11 +74,12 @@ def generalized(h, budget: int | None = None) -> float:
     return float(detect.generalized([h], budget=budget if budget is not None else h.config.steps)[0])
 
 
-def boundary_points(hists, group: Callable = lambda h: h.config.M) -> dict:
-    """group -> (log n_train, generalized) arrays, diverged runs dropped."""
+def boundary_points(hists, group: Callable = lambda h: h.config.M, budget: int | None = None) -> dict:
+    """group -> (log n_train, generalized within ``budget`` (default: each run's own)) arrays,
+    diverged runs dropped."""
     per = defaultdict(lambda: ([], []))
     for h in hists:
-        y = generalized(h)
+        y = generalized(h, budget)
         if not math.isnan(y):
             per[group(h)][0].append(math.log(h.config.n_train))
             per[group(h)][1].append(y)
@@ -115,6 +116,25 @@ def fit_boundaries(points: dict, alpha: float = ALPHA) -> dict:
         M = g[-1] if isinstance(g, tuple) else g
         out[g] = BoundaryFit(int(M), b, se_from_ci(b.x50.lo, b.x50.hi, alpha), x, y)
     return out
+
+
+def budget_convergence(hists, budgets: tuple[int, ...], group: Callable = lambda h: h.config.M,
+                       alpha: float = ALPHA) -> tuple[dict, str]:
+    """Per group, n* at each budget (the same runs read at T' <= T: a run's first T' steps are
+    the run of budget T'). A group is "converged" when, at every pair of consecutive budgets,
+    one budget's log n* lies inside the other's CI; else its n* still moves with the budget and a
+    verdict on it holds at the measured budget only. Returns (group -> converged, text)."""
+    fits = {T: fit_boundaries(boundary_points(hists, group, T), alpha) for T in budgets}
+    conv, lines = {}, []
+    for g in fits[budgets[-1]]:
+        es = [fits[T][g].b.x50 if g in fits[T] else None for T in budgets]
+        conv[g] = all(a is not None and b is not None and (a.lo <= b.value <= a.hi or b.lo <= a.value <= b.hi)
+                      for a, b in zip(es, es[1:]))
+        txt = ", ".join(f"T={T}: " + (f"{math.exp(e.value):.0f} [{math.exp(e.lo):.0f}, {math.exp(e.hi):.0f}]"
+                                      if e is not None and math.isfinite(e.value) else "unbounded")
+                        for T, e in zip(budgets, es))
+        lines.append(f"{g}: {txt} ({'converged' if conv[g] else 'NOT converged'})")
+    return conv, "; ".join(lines)
 
 
 def law_fits(bds: dict, alpha: float = ALPHA):
