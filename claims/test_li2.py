@@ -101,7 +101,8 @@ GRIDS = {
     "gpu": dict(
         boundary=dict(M=[23, 31, 47, 71, 97, 127, 163], **_GPU_S, seeds=8, max_runs=96, width=2048, steps=20000,
                       eval_every=100, lr=5e-4, wd=2e-4, max_batch=64),
-        deeper=dict(M=[23, 47, 71, 97], **_GPU_S, seeds=6, max_runs=60, width=2048, depth=2, act="relu",
+        # depth 2 at K = 1024: the K x K layer at 2048 would cost 5.8 h of the 8 GPU-hour plan (grokcore plan)
+        deeper=dict(M=[23, 47, 71, 97], **_GPU_S, seeds=6, max_runs=60, width=1024, depth=2, act="relu",
                     steps=20000, eval_every=100, lr=5e-3, wd=1e-4, max_batch=64),
         tasks=dict(M=[23, 47, 71, 97], tasks=["sub", "mul", "x2y2"], **_GPU_S, seeds=6, max_runs=60, width=2048,
                    steps=20000, eval_every=100, lr=5e-4, wd=2e-4, max_batch=64),
@@ -754,3 +755,31 @@ def test_li2_gf_dynamics(tier, claim, claims_store, claims_device, claims_seed):
                          "gf/norm", "‖G_F‖ = ‖∂L/∂F‖, Li² net, Adam", hline=None)
     claim.figure(fig, "‖G_F‖ trajectories per weight decay")
     claim.decide(R.gf_rule, hs, gates.for_histories())
+
+
+# ------------------------------------------------------------------ cost plan
+
+def plan_configs(tier: str) -> dict[str, list[RunConfig]]:
+    """The configs a tier trains, for `grokcore plan` (no training). The boundary grids are
+    adaptive, so their configs are not known before training: each boundary is planned at
+    its run budget (max_runs) with every run at the geometric middle of its prior window
+    (the search concentrates runs near n*, which the window is built to contain), an
+    estimate of the cost, not the exact configs. The stages grid is exact."""
+    out = {}
+    for name, tasks, depth, act in (("boundary", ("add",), 1, "x2"), ("deeper", ("add",), None, None),
+                                    ("tasks", None, 1, "x2")):
+        g = GRIDS[tier][name]
+        cfgs = []
+        for task in tasks or g["tasks"]:
+            for M in g["M"]:
+                lo, hi = search_window(g, M)
+                n = int(round(math.sqrt(lo * hi)))
+                cfgs += [RunConfig(task=task, M=M, ratio=None, n_train=n,
+                                   model=ModelSpec(family="li2", width=g["width"], depth=depth or g["depth"],
+                                                   act=act or g["act"]),
+                                   optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
+                                   steps=g["steps"], eval_every=g["eval_every"], seed=r, split_seed=r)
+                         for r in range(g["max_runs"])]
+        out[f"li2-{name} (adaptive: max_runs per boundary at the window's middle n)"] = cfgs
+    out["li2-stages"] = [c for v in stages_groups(tier, 0).values() for c in v]
+    return out
