@@ -186,6 +186,8 @@ class Ray:
 
     def call(self, fn: Callable[[], Any], label: str = "unit") -> Any:
         """``fn()`` as one task; raises `UnitsFailed` ({label: error}) if it fails for good."""
+        _import_ray(self.address)
+        _ship_by_value(fn)  # fn travels as the unit: map ships only _call itself
         (_, out), = self.map(_call, [fn])
         if isinstance(out, Failure):
             raise UnitsFailed({label: out.error})

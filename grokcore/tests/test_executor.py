@@ -157,6 +157,12 @@ def test_sweep_and_trajectory_on_ray_equal_local_bit_for_bit(ray_ex):
 
 
 def test_staged_run_set_on_ray_equals_local(ray_ex, tmp_path):
+    import ray.cloudpickle
+
+    try:  # as in a fresh process: not yet registered by value by an earlier test's sweep
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    except ValueError:  # was not registered
+        pass
     staged.clear_set_cache()
     local = staged.cached_set(None, "t", STAGED, _tiny_curriculum_set, v=1)
     staged.clear_set_cache()
