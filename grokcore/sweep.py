@@ -6,7 +6,9 @@ takes what the store already has (content-addressed by `RunConfig.key`),
 groups the rest by `batch_key`, trains each group in chunks (`chunks`: similar
 split sizes, at most `max_batch` runs, a cache-sized batch on CPU; a chunk that
 does not fit in GPU memory is halved), stores
-each run, and returns one History per config, in order.
+each run, and returns one History per config, in order. Chunks train on an
+executor (`grokcore.executor`: here by default, or one Ray task each); the
+caller's process alone writes the store.
 """
 from __future__ import annotations
 
