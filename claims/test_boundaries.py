@@ -154,12 +154,12 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
 @pytest.mark.parametrize("tier", TIERS)
 def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at weak regularization (WD = 0.01) grok step vs log capacity ratio is U-shaped and more
-    so than at WD = 1. Rule (rules_boundaries.u_shape_verdict): per WD, the ratios at which every
-    run grokked (a ratio with censored runs is left out whole: a censored t_grok is unknown), a
-    quadratic in log r of log t_grok by OLS; supported if the curvature c2(0.01) > 0 and
-    c2(0.01) - c2(1) > 0 (one-sided t tests, alpha = 0.05); refuted if c2(0.01) < 0 with no
-    weak-WD ratio left out (leaving out the slow, censored end biases c2 downward); inconclusive
-    with fewer than 3 fully grokked ratios per WD. Gates: half budget, each seed left out.
+    so than at WD = 1. Rule (rules_boundaries.u_shape_verdict): every run enters, censored runs
+    right-censored at their budget (diverged ones excluded): a log-normal AFT (lifelines) of
+    t_grok with a quadratic in log r per WD; supported if the curvature c2(0.01) > 0 and
+    c2(0.01) - c2(1) > 0 (one-sided Wald vs t, alpha = 0.05); refuted if c2(0.01) < 0 at alpha;
+    inconclusive with fewer than 3 ratios or 2 grokked runs per WD, or a fit that does not
+    converge. Gates: half budget, each seed left out.
     Not checked: the position of the U's minimum, nor intermediate WD. The fast tier gives every
     WD one budget (the seed: 20k / 200k at WD 1 / 0.01), so weak-WD runs are censored early."""
     claim.reference("capacity-u-shape")
@@ -167,9 +167,9 @@ def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed)
     hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed)
           if h.config.optim.weight_decay in (0.01, 1.0)]
     wd, x, t = B.wd_of(hs), B.log_ratio(hs), B.grok_steps(hs)
-    claim.tested("quadratic coefficient of log t_grok (0.95 x 10 evals) on log(d_model/p) per WD over fully "
-                 "grokked ratios, OLS with one-sided t tests for c2(0.01) > 0 and c2(0.01) - c2(1) > 0; gates: "
-                 "half budget, leave one seed out", alpha=ALPHA)
+    claim.tested("quadratic coefficient of log t_grok (0.95 x 10 evals, right-censored at the budget) on "
+                 "log(d_model/p) per WD, log-normal AFT (lifelines) with one-sided Wald tests for c2(0.01) > 0 and "
+                 "c2(0.01) - c2(1) > 0; gates: half budget, leave one seed out", alpha=ALPHA)
     claim.scale(**g, weight_decays=[0.01, 1.0])
     for w in (0.01, 1.0):
         sel = wd == w
