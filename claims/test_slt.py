@@ -500,19 +500,20 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
 
 def plan_configs(tier: str, seed0: int = 0) -> dict:
     """The configs this module trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
-    training: the mod-64 threshold grid (as test_mod64_threshold builds it), the curriculum and
+    training: the mod-64 threshold search's worst case (test_mod64_threshold places n adaptively, so
+    its configs depend on the outcomes: here the most it may train, max_runs per budget searched, at
+    the largest n, as the upper bound), the curriculum and
     direct arms (staged.curriculum_configs / direct_configs, every stage) and the finetuning chains
     with their scratch arm (staged.finetune_configs). Not counted: the LLC's SGLD draws on the
     curriculum checkpoints (small next to training: chains x draws x 128-pair minibatch steps per
     checkpoint). grokcore/tests/test_plan_hooks.py checks these equal what the tests hand to training."""
     g, t, f = GRIDS[tier], GRIDS[tier]["threshold"], GRIDS[tier]["finetune"]
-    base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n"][0])
-    threshold = [c.replace(split_seed=c.seed)
-                 for c in sweep.grid(base, n_train=t["n"], seed=[seed0 + s for s in range(t["seeds"])])]
+    base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n_max"])
+    threshold = [base.replace(seed=seed0 + r, split_seed=seed0 + r) for r in range(2 * t["max_runs"])]
     seeds = [seed0 + s for s in range(g["seeds"])]
     cur = staged.curriculum_configs(_base(g), seeds, g["stage_steps"])
     direct = staged.direct_configs(_base(g), seeds, g["stage_steps"])
     fine = staged.finetune_configs(_base(g, eval_every=f["eval_every"], ratio=f["ratio"]),
                                    [seed0 + s for s in range(f["seeds"])], f["stage_steps"])
-    return {"threshold": threshold, "curriculum": [c for st in cur for c in st],
+    return {"threshold (adaptive, upper bound)": threshold, "curriculum": [c for st in cur for c in st],
             "direct": [c for st in direct for c in st], "finetune": [c for st in fine for c in st]}

@@ -77,12 +77,20 @@ def test_boundaries_hook_is_sweep002(tier, mods, recorded):
 @pytest.mark.parametrize("tier", TIERS)
 def test_slt_hook_is_what_its_tests_train(tier, mods, recorded):
     m = mods["slt"]
-    with pytest.raises(Stop):
+    with pytest.raises(Stop):  # the adaptive threshold search: its first round, then stop
         m.test_mod64_threshold(tier, None, None, "cpu", SEED)
+    first, recorded[:] = list(recorded), []
     with pytest.raises(Stop):
         m._train_curriculum_set(tier, SEED, "cpu")  # both arms, stopped at the LLC
     m._train_finetune_set(tier, SEED, "cpu")  # untrained stages: completes on empty histories
-    assert recorded and _hook(m, tier) == _keys(recorded)
+    hook = m.plan_configs(tier, SEED)
+    bound = hook.pop("threshold (adaptive, upper bound)")
+    assert recorded and _keys(c for grid in hook.values() for c in grid) == _keys(recorded)
+    # the threshold's upper bound: the search's configs differ from it only in n (<= its n) and seeds
+    assert first and all(c.n_train <= bound[0].n_train for c in first)
+    assert {c.replace(n_train=bound[0].n_train, seed=0, split_seed=0).key for c in first} == \
+        {bound[0].replace(seed=0, split_seed=0).key}
+    assert len(bound) >= len(first)
 
 
 def test_hooks_count_in_the_plan(mods):
