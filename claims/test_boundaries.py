@@ -215,12 +215,12 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
 @pytest.mark.parametrize("tier", _tiers(None))
 def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at weak regularization (WD = 0.01) grok step vs log capacity ratio is U-shaped and more
-    so than at WD = 1. Rule (rules_boundaries.u_shape_verdict): per WD, the ratios at which every
-    run grokked (a ratio with censored runs is left out whole: a censored t_grok is unknown), a
-    quadratic in log r of log t_grok by OLS; supported if the curvature c2(0.01) > 0 and
-    c2(0.01) - c2(1) > 0 (one-sided t tests, alpha = 0.05); refuted if c2(0.01) < 0 with no
-    weak-WD ratio left out (leaving out the slow, censored end biases c2 downward); inconclusive
-    with fewer than 3 fully grokked ratios per WD. Gates: half budget, each seed left out.
+    so than at WD = 1. Rule (rules_boundaries.u_shape_verdict): every run enters, censored runs
+    right-censored at their budget (diverged ones excluded): a log-normal AFT (lifelines) of
+    t_grok with a quadratic in log r per WD; supported if the curvature c2(0.01) > 0 and
+    c2(0.01) - c2(1) > 0 (one-sided Wald vs t, alpha = 0.05); refuted if c2(0.01) < 0 at alpha;
+    inconclusive with fewer than 3 ratios or 2 grokked runs per WD, or a fit that does not
+    converge. Gates: half budget, each seed left out.
     Not checked: the position of the U's minimum, nor intermediate WD. The fast tier gives every
     WD one budget (the seed: 20k / 200k at WD 1 / 0.01), so weak-WD runs are censored early."""
     claim.reference("capacity-u-shape")
@@ -228,9 +228,9 @@ def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed)
     hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed)
           if h.config.optim.weight_decay in (0.01, 1.0)]
     wd, x, t = B.wd_of(hs), B.log_ratio(hs), B.grok_steps(hs)
-    claim.tested("quadratic coefficient of log t_grok (0.95 x 10 evals) on log(d_model/p) per WD over fully "
-                 "grokked ratios, OLS with one-sided t tests for c2(0.01) > 0 and c2(0.01) - c2(1) > 0; gates: "
-                 "half budget, leave one seed out", alpha=ALPHA)
+    claim.tested("quadratic coefficient of log t_grok (0.95 x 10 evals, right-censored at the budget) on "
+                 "log(d_model/p) per WD, log-normal AFT (lifelines) with one-sided Wald tests for c2(0.01) > 0 and "
+                 "c2(0.01) - c2(1) > 0; gates: half budget, leave one seed out", alpha=ALPHA)
     claim.scale(**g, weight_decays=[0.01, 1.0])
     for w in (0.01, 1.0):
         sel = wd == w
@@ -353,3 +353,22 @@ def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed)
     claim.decide(B.flips, {"base": base, "table": table}, gates.Perturbations(
         why_not={k: "not applied: each re-derived verdict went through its own claim's gates"
                  for k in ("budget", "seed", "grid")}))
+
+
+# ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
+
+def plan_configs(tier: str, seed0: int = 0) -> dict:
+    """The configs sweep002 trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
+    training, one grid per weight decay (each has its own step budget). test_detection_robust
+    also re-reads the seed-001 sweep: test_empirical.py's plan counts it.
+    grokcore/tests/test_plan_hooks.py checks this equals what sweep002 hands to training."""
+    g = GRIDS[tier]
+    base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
+                                                           act="gelu", heads=4),
+                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=1.0, beta1=0.9, beta2=0.98),
+                     eval_every=g["eval_every"])
+    return {f"seed002 wd={wd:g}": [base.replace(model=dataclasses.replace(base.model, width=d),
+                                                optim=dataclasses.replace(base.optim, weight_decay=wd),
+                                                steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
+                                   for d in g["d_models"] for s in range(g["seeds"])]
+            for wd in WDS}

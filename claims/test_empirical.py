@@ -96,10 +96,11 @@ def test_grok_delayed(tier, claim, claims_store, claims_device, claims_seed):
 @pytest.mark.parametrize("tier", TIERS)
 def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at alpha = 0, larger weight decay lambda in {1e-3, 1e-2, 1e-1, 1} groks sooner. Rule
-    (rules_empirical.censored_trend): Kendall tau-b between log10 lambda and t_grok, runs that never
-    grok ranked last and tied (exact for ranks: every run shares the budget, so a censored time
-    exceeds every observed one), one-sided permutation p in each direction (verdicts.trend, valid
-    with ties): supported if tau < 0 at alpha = 0.05, refuted if tau > 0 at alpha. Gates: half
+    (rules_empirical.censored_trend, grokcore.survival): t_grok right-censored at the budget (runs
+    that never grok), diverged runs excluded; log-rank trend test of t_grok on log10 lambda with
+    one-sided permutation p in each direction (exact for any sample size, ties and separation),
+    effect the Cox log hazard ratio per decade of lambda (lifelines), KM medians per level:
+    supported if t_grok falls with lambda at alpha = 0.05, refuted if it rises at alpha. Gates: half
     budget, each seed left out. Reported, not decided: the OLS slope of log t_grok on log lambda
     over grokked runs (Omnigrok predicts about -1; needs >= 2 grokking levels), and the fraction of
     lambda = 1e-3 seeds that grok within the budget (the claim 'does not grok within budget' is
@@ -114,9 +115,9 @@ def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     tg = np.array([R.t_grok(h) for h in hs])
     grokked = np.isfinite(tg)
     levels = sorted(set(lam[grokked]))
-    claim.tested("Kendall tau-b of (log10 lambda, t_grok), censored runs ranked last (tied), one-sided permutation "
-                 "p each way (5000 shuffles); supported if tau < 0 at alpha; gates: half budget, leave one seed "
-                 "out", alpha=ALPHA)
+    claim.tested("log-rank trend test of t_grok (right-censored at the budget) on log10 lambda, one-sided "
+                 "permutation p each way (5000 shuffles), Cox log HR per decade (lifelines) as the effect; supported "
+                 "if t_grok falls at alpha; gates: half budget, leave one seed out", alpha=ALPHA)
     claim.scale(**g, lambdas=R.LAMBDAS, alpha_model=0.0, n_runs=len(hs))
     if len(levels) >= 2 and grokked.sum() >= 3:
         claim.stat("slope d log t_grok / d log lambda (grokked only)",
@@ -152,7 +153,8 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at lambda = 1, larger alpha in {0, 0.1, 0.25, 0.5} (output scaled by width^-alpha)
     delays or prevents grokking. Rule (rules_empirical.lazy_rich, the reference row's 'success falls
     and/or t_grok rises'): two one-sided Kendall tau-b trend tests at alpha / 2 = 0.025 each
-    (Bonferroni): t_grok with censored runs ranked last rises with alpha, and the grok success
+    (Bonferroni): t_grok (right-censored at the budget; log-rank trend test with permutation p,
+    Cox log HR effect, grokcore.survival) rises with alpha, and the grok success
     (0/1) falls with alpha; permutation p (valid with ties); supported if either is supported and
     neither refuted, refuted only if both opposite tests reject. Gates: half budget, each seed left
     out. Reported: grok success per alpha (Wilson CIs).
@@ -166,7 +168,7 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     al = np.array([h.config.model.alpha for h in hs])
     tg = np.array([R.t_grok(h) for h in hs])
     grokked = np.isfinite(tg)
-    claim.tested("Kendall tau-b of (alpha, t_grok) with censored runs ranked last, and of (alpha, grokked): "
+    claim.tested("log-rank trend of t_grok (censored at the budget) on alpha, and Kendall tau-b of (alpha, grokked): "
                  "one-sided permutation tests at alpha/2 each (Bonferroni over the two); supported if either "
                  "shows the claimed direction and neither the opposite; gates: half budget, leave one seed out",
                  alpha=ALPHA)
@@ -253,3 +255,19 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
     _order_figure(claim, hs, param, name)
     claim.configs([h.config.key for h in hs])
     claim.decide(partial(R.order_change, key=param, alpha=a5), hs, gates.for_histories())
+
+
+# ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
+
+def plan_configs(tier: str, seed0: int = 0) -> dict:
+    """The configs this module trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
+    training: the seed-001 sweep as R.sweep001 builds it (R._base, R.config; the (0, 1) cell with
+    order parameters, then the rest of the alpha = 0 row and the lambda = 1 column).
+    grokcore/tests/test_plan_hooks.py checks this equals what R.sweep001 hands to training."""
+    g = GRIDS[tier]
+    base = R._base(g)
+    cells = sorted({(0.0, lam) for lam in R.LAMBDAS} | {(a, 1.0) for a in R.ALPHAS})
+    order = [R.config(base, 0.0, 1.0, seed0 + s) for s in range(g["seeds01"])]
+    other = [R.config(base, a, lam, seed0 + s) for a, lam in cells if (a, lam) != (0.0, 1.0)
+             for s in range(g["seeds_alpha"] if lam == 1.0 else g["seeds_lambda"])]
+    return {"seed001 (0,1) cell": order, "seed001 row+column": other}

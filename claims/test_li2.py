@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from grokcore import adaptive as A  # noqa: E402
 from grokcore import gates, models, orderparams, stats, sweep  # noqa: E402
 from grokcore import rules_li2 as R  # noqa: E402
 from grokcore.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
@@ -58,27 +59,35 @@ def _one_torch_thread():
 
 
 # --------------------------------------------------------------------------- grids
-# Per tier: the scale at which the verdict is measured. n grid: round(n_lo · n_ratio^i) <= n_hi,
-# the same for every M; per M the window [lo_f n0 M/M0, hi_f n0 (M/M0)²] ∩ [.., max_frac M²]
-# (rules_li2.grid_window). Costs (FLOPs) are computed by `_cost` from the configs.
+# Per tier: the scale at which the verdict is measured. Boundaries are found by the adaptive
+# search (grokcore.adaptive): per M, 3 first points geometric over the law-neutral prior window
+# [lo_f n0 M/M0, min(hi_f n0 (M/M0)², max_frac M²)] (n0 = the expected n* at M0: the window
+# holds n* under any law from M¹ to M² calibrated at M0), then 2 points per round at the Firth
+# estimate and inside its CI, `seeds` runs each, until the log-n CI is narrower than
+# target_width or max_runs runs. Every n snaps to the one absolute grid round(n_min·1.05^i),
+# the same for every M. Costs (FLOPs) are computed by `_cost` from the configs.
 
-_FAST_N = dict(n_lo=100, n_ratio=1.2, n_hi=3000, M0=17, n0=220, lo_f=0.7, hi_f=1.6, max_frac=0.95)
-_GPU_N = dict(n_lo=100, n_ratio=1.2, n_hi=30000, M0=23, n0=200, lo_f=0.6, hi_f=2.0, max_frac=0.95)
+_FAST_S = dict(n_min=100, n_max=3000, grid_ratio=1.05, start=3, per_round=2, max_rounds=8, target_width=0.2,
+               M0=17, n0=220, lo_f=0.7, hi_f=1.6, max_frac=0.95)
+_GPU_S = dict(n_min=100, n_max=30000, grid_ratio=1.05, start=4, per_round=3, max_rounds=10, target_width=0.15,
+              M0=23, n0=200, lo_f=0.6, hi_f=2.0, max_frac=0.95)
 
 GRIDS = {
     "fast": dict(
-        # steps 1500: at T = 1000 the T/2 gate (500 steps) read unconverged boundaries (M log M rejected at
-        # 500-600 steps, not at 650-1000, in seeds 0 and 1); the gate now reads 750
-        boundary=dict(M=[17, 19, 23, 31, 41], **_FAST_N, seeds=4, width=64, steps=1500, eval_every=20, lr=1e-2,
-                      wd=3e-4, max_batch=16),
+        # steps 1500, read also at T/2 = 750 (the budget gate and the budget-convergence row): the adaptive
+        # boundaries at 750 / 1500 / 3000 steps agreed within their CIs at every M (2026-12-01, seed 0)
+        # <= 24 runs per M, 3 seeds per point (2026-12-01, seed 0): the fixed grid (4 seeds x 4-8 n, 116 runs)
+        # gave log-n* CIs of mean width 0.23; this search 0.14 in 108 runs. 4 seeds per point with <= 20 runs
+        # (2 rounds only) gave 0.25 in 100 runs: rounds, not seeds per point, narrow the CI
+        boundary=dict(M=[17, 19, 23, 31, 41], **_FAST_S, seeds=3, max_runs=24, width=64, steps=1500, eval_every=20,
+                      lr=1e-2, wd=3e-4, max_batch=16),
         # depth 2: wd 6e-4, not the old 2e-3: under coupled-L2 Adam a wd term larger than the
         # initial loss gradient (which falls as 1/sqrt(n)) shrinks every weight by ~lr per step
         # and kills the ReLUs at large n (measured: n = 1541 at M = 41 collapsed to ‖W‖ = 0)
-        # 3 seeds (budget): 4 would survive leaving a seed out more often (+14 s)
-        deeper=dict(M=[17, 19, 23, 31, 41], **_FAST_N, seeds=3, width=64, depth=2, act="relu", steps=1200,
-                    eval_every=20, lr=1e-2, wd=6e-4, max_batch=16),
+        deeper=dict(M=[17, 19, 23, 31, 41], **_FAST_S, seeds=3, max_runs=24, width=64, depth=2, act="relu",
+                    steps=1200, eval_every=20, lr=1e-2, wd=6e-4, max_batch=16),
         # fast: mul only (sub is add with the b inputs relabelled: same n* distribution, see test_li2_tasks)
-        tasks=dict(M=[17, 19, 23, 31, 41], tasks=["mul"], **_FAST_N, seeds=4, width=64, steps=1200,
+        tasks=dict(M=[17, 19, 23, 31, 41], tasks=["mul"], **_FAST_S, seeds=3, max_runs=24, width=64, steps=1200,
                    eval_every=20, lr=1e-2, wd=3e-4, max_batch=16),
         stages=dict(M=17, ratio=0.85, seeds=6, width=64, embed=32, steps=1500, eval_every=20,
                     adam_lr=1e-2, wds=[0.0, 3e-4, 1e-3, 3e-3], wd=1e-3,
@@ -88,14 +97,15 @@ GRIDS = {
     # Paper scale (Fig. 5: K = 2048, lr 5e-4, η = 2e-4, 20 seeds; Fig. 3: M = 71, n = 2016).
     # Not run in this session (no GPU was lent): hyperparameters follow the paper, budgets
     # are a guess (n0 from the authors' c = 2.7482 at M0 = 23); the cost of each grid is
-    # printed by `_cost` into the report.
+    # printed by `_cost` into the report (max_runs bounds the runs per M).
     "gpu": dict(
-        boundary=dict(M=[23, 31, 47, 71, 97, 127, 163], **_GPU_N, seeds=20, width=2048, steps=20000,
+        boundary=dict(M=[23, 31, 47, 71, 97, 127, 163], **_GPU_S, seeds=8, max_runs=96, width=2048, steps=20000,
                       eval_every=100, lr=5e-4, wd=2e-4, max_batch=64),
-        deeper=dict(M=[23, 47, 71, 97], **_GPU_N, seeds=10, width=2048, depth=2, act="relu", steps=20000,
-                    eval_every=100, lr=5e-3, wd=1e-4, max_batch=64),
-        tasks=dict(M=[23, 47, 71, 97], tasks=["sub", "mul", "x2y2"], **_GPU_N, seeds=10, width=2048, steps=20000,
-                   eval_every=100, lr=5e-4, wd=2e-4, max_batch=64),
+        # depth 2 at K = 1024: the K x K layer at 2048 would cost 5.8 h of the 8 GPU-hour plan (grokcore plan)
+        deeper=dict(M=[23, 47, 71, 97], **_GPU_S, seeds=6, max_runs=60, width=1024, depth=2, act="relu",
+                    steps=20000, eval_every=100, lr=5e-3, wd=1e-4, max_batch=64),
+        tasks=dict(M=[23, 47, 71, 97], tasks=["sub", "mul", "x2y2"], **_GPU_S, seeds=6, max_runs=60, width=2048,
+                   steps=20000, eval_every=100, lr=5e-4, wd=2e-4, max_batch=64),
         stages=dict(M=71, ratio=2016 / 71**2, seeds=15, width=2048, embed=128, steps=20000, eval_every=50,
                     adam_lr=5e-4, wds=[0.0, 5e-5, 2e-4, 1e-3], wd=2e-4,
                     sgd_lr=0.5, sgd_momentum=0.9,
@@ -119,25 +129,36 @@ def _cost(cfgs: list[RunConfig]) -> float:
 
 # ------------------------------------------------------------------ sweep builders
 
-def n_values(g: dict, M: int) -> list[int]:
-    """The n of the common grid trained at M (rules_li2.grid_window)."""
-    return R.grid_window(M, R.n_grid(g["n_lo"], g["n_ratio"], g["n_hi"]), g["M0"], g["n0"], g["lo_f"], g["hi_f"],
-                         g["max_frac"])
+def search_window(g: dict, M: int) -> tuple[float, float]:
+    """The law-neutral prior window of M: [lo_f n0 M/M0, min(hi_f n0 (M/M0)², max_frac M²)]."""
+    return g["lo_f"] * g["n0"] * M / g["M0"], min(g["hi_f"] * g["n0"] * (M / g["M0"]) ** 2, g["max_frac"] * M * M)
 
 
-def _boundary_cfgs(g: dict, base_seed: int, task: str = "add", depth: int = 1, act: str = "x2") -> list[RunConfig]:
-    """Per M, every n of ``n_values``; seed s uses init seed base+s and split seed base+s."""
-    cfgs = []
-    for M in g["M"]:
-        ns = n_values(g, M)
-        base = RunConfig(task=task, M=M, ratio=None, n_train=ns[0],
+def search_spec(g: dict, M: int) -> A.SearchSpec:
+    """The adaptive search of one M: n on round(n_min 1.05^i), capped at max_frac M²."""
+    return A.SearchSpec(n_min=g["n_min"], n_max=min(g["n_max"], int(g["max_frac"] * M * M)),
+                        grid_ratio=g["grid_ratio"], start=g["start"], per_round=g["per_round"], seeds=g["seeds"],
+                        max_runs=g["max_runs"], max_rounds=g["max_rounds"], target_width=g["target_width"],
+                        alpha=ALPHA)
+
+
+def boundary_search(g: dict, store, device, base_seed: int, experiment: str, tasks=("add",), depth: int = 1,
+                    act: str = "x2", save_params=()) -> tuple[dict, list]:
+    """Adaptive search of every (task, M) boundary at once (one training call per round).
+    Replicate r of a point uses init seed and split seed base_seed + r."""
+    def configs(key, n, reps):
+        task, M = key
+        base = RunConfig(task=task, M=M, ratio=None, n_train=n,
                          model=ModelSpec(family="li2", width=g["width"], depth=depth, act=act),
                          optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
                          steps=g["steps"], eval_every=g["eval_every"])
-        for n in ns:
-            for s in range(g["seeds"]):
-                cfgs.append(base.replace(n_train=n, seed=base_seed + s, split_seed=base_seed + s))
-    return cfgs
+        return [base.replace(seed=base_seed + r, split_seed=base_seed + r) for r in reps]
+
+    keys = [(t, M) for t in tasks for M in g["M"]]
+    bds = A.search({k: search_window(g, k[1]) for k in keys}, configs, lambda k, h: R.generalized(h),
+                   lambda cfgs: _run(cfgs, store, device, experiment, g, save_params),
+                   {k: search_spec(g, k[1]) for k in keys})
+    return bds, [h for b in bds.values() for h in b.hists]
 
 
 def _run(cfgs, store, device, experiment, g, save_params=()):
@@ -146,9 +167,8 @@ def _run(cfgs, store, device, experiment, g, save_params=()):
 
 
 def boundary_sweep(tier, store, device, seed):
-    g = GRIDS[tier]["boundary"]
-    cfgs = _boundary_cfgs(g, seed)
-    return cfgs, _run(cfgs, store, device, f"li2-boundary/{tier}", g, save_params=("W",))
+    """The li2-boundary search (add, depth 1): (searches, histories)."""
+    return boundary_search(GRIDS[tier]["boundary"], store, device, seed, f"li2-boundary/{tier}", save_params=("W",))
 
 
 def stages_groups(tier, seed) -> dict[str, list[RunConfig]]:
@@ -239,6 +259,18 @@ def _boundary_figure(bds: dict, fits, title: str):
     return fig
 
 
+def _search_report(claim, searches: dict, hists, label: str, steps: int):
+    """The adaptive search (per boundary: runs, stop reason, points in the order run) and the
+    budget convergence of n* (T/2 vs T, read from the same runs)."""
+    claim.note(f"{label}: adaptive search: {A.summary(searches)}")
+    for b in searches.values():
+        claim.note(f"{label}, M={b.key[1]}: points in the order run: " + ", ".join(b.order()))
+    conv, txt = R.budget_convergence(hists, (steps // 2, steps))
+    claim.note(f"{label}: n* by step budget: {txt}")
+    claim.stat(f"M converged in budget ({label}, T/2 vs T)", float(sum(conv.values())),
+               claimed=f"of {len(conv)} M")
+
+
 def _law_report(claim, bds: dict, fits, Ms, label: str, tier: str, steps: int | None = None):
     """Notes, per-M stats and the figure of one boundary analysis."""
     claim.note(f"{label}: per-M Firth boundaries: " + R.boundary_text(bds))
@@ -269,11 +301,12 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     Does not check: M log M against M^1.5-like laws over this M range (the power note says
     which exponents the k CI separates), the paper's K = 2048 / lr 5e-4 setting (gpu tier),
     nor the log(1/δ) factor of Thm 4.
-    Cost (fast): 5 M x 4-8 n x 4 seeds = 116 runs x <= 1500 steps.
-    Cost (gpu): 7 M x ~10 n x 20 seeds x 20000 steps.
+    Cost (fast): 5 M x <= 24 runs (adaptive search: 3 seeds per point) x <= 1500 steps.
+    Cost (gpu): 7 M x <= 96 runs x 20000 steps.
     """
     g = GRIDS[tier]["boundary"]
-    cfgs, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    searches, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    cfgs = [h.config for h in hists]
     bds = R.fit_boundaries(R.boundary_points(hists))
     fits, Ms = R.law_fits(bds)
     bds_half = R.fit_boundaries(R.boundary_points(_half(hists)))
@@ -282,12 +315,14 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
                  "penalized logistic fit of generalized vs log n (x50 = log n*, profile penalized-likelihood 95% "
                  "CI, se = CI width / (2 z_0.975) as the profile CI is calibrated on chi²_1); across M, WLS fits of "
                  "log n* under M log M, M, M² and c·M^k (chi² test of each law at α = 0.05, AIC, t_dof CIs); "
-                 "supported iff M² rejected, M log M not, c lower end > 1 and the k CI half-width < 2 - local "
-                 "exponent of M log M; refuted iff M log M rejected (or c upper end < 1). n grid: the same "
-                 "absolute geometric grid (ratio 1.2) for every M.", alpha=ALPHA)
-    claim.scale(**g, n_per_M={M: n_values(g, M) for M in g["M"]}, runs=len(cfgs), cost_flops=_cost(cfgs),
-                optimizer="adam (coupled L2)", activation="x2", task="add")
+                 "supported iff M² rejected, M log M not, c lower end > 1 and the k CI half-width < the gap "
+                 "between the local exponent of M log M and its rivals 1.5, 2; refuted iff M log M rejected (or c "
+                 "upper end < 1). n placed by the adaptive search on one absolute grid (ratio 1.05) for every M.",
+                 alpha=ALPHA)
+    claim.scale(**g, runs=len(cfgs), cost_flops=_cost(cfgs), optimizer="adam (coupled L2)", activation="x2",
+                task="add")
     claim.configs([c.key for c in cfgs])
+    _search_report(claim, searches, hists, "add, depth 1", g["steps"])
     _law_report(claim, bds, fits, Ms, "add, depth 1", tier, g["steps"])
     claim.note("half budget: per-M boundaries " + R.boundary_text(bds_half) + "; laws " + R.law_text(fits_half))
     claim.figure(_boundary_figure(bds_half, fits_half, f"li2-boundary [{tier}]: half budget {g['steps'] // 2} steps"),
@@ -311,10 +346,11 @@ def test_li2_sharpening(tier, claim, claims_store, claims_device, claims_seed):
     Does not check: sharpening measured on other scales (e.g. in n rather than log n). With
     separated outcomes the Firth slope is set mainly by the n-grid gap and the seeds per
     point, so only a strong trend is detectable at this scale (see the power note).
-    Cost: shares the li2-boundary sweep (no extra training).
+    Cost: shares the li2-boundary search (no extra training).
     """
     g = GRIDS[tier]["boundary"]
-    cfgs, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    _, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    cfgs = [h.config for h in hists]
     bds = R.fit_boundaries(R.boundary_points(hists))
     claim.tested("per-M Firth slope of generalized vs log n (profile CI); WLS trend of log slope vs log M, weights "
                  "1/se² (se = log-CI width / 2z), Birge-scaled, one-sided t bounds; supported iff lower bound > 0, "
@@ -369,10 +405,11 @@ def test_li2_fourier(tier, claim, claims_store, claims_device, claims_seed):
     parameters (param/W) exist only at the end of each run, not at T/2; no grid estimate.
     Does not check: that the learned frequencies are the Stage-II local maxima of the
     paper's energy, or exact single-frequency weights.
-    Cost: shares the li2-boundary sweep.
+    Cost: shares the li2-boundary search.
     """
     g = GRIDS[tier]["boundary"]
-    cfgs, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    _, hists = boundary_sweep(tier, claims_store, claims_device, claims_seed)
+    cfgs = [h.config for h in hists]
     M = max(g["M"])
     recs = _fourier_records(hists, M)
     gen = [r for r in recs if r["gen"] == 1]
@@ -413,16 +450,18 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
     exponent CI resolves them; refuted iff M log M rejected; else inconclusive. Gates as
     li2-boundary. Does not check: depth 3-4, the residual variant of the authors' code, or
     the paper's MSE loss.
-    Cost (fast): 5 M x 4-8 n x 3 seeds = 87 runs x <= 1200 steps (K x K layer included).
-    Cost (gpu): 4 M x ~10 n x 10 seeds x 20000 steps at K = 2048.
+    Cost (fast): 5 M x <= 24 runs (adaptive search) x <= 1200 steps (K x K layer included).
+    Cost (gpu): 4 M x <= 60 runs x 20000 steps at K = 2048.
     """
     g = GRIDS[tier]["deeper"]
-    cfgs = _boundary_cfgs(g, claims_seed, depth=g["depth"], act=g["act"])
-    hists = _run(cfgs, claims_store, claims_device, f"li2-deeper/{tier}", g)
+    searches, hists = boundary_search(g, claims_store, claims_device, claims_seed, f"li2-deeper/{tier}",
+                                      depth=g["depth"], act=g["act"])
+    cfgs = [h.config for h in hists]
     claim.tested("as li2-boundary (Firth n* per M on the common n grid; WLS law comparison, chi² tests at α = 0.05; "
                  "exponent power check) for depth = 2 hidden layers with ReLU; no c > 1 part", alpha=ALPHA)
-    claim.scale(**g, n_per_M={M: n_values(g, M) for M in g["M"]}, runs=len(cfgs), cost_flops=_cost(cfgs))
+    claim.scale(**g, runs=len(cfgs), cost_flops=_cost(cfgs))
     claim.configs([c.key for c in cfgs])
+    _search_report(claim, searches, hists, "depth 2", g["steps"])
     bds = R.fit_boundaries(R.boundary_points(hists))
     fits, Ms = R.law_fits(bds)
     _law_report(claim, bds, fits, Ms, "depth 2", tier, g["steps"])
@@ -446,8 +485,8 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     under it), so n*_sub has exactly add's distribution and li2-boundary already measures it;
     the budget buys 4 seeds per point for mul instead (3 do not survive leaving a seed out).
     sub and the x²+y² "non-group" contrast run at the gpu tier.
-    Cost (fast): 5 M x 4-8 n x 4 seeds = 116 runs x <= 1200 steps; add is shared (read at 1200 steps).
-    Cost (gpu): 3 tasks x 4 M x ~10 n x 10 seeds x 20000 steps.
+    Cost (fast): 5 M x <= 24 runs (adaptive search) x <= 1200 steps; add is shared (read at 1200 steps).
+    Cost (gpu): 3 tasks x 4 M x <= 60 runs x 20000 steps.
     """
     g = GRIDS[tier]["tasks"]
     _, add_h = boundary_sweep(tier, claims_store, claims_device, claims_seed)
@@ -458,12 +497,12 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
                  "Firth n* per M; "
                  "WLS law comparison; refuted iff Holm over the tasks rejects the M log M chi² test; supported "
                  "iff no rejection and M² rejected and the exponent resolves the laws for every task", alpha=ALPHA)
-    all_cfgs, all_h = [], []
+    searches, all_h = boundary_search(g, claims_store, claims_device, claims_seed, f"li2-tasks/{tier}",
+                                      tasks=tuple(g["tasks"]))
+    all_cfgs = [h.config for h in all_h]
     for task in g["tasks"]:
-        cfgs = _boundary_cfgs(g, claims_seed, task=task)
-        hists = _run(cfgs, claims_store, claims_device, f"li2-tasks/{tier}", g)
-        all_cfgs += cfgs
-        all_h += hists
+        hists = [h for h in all_h if h.config.task == task]
+        _search_report(claim, {k: b for k, b in searches.items() if k[0] == task}, hists, task, g["steps"])
         bds = R.fit_boundaries(R.boundary_points(hists))
         fits, Ms = R.law_fits(bds)
         _law_report(claim, bds, fits, Ms, task, tier)
@@ -476,7 +515,7 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
             z = stats.t_quantile(ALPHA, math.inf)
             claim.stat(f"log(n*_{task}/n*_add), M={M}", stats.Estimate("log ratio", d, d - z * se, d + z * se, ALPHA,
                                                                         method="difference of Firth log n*, normal"))
-    claim.scale(**g, n_per_M={M: n_values(g, M) for M in g["M"]}, runs=len(all_cfgs), cost_flops=_cost(all_cfgs))
+    claim.scale(**g, runs=len(all_cfgs), cost_flops=_cost(all_cfgs))
     claim.configs([c.key for c in all_cfgs])
     tested = tuple(t for t in ("sub", "mul") if t in g["tasks"])
     claim.decide(_tasks_rule(tested), [h for h in all_h if h.config.task in tested],
@@ -716,3 +755,31 @@ def test_li2_gf_dynamics(tier, claim, claims_store, claims_device, claims_seed):
                          "gf/norm", "‖G_F‖ = ‖∂L/∂F‖, Li² net, Adam", hline=None)
     claim.figure(fig, "‖G_F‖ trajectories per weight decay")
     claim.decide(R.gf_rule, hs, gates.for_histories())
+
+
+# ------------------------------------------------------------------ cost plan
+
+def plan_configs(tier: str) -> dict[str, list[RunConfig]]:
+    """The configs a tier trains, for `grokcore plan` (no training). The boundary grids are
+    adaptive, so their configs are not known before training: each boundary is planned at
+    its run budget (max_runs) with every run at the geometric middle of its prior window
+    (the search concentrates runs near n*, which the window is built to contain), an
+    estimate of the cost, not the exact configs. The stages grid is exact."""
+    out = {}
+    for name, tasks, depth, act in (("boundary", ("add",), 1, "x2"), ("deeper", ("add",), None, None),
+                                    ("tasks", None, 1, "x2")):
+        g = GRIDS[tier][name]
+        cfgs = []
+        for task in tasks or g["tasks"]:
+            for M in g["M"]:
+                lo, hi = search_window(g, M)
+                n = int(round(math.sqrt(lo * hi)))
+                cfgs += [RunConfig(task=task, M=M, ratio=None, n_train=n,
+                                   model=ModelSpec(family="li2", width=g["width"], depth=depth or g["depth"],
+                                                   act=act or g["act"]),
+                                   optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
+                                   steps=g["steps"], eval_every=g["eval_every"], seed=r, split_seed=r)
+                         for r in range(g["max_runs"])]
+        out[f"li2-{name} (adaptive: max_runs per boundary at the window's middle n)"] = cfgs
+    out["li2-stages"] = [c for v in stages_groups(tier, 0).values() for c in v]
+    return out

@@ -53,7 +53,7 @@ import math
 import numpy as np
 import pytest
 
-from grokcore import gates, reference, staged, stats, sweep
+from grokcore import adaptive, gates, reference, staged, stats, survival, sweep
 from grokcore import rules_slt as rules
 from grokcore.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.detect import first_sustained
@@ -71,15 +71,17 @@ GRIDS = {
         batch_size=0, eval_every=120, seeds=7,
         stage_steps=[1200, 1200, 1200, 1200], checkpoint_every=240,
         # geometric, ratio 1.3 from 1100, plus two points in the claimed range: no point at 200/400/800
-        threshold=dict(n=[350, 700, 1100, 1430, 1860, 2420, 3140], seeds=3, steps=1500, eval_every=50),
+        # adaptive search (grokcore.adaptive) of n* at T and at T/2, from the same runs (trained at T)
+        threshold=dict(window=(350, 3140), n_min=100, n_max=3891, start=4, per_round=2, seeds=3, max_runs=24,
+                       rounds=6, target_width=0.3, steps=1500, eval_every=50),
         finetune=dict(seeds=5, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
         sgld=dict(chains=2, draws=150),
     ),
     "gpu": dict(
         batch_size=128, eval_every=1000, seeds=12,
         stage_steps=[50_000] * 4, checkpoint_every=2000,
-        threshold=dict(n=[75, 112, 169, 253, 380, 570, 854, 1281, 1922, 2883], seeds=12, steps=50_000,
-                       eval_every=1000),
+        threshold=dict(window=(75, 2883), n_min=64, n_max=3891, start=5, per_round=3, seeds=6, max_runs=72,
+                       rounds=8, target_width=0.2, steps=50_000, eval_every=1000),
         finetune=dict(seeds=12, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
         sgld=dict(chains=4, draws=500),
     ),
@@ -192,7 +194,9 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     grokcore.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
     on the full mod-64 task: Firth-penalized logistic fit vs log n with a profile-likelihood
     CI at alpha = 0.05 (stats.firth_boundary; finite under separation, never the gap),
-    3 seeds per n on a grid with no point at 200/400/800. Rule (rules_slt.threshold_rule):
+    n placed by the adaptive search (grokcore.adaptive: 4 points over [350, 3140], then 2 per
+    round at the estimate and inside its CI, 3 seeds each, <= 24 runs per budget) for n* at T
+    and at T/2 together, from runs trained for T steps. Rule (rules_slt.threshold_rule):
     supported if the CI lies inside [200, 800] (400 within a factor 2), refuted if it is
     disjoint from it. Gates: half budget (with the "refuted at this budget only" check),
     leave one seed out, without the n nearest n*.
@@ -208,13 +212,24 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     n*/(M ln M) vs Li²'s c. Not checked: the source's curriculum-stage accuracies (not
     data-size points)."""
     g, t = GRIDS[tier], GRIDS[tier]["threshold"]
-    base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n"][0])
-    cfgs = sweep.grid(base, n_train=t["n"], seed=[claims_seed + s for s in range(t["seeds"])])
-    cfgs = [c.replace(split_seed=c.seed) for c in cfgs]
-    with _one_thread():  # one chunk per n (configs sort by n): no padding to the largest split
-        hists = sweep.run(cfgs, store=claims_store, device=claims_device, experiment=f"mod64-threshold/{tier}",
-                          max_batch=t["seeds"])
     T = t["steps"]
+    base = _base(g, steps=T).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n_min"])
+    spec = adaptive.SearchSpec(n_min=t["n_min"], n_max=t["n_max"], start=t["start"], per_round=t["per_round"],
+                               seeds=t["seeds"], max_runs=t["max_runs"], max_rounds=t["rounds"],
+                               target_width=t["target_width"], alpha=ALPHA)
+
+    def configs(budget, n, reps):  # replicate r: init and split seed claims_seed + r
+        return [base.replace(n_train=n, seed=claims_seed + r, split_seed=claims_seed + r) for r in reps]
+
+    def train(cfgs):  # one chunk per n and replicate block (max_batch = seeds): little padding
+        return sweep.run(cfgs, store=claims_store, device=claims_device, experiment=f"mod64-threshold/{tier}",
+                         max_batch=t["seeds"])
+
+    with _one_thread():  # the n* at T and at T/2 are searched together; both read runs trained for T steps
+        searches = adaptive.search({b: t["window"] for b in (T // 2, T)}, configs,
+                                   lambda b, h: rules.generalized(gates.truncate(h, b)), train, spec)
+    hists = list({h.config.key: h for s in searches.values() for h in s.hists}.values())
+    cfgs = [h.config for h in hists]
     by_budget = rules.nstar_by_budget(hists, [T // 4, T // 2, 3 * T // 4, T])
     nstar = by_budget[T]
     c_li2, c_from = _li2_c()
@@ -228,12 +243,22 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     rates = {int(v): stats.wilson_ci(int(np.nansum(y[n == v])), int(np.isfinite(y[n == v]).sum()), ALPHA)
              for v in np.unique(n)}
     claim.tested("Firth logistic fit of generalized (grokcore.detect rule) vs log n_train, from scratch, full "
-                 "mod-64 table, 3 seeds per n; n* with profile-likelihood CI; supported if the CI lies inside "
-                 "[200, 800], refuted if disjoint, else inconclusive; gates: half budget (refuted at this budget "
+                 "mod-64 table, n placed by the adaptive search (3 seeds per point) for n* at T and at T/2; n* "
+                 "with profile-likelihood CI; supported if the CI lies inside [200, 800], refuted if disjoint, else inconclusive; gates: half budget (refuted at this budget "
                  "only -> inconclusive), leave one seed out, drop the n nearest n*. Cannot detect: n* at the "
                  "source's budget (n* falls as the budget grows)", alpha=ALPHA)
-    claim.scale(M=M, n_train=t["n"], seeds=t["seeds"], steps=T, batch=g["batch_size"] or "full",
-                model="embed_mlp D=12 K=48 GELU", optim="Adam lr 5e-3 wd 2e-4")
+    claim.scale(M=M, search=t, runs=len(hists), n_train=sorted({c.n_train for c in cfgs}), steps=T,
+                batch=g["batch_size"] or "full", model="embed_mlp D=12 K=48 GELU", optim="Adam lr 5e-3 wd 2e-4")
+    claim.note(f"adaptive search of n* at T/2 = {T // 2} and T = {T} steps (keys = budgets): "
+               + adaptive.summary(searches))
+    for s in searches.values():
+        claim.note(f"budget {s.key}: points in the order run: " + ", ".join(s.order()))
+    lo_b, hi_b = by_budget[T // 2], by_budget[T]
+    conv = (hi_b.lo <= lo_b.value <= hi_b.hi) or (lo_b.lo <= hi_b.value <= lo_b.hi)
+    claim.note(f"budget convergence: n*(T/2) = {lo_b.value:.0f} [{lo_b.lo:.0f}, {lo_b.hi:.0f}], n*(T) = "
+               f"{hi_b.value:.0f} [{hi_b.lo:.0f}, {hi_b.hi:.0f}]: "
+               + ("converged (one inside the other's CI)" if conv else "NOT converged: n* still moves with the "
+                  "budget, so the verdict holds at this budget only"))
     claim.stat("n*/(M ln M)", c_eff, claimed=c_li2)
     claim.stat("Li² prediction c·M·ln M", c_li2 * mlogm, unit="pairs")
     for b, e in by_budget.items():
@@ -420,8 +445,9 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
 def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: steps to grok mod 53 (grokcore.detect rule) after finetuning through
     7 -> 11 -> 23 -> 49 vs from scratch (same seeds, splits and final-stage budget;
-    non-grokking runs censored at the budget, i.e. tied last): one-sided Mann-Whitney in
-    each direction (verdicts.two_groups) at alpha = 0.05 (rules_slt.finetune_rule). The
+    non-grokking runs right-censored at the budget): exact one-sided permutation log-rank
+    tests in each direction, Cox log hazard ratio and KM medians (verdicts.survival_two_groups,
+    lifelines) at alpha = 0.05 (rules_slt.finetune_rule). The
     source's claim is conditional ("when a previous model grokked, ... they often grokked
     much quicker"): with >= 2 chains whose mod-49 stage grokked, those chains vs all scratch
     runs decide (supported or refuted); otherwise all chains are compared, which can support
@@ -444,9 +470,9 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
     half = dict(data, ft=rules.grok_steps(last[:n], B // 2), sc=rules.grok_steps(last[n:], B // 2), budget=B // 2)
     perturb = rules.seeded_gates(budget=lambda _: [(f"half the final-stage budget ({B // 2} steps)", half)])
     k_ft, k_sc = int(np.isfinite(data["ft"]).sum()), int(np.isfinite(data["sc"]).sum())
-    ft, sc = rules.censored(data["ft"], B), rules.censored(data["sc"], B)
-    claim.tested("steps to grok mod 53, finetuned chain vs scratch, censored at the budget (tied last); "
-                 "one-sided Mann-Whitney both ways, on the chains whose mod-49 stage grokked when >= 2 did (the "
+    ft, sc = rules.censored(data["ft"], B), rules.censored(data["sc"], B)  # for the plot only
+    claim.tested("steps to grok mod 53, finetuned chain vs scratch, right-censored at the budget; exact "
+                 "permutation log-rank both ways (Cox HR, KM medians), on the chains whose mod-49 stage grokked when >= 2 did (the "
                  "source's condition), else on all chains (then support only: no refutation where the condition "
                  "fails); gates: leave one seed out, half the final-stage budget; grok rates by Fisher "
                  "(recorded)", alpha=ALPHA)
@@ -454,7 +480,9 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
     claim.scale(moduli=list(staged.FINETUNE_MODULI), seeds=n, stage_steps=GRIDS[tier]["finetune"]["stage_steps"],
                 batch=GRIDS[tier]["batch_size"] or "full", resize="keep W1,b1; copy old token rows/class columns; "
                 "new ones from the stage's seeded init; fresh Adam per stage")
-    claim.stat("median steps: finetuned - scratch", float(np.median(ft) - np.median(sc)), unit="steps")
+    for arm, v in (("finetuned", data["ft"]), ("scratch", data["sc"])):
+        ok = ~np.isnan(v)
+        claim.stat(f"KM median steps to grok, {arm}", survival.km_median(np.minimum(v[ok], B), np.isfinite(v[ok])))
     claim.stat("grok rate: finetuned - scratch", stats.rate_difference(k_ft, n, k_sc, n, alpha=ALPHA))
     for s, M_ in enumerate(staged.FINETUNE_MODULI):
         claim.stat(f"final test acc at mod {M_} (chain mean)", float(d["stage_acc"][s].mean()))
@@ -466,3 +494,26 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
     claim.figure(fig, "steps to grok mod 53")
     claim.configs(d["configs"])
     claim.decide(rules.finetune_rule, data, perturb)
+
+
+# ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
+
+def plan_configs(tier: str, seed0: int = 0) -> dict:
+    """The configs this module trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
+    training: the mod-64 threshold search's worst case (test_mod64_threshold places n adaptively, so
+    its configs depend on the outcomes: here the most it may train, max_runs per budget searched, at
+    the largest n, as the upper bound), the curriculum and
+    direct arms (staged.curriculum_configs / direct_configs, every stage) and the finetuning chains
+    with their scratch arm (staged.finetune_configs). Not counted: the LLC's SGLD draws on the
+    curriculum checkpoints (small next to training: chains x draws x 128-pair minibatch steps per
+    checkpoint). grokcore/tests/test_plan_hooks.py checks these equal what the tests hand to training."""
+    g, t, f = GRIDS[tier], GRIDS[tier]["threshold"], GRIDS[tier]["finetune"]
+    base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n_max"])
+    threshold = [base.replace(seed=seed0 + r, split_seed=seed0 + r) for r in range(2 * t["max_runs"])]
+    seeds = [seed0 + s for s in range(g["seeds"])]
+    cur = staged.curriculum_configs(_base(g), seeds, g["stage_steps"])
+    direct = staged.direct_configs(_base(g), seeds, g["stage_steps"])
+    fine = staged.finetune_configs(_base(g, eval_every=f["eval_every"], ratio=f["ratio"]),
+                                   [seed0 + s for s in range(f["seeds"])], f["stage_steps"])
+    return {"threshold (adaptive, upper bound)": threshold, "curriculum": [c for st in cur for c in st],
+            "direct": [c for st in direct for c in st], "finetune": [c for st in fine for c in st]}

@@ -2,6 +2,7 @@
 
   grokcore train --task add --M 71 --ratio 0.4 --seed 42 --model li2 --width 512 --steps 3000 --out runs/m71
   grokcore sweep --M 23 31 --ratio 0.2 0.3 0.5 --seeds 4 --model li2 --width 256 --steps 3000 --store s.sqlite
+  grokcore sweep ... --executor ray [--ray-address auto]
   grokcore report reports/claims.json -o reports/claims.html
   grokcore db [--store PATH] [VIEW]
   grokcore bench [--runs 64] [--steps 200]
@@ -118,8 +119,17 @@ def cmd_sweep(a) -> int:
     splits = [("ratio", r) for r in a.ratio] if a.ratio else [("n_train", n) for n in (a.n_train or [None])]
     cfgs = [_config(a, M, v if k == "ratio" else None, v if k == "n_train" else None, w, lr, wd, a.seed0 + s)
             for M in a.M for k, v in splits for w in a.width for lr in a.lr for wd in a.wd for s in range(a.seeds)]
+    from . import executor
+    try:
+        ex = executor.make(a.executor, a.ray_address)
+    except ImportError as err:
+        raise ValueError(f"--executor ray: {err}") from None
     store = Store(a.store or default_store_path())
-    hists = sweep.run(cfgs, store=store, device=_device(a.device), experiment=a.experiment)
+    try:
+        hists = sweep.run(cfgs, store=store, device=_device(a.device), experiment=a.experiment, executor=ex)
+    finally:
+        if a.executor == "ray":
+            ex.shutdown()
     print(f"{len(hists)} runs, {sum(h.summary['generalized_step'] is not None for h in hists)} generalized")
     rows = [r for r in store.view("grid_success") if r["experiment"] == a.experiment]
     print(format_rows(rows))
@@ -140,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--store", help="SQLite store (default: the user cache)")
     p.add_argument("--experiment", default="cli-sweep")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where chunks train: here, or one Ray task each (pip install -e '.[ray]')")
+    p.add_argument("--ray-address", default=None,
+                   help="with --executor ray: 'auto' (running cluster), HOST:PORT, or default: a local instance")
     sub.add_parser("report", help="re-render the HTML report from claims.json", add_help=False)
     sub.add_parser("db", help="print the store's views", add_help=False)
     sub.add_parser("bench", help="batched engine vs the naive one-run loop", add_help=False)

@@ -24,6 +24,10 @@ FAMILIES = ("li2", "embed_mlp", "mu_mlp", "transformer")
 ACTIVATIONS = ("x2", "relu", "x+x2", "gelu", "silu")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LOSSES = ("ce", "mse")
+# Optional metric groups train.train logs at every evaluation (train/test loss and accuracy are
+# always logged: the summary and early stop need them). norm/<p>, delta/<p>, rel_delta/<p>,
+# drift/<p>, grad/<p> per parameter; gf = gf/norm (G_F); grad_cos = grad/cos.
+METRICS = ("norm", "delta", "rel_delta", "drift", "grad", "gf", "grad_cos")
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,16 @@ class RunConfig:
     loss: str = "ce"
     seed: int = 0
     curriculum: int = 0  # 0 = none; r > 0: only pairs with a < r and b < r
+    metrics: tuple[str, ...] = METRICS  # optional metric groups to log (see METRICS); default all
 
     def __post_init__(self):
+        if isinstance(self.metrics, (list, str)):  # from JSON (a list) or a single name
+            object.__setattr__(self, "metrics", tuple([self.metrics] if isinstance(self.metrics, str) else self.metrics))
+        bad = [m for m in self.metrics if m not in METRICS]
+        if bad or len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"metrics must be distinct names from {METRICS}, got {self.metrics}")
+        # canonical order, so the same selection has one key
+        object.__setattr__(self, "metrics", tuple(m for m in METRICS if m in self.metrics))
         if (self.ratio is None) == (self.n_train is None):
             raise ValueError("set exactly one of ratio and n_train")
         if self.loss not in LOSSES:
@@ -111,7 +123,14 @@ class RunConfig:
             raise ValueError("steps and eval_every must be >= 1, batch_size >= 0")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain dict (JSON-ready). ``metrics`` appears only when it differs from the default (all),
+        so the dict, and with it the key, of every config written before the field existed is unchanged."""
+        d = dataclasses.asdict(self)
+        if d["metrics"] == METRICS:
+            del d["metrics"]
+        else:
+            d["metrics"] = list(d["metrics"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
@@ -132,7 +151,7 @@ class RunConfig:
         m = self.model
         shape = (m.family, m.width, m.embed, m.depth, m.act, m.heads, m.zero_out)
         return (self.task, self.M, shape, self.optim.name, self.optim.eps,
-                self.steps, self.eval_every, self.batch_size, self.loss)
+                self.steps, self.eval_every, self.batch_size, self.loss, self.metrics)
 
     def replace(self, **kw) -> "RunConfig":
         return dataclasses.replace(self, **kw)

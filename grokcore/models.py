@@ -25,6 +25,7 @@ input weights (for the gradient-cosine and Fourier measurements).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -99,8 +100,17 @@ def _gather_rows(T: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     would need an int64 index expanded to (R, B, C) (as large as the output) and
     its backward is a scatter over it, ~3x slower on CPU (measured, R=16, B=1764, C=512)."""
     R, V, C = T.shape
-    off = torch.arange(R, device=idx.device).unsqueeze(1) * V  # (R, 1)
+    if torch.compiler.is_compiling():  # traced once into the graph; the cache would break it
+        off = torch.arange(R, device=idx.device).unsqueeze(1) * V
+    else:
+        off = _row_offsets(R, V, idx.device)
     return F.embedding(idx + off, T.reshape(R * V, C))  # (R, B, C)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_offsets(R: int, V: int, device: torch.device) -> torch.Tensor:
+    """(R, 1) int64 offsets r·V, built once per shape and device (read only), not every step."""
+    return torch.arange(R, device=device).unsqueeze(1) * V
 
 
 def _layer_norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -153,3 +163,20 @@ def forward(spec: ModelSpec, P: Params, a: torch.Tensor, b: torch.Tensor,
         x = _layer_norm(x + y, P[f"ln2_w.{l}"], P[f"ln2_b.{l}"])
     f = x.mean(2)  # (R, B, d): mean pooling over the two positions
     return f @ P["head"] + P["head_b"][:, None], f
+
+
+def activation_floats(spec: ModelSpec, M: int) -> int:
+    """FP32 floats the forward pass keeps for backward, per training pair (rough count of the
+    intermediate tensors of `models.forward` and the loss: gathers, pre-activations, activations,
+    logits, log-softmax)."""
+    K, L = spec.width, spec.depth
+    if spec.family == "li2":
+        return 4 * K + 2 * K * (L - 1) + 3 * M
+    if spec.family == "mu_mlp":
+        return 5 * K + 3 * K * (L - 1) + 4 * M
+    if spec.family == "embed_mlp":
+        D = spec.embed or K
+        return 4 * D + 3 * K + 4 * M
+    d, T = K, 2  # transformer, 2 tokens: per block qkv (+bias) 6d, attention 4 x heads x T, out 4d,
+    per_token = 31 * d + 2 * spec.heads * T  # LN 5d, fc1 (+bias, GELU) 12d, fc2 (+residual) 4d
+    return T * L * per_token + 3 * T * d + 4 * M

@@ -33,6 +33,15 @@ K·M + (depth−1)·K², embed_mlp 2·D·K + K·M, transformer 2 tokens x depth 
 forward + backward (~3 forwards) on its batch, an evaluation a forward on all M² pairs.
 Full budgets: runs that stop early (generalized) cost less, so this is an upper bound.
 
+Peak memory per chunk (the ``peak/chunk`` column, source ``configs`` only; an ESTIMATE from
+shapes, not a measurement): the configs are grouped and chunked as ``sweep.chunks`` forms
+them on CUDA (at most 256 runs, similar split sizes), and the largest chunk's training step
+is sized by `chunk_peak_bytes` (activations: `models.activation_floats`): R x FP32 parameter copies (weights, gradient, optimizer
+state, the init copy for drift, the pre-step copy at logged steps), R x 2 x activation
+floats per pair x pairs per step (saved for backward, and as much again for their
+gradients), the split masks and indices, and the (E, R) log buffers. Evaluation is
+chunked to the free device memory (`train.eval_chunk`), so it is not counted.
+
 Wall time = FLOPs / (device FLOP rate x utilization). The default, an H100 (SXM) at its
 ~60 TFLOP/s dense FP32 spec figure (the engine trains in FP32, no TF32) at 10%
 utilization for these tiny, launch-bound models, is a spec-based guess, not a
@@ -42,6 +51,7 @@ measurement: replace it with a measured rate (``--device-flops``, e.g. from
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import itertools
 import math
@@ -50,6 +60,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from . import models
 from .config import ModelSpec, RunConfig
 
 DEFAULT_DEVICE = "H100 SXM, dense FP32 spec"
@@ -67,6 +80,7 @@ class Row:
     flops: float | None = None
     note: str = ""
     keys: set[str] = field(default_factory=set)  # config keys (source "configs"), for the total
+    peak_bytes: float | None = None  # estimated peak device memory of the largest chunk (source "configs")
 
 
 # ------------------------------------------------------------------ FLOP model
@@ -93,6 +107,42 @@ def config_flops(c: RunConfig) -> float:
                      c.steps, c.eval_every)
 
 
+# ------------------------------------------------------------------ memory model
+
+@functools.lru_cache(maxsize=256)
+def param_floats(spec: ModelSpec, M: int) -> tuple[int, int]:
+    """(parameter floats of one run, number of parameter tensors), from the real init's shapes."""
+    P = models.init_params(spec, M, torch.Generator().manual_seed(0))
+    return sum(v.numel() for v in P.values()), len(P)
+
+
+def chunk_peak_bytes(chunk: list[RunConfig]) -> float:
+    """Estimated peak device bytes of one training chunk's step (see the module doc)."""
+    c = chunk[0]
+    R, N = len(chunk), c.M * c.M
+    pairs = c.batch_size or max(_split_size(x) for x in chunk)
+    p_floats, p_tensors = param_floats(c.model, c.M)
+    copies = 5 + (2 if c.optim.name in ("adam", "adamw") else 1)  # w, grad, P0, before, feats-grad slack + state
+    E = c.steps // c.eval_every + 2
+    log_floats = E * (6 + 5 * p_tensors)
+    data = R * (2 * N + 12 * pairs)  # two bool masks (R, N); int64 index + FP32 weight (R, pairs)
+    return 4.0 * R * (copies * p_floats + 2 * models.activation_floats(c.model, c.M) * pairs + log_floats) + data
+
+
+def _split_size(c: RunConfig) -> int:
+    return c.n_train if c.n_train is not None else round(c.ratio * c.M * c.M)
+
+
+def peak_chunk_bytes(cfgs: list[RunConfig], max_batch: int = 256) -> float:
+    """The largest estimated chunk peak over the configs, chunked as sweep.run would on CUDA."""
+    from .sweep import chunks
+
+    groups: dict[tuple, list[RunConfig]] = {}
+    for c in cfgs:
+        groups.setdefault(c.batch_key, []).append(c)
+    return max((chunk_peak_bytes(ch) for g in groups.values() for ch in chunks(g, max_batch, "cuda")), default=0.0)
+
+
 def rows_from_configs(module: str, out: Any) -> list[Row]:
     grids = out if isinstance(out, dict) else {"": out}
     rows = []
@@ -101,7 +151,8 @@ def rows_from_configs(module: str, out: Any) -> list[Row]:
         uniq = {c.key: c for c in cfgs}
         rows.append(Row(module, str(name), "configs", runs=len(uniq),
                         model_steps=sum(c.steps for c in uniq.values()),
-                        flops=sum(config_flops(c) for c in uniq.values()), keys=set(uniq)))
+                        flops=sum(config_flops(c) for c in uniq.values()), keys=set(uniq),
+                        peak_bytes=peak_chunk_bytes(list(uniq.values()))))
     return rows
 
 
@@ -269,7 +320,7 @@ def table(rows: list[Row], rate: float) -> list[dict]:
     for r in rows:
         out.append({"claim module": r.module, "grid": r.grid or "-", "source": r.source,
                     "runs": r.runs, "model-steps": _si(r.model_steps) if r.model_steps is not None else "-",
-                    "FLOPs": _si(r.flops), "est. wall": fmt_time(r.flops / rate if r.flops is not None else None),
+                    "FLOPs": _si(r.flops), "peak/chunk~": _si(r.peak_bytes, "B"), "est. wall": fmt_time(r.flops / rate if r.flops is not None else None),
                     "note": r.note})
     known = [r for r in rows if r.flops is not None]
     seen: set[str] = set()
@@ -287,9 +338,36 @@ def table(rows: list[Row], rate: float) -> list[dict]:
             runs, steps, flops = runs + r.runs, steps + r.model_steps, flops + r.flops
     missing = len(rows) - len(known)
     out.append({"claim module": "TOTAL", "grid": "-", "source": "~" if any(r.source == "GRIDS~" for r in known) else "",
-                "runs": runs, "model-steps": _si(steps), "FLOPs": _si(flops), "est. wall": fmt_time(flops / rate),
+                "runs": runs, "model-steps": _si(steps), "FLOPs": _si(flops),
+                "peak/chunk~": _si(max((r.peak_bytes or 0.0 for r in rows), default=0.0) or None, "B"),
+                "est. wall": fmt_time(flops / rate),
                 "note": f"{missing} row(s) unknown, not counted" if missing else ""})
     return out
+
+
+def report(claims_dir: Path, tier: str, device_flops: float | None = None, utilization: float | None = None,
+           device: str | None = None) -> str:
+    """The printed plan of one tier: header lines (rate and its source, the models) and the table.
+    device_flops None: the spec figure DEFAULT_FLOPS at DEFAULT_UTILIZATION (a guess, said so);
+    a given rate is taken as achieved (utilization 1 unless given)."""
+    from .store import format_rows
+
+    measured = device_flops is not None
+    flops_rate = device_flops if measured else DEFAULT_FLOPS
+    util = utilization if utilization is not None else (1.0 if measured else DEFAULT_UTILIZATION)
+    if not (flops_rate > 0 and 0 < util <= 1):
+        raise ValueError("the device FLOP rate must be > 0 and the utilization in (0, 1]")
+    device = device or ("given rate" if measured else DEFAULT_DEVICE)
+    rate = flops_rate * util
+    return "\n".join([
+        f"cost plan, tier {tier}, claims in {claims_dir}",
+        f"wall time at {_si(flops_rate, 'FLOP/s')} ({device}) x {util:.0%} utilization = {_si(rate, 'FLOP/s')}"
+        + ("" if measured else ": a spec-based guess, not measured"),
+        "FLOPs: 2 x dense multiply-adds x (3 x pairs per step x steps + M² x evals), full budgets (no early stop);"
+        " source GRIDS~ = rough estimate from the GRIDS dict; peak/chunk~ = estimated peak memory of the largest"
+        " training chunk as sweep.chunks forms it on CUDA, an estimate from shapes (see grokcore/plan.py)",
+        format_rows(table(plan(claims_dir, tier), rate)),
+    ])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,26 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None, help="name of the device the rate is for (printed)")
     p.add_argument("--claims", type=Path, default=None, help="claims directory (default ./claims)")
     a = p.parse_args(argv)
-    measured = a.device_flops is not None
-    flops_rate = a.device_flops if measured else DEFAULT_FLOPS
-    util = a.utilization if a.utilization is not None else (1.0 if measured else DEFAULT_UTILIZATION)
-    if not (flops_rate > 0 and 0 < util <= 1):
-        p.error("--device-flops must be > 0 and --utilization in (0, 1]")
-    device = a.device or ("given rate" if measured else DEFAULT_DEVICE)
     claims_dir = a.claims or default_claims_dir()
     if not claims_dir.is_dir():
         print(f"grokcore plan: no claims directory at {claims_dir}", file=sys.stderr)
         return 2
-    from .store import format_rows
-
-    rows = plan(claims_dir, a.tier)
-    rate = flops_rate * util
-    print(f"cost plan, tier {a.tier}, claims in {claims_dir}")
-    print(f"wall time at {_si(flops_rate, 'FLOP/s')} ({device}) x {util:.0%} utilization = {_si(rate, 'FLOP/s')}"
-          + ("" if measured else ": a spec-based guess, not measured"))
-    print("FLOPs: 2 x dense multiply-adds x (3 x pairs per step x steps + M² x evals), full budgets (no early stop);"
-          " source GRIDS~ = rough estimate from the GRIDS dict (see `grokcore plan --help` / grokcore/plan.py)")
-    print(format_rows(table(rows, rate)))
+    try:
+        print(report(claims_dir, a.tier, a.device_flops, a.utilization, a.device))
+    except ValueError as err:
+        p.error(str(err))
     return 0
 
 

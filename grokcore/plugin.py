@@ -21,6 +21,10 @@ Under pytest-xdist each worker sees one GPU (gwN -> GPU N mod count), and
 ``--dist load`` (xdist's default with ``-n``) is upgraded to ``loadgroup`` so
 tests marked ``@share_sweep(name)`` run on one worker and share its sweep;
 name another mode (e.g. ``--dist worksteal``) to opt out.
+
+``--claims-executor ray`` sends training chunks and staged run sets to Ray
+(`grokcore.executor`); the controller starts or joins one Ray instance for the
+session and hands its address to the xdist workers.
 """
 
 from __future__ import annotations
@@ -326,6 +330,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="auto: cuda if visible, else cpu")
     group.addoption("--claims-require-gpu", action="store_true",
                     help="fail gpu-tier tests instead of skipping them without CUDA")
+    group.addoption("--claims-plan", action="store_true",
+                    help="print the cost plan (runs, FLOPs, estimated peak memory and wall time per claim grid; "
+                         "grokcore/plan.py) of the tiers -m selects (all if it names none), train nothing, exit")
+    group.addoption("--claims-executor", choices=("local", "ray"), default="local",
+                    help="where training chunks and staged run sets are computed (ray: pip install -e '.[ray]')")
+    group.addoption("--claims-ray-address", metavar="ADDR", default=None,
+                    help="with --claims-executor ray: 'auto' joins this node's running cluster, HOST:PORT "
+                         "that cluster's GCS; default: start a local instance on loopback for this session")
+
+
+def plan_tiers(markexpr: str) -> list[str]:
+    """The tiers a -m expression selects (a claim test carries exactly one tier marker);
+    every tier when the expression is empty or selects none of them."""
+    if not markexpr:
+        return list(MARKERS)
+    from _pytest.mark.expression import Expression  # pytest's own -m grammar (and, or, not)
+
+    expr = Expression.compile(markexpr)
+    chosen = [t for t in MARKERS if expr.evaluate(lambda name, /, **kw: name == t)]
+    return chosen or list(MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """--claims-plan: print the plan of the selected tiers before any collection, and exit 0."""
+    if not config.getoption("claims_plan", False):
+        return None
+    from .plan import default_claims_dir, report as plan_report
+
+    claims_dir = Path(config.rootpath) / "claims"
+    if not claims_dir.is_dir():
+        claims_dir = default_claims_dir()
+    for tier in plan_tiers(config.getoption("markexpr", "")):
+        print(plan_report(claims_dir, tier), end="\n\n")
+    return 0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -338,18 +377,52 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("numprocesses", None) and config.getoption("dist", None) == "load":
             config.option.dist = "loadgroup"
         config.pluginmanager.register(Collector(config), "grokcore-claims-collector")
+        _configure_executor(config)
         return
     gpu = gpu_for_worker(workerinput["workerid"], visible_gpus())  # before any test touches CUDA
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     if workerinput.get("grokcore_dist") == "loadgroup":
         config.option.loadgroup = True  # xdist's worker reads this from the command line only
+    if workerinput.get("grokcore_ray_address"):  # join the controller's Ray instance (or cluster)
+        from grokcore import executor
+
+        executor.use(executor.Ray(workerinput["grokcore_ray_address"]))
+
+
+def _configure_executor(config: pytest.Config) -> None:
+    """--claims-executor ray on the controller: one Ray instance for the whole session.
+    Without an address the controller starts a local one (on loopback) now, so xdist
+    workers, each a Ray driver of its own, join it (`pytest_configure_node`) instead of
+    each starting one; with an address every process joins that cluster."""
+    if config.getoption("claims_executor", "local") != "ray":
+        return
+    from grokcore import executor
+
+    try:
+        ex = executor.make("ray", config.getoption("claims_ray_address"))
+    except ImportError as err:
+        raise pytest.UsageError(f"--claims-executor ray: {err}") from None
+    executor.use(ex)
+    config._grokcore_ray = ex  # pytest_unconfigure shuts down the instance it started
+    config._grokcore_ray_address = ex.gcs_address if ex.address is None else ex.address
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    ex = getattr(config, "_grokcore_ray", None)
+    if ex is not None:
+        from grokcore import executor
+
+        ex.shutdown()
+        executor.use(executor.Local())
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: object) -> None:
-    """Pass the controller's dist mode to workers, which tag grouped nodeids for loadgroup."""
+    """Pass the controller's dist mode to workers, which tag grouped nodeids for loadgroup,
+    and the address of the session's Ray instance (--claims-executor ray)."""
     node.workerinput["grokcore_dist"] = node.config.option.dist
+    node.workerinput["grokcore_ray_address"] = getattr(node.config, "_grokcore_ray_address", None)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -12,10 +12,11 @@ each seed left out. Two layers:
   ``order_change`` -- measurements (grokcore.detect) + the array rule.
 
 Censoring: every run of one sweep shares one step budget T. A run that never reaches the
-grokking rule has t_grok > T, a right-censored time: larger than every observed t_grok. So
-ranking censored runs last (tied among themselves) is exact for rank statistics (Kendall's
-tau with a permutation p, valid with ties); for a ratio t_grok / t_mem, T is a lower bound
-(conservative for "ratio > 2"; a censored run can never count toward "ratio < 2").
+grokking rule has t_grok > T, a right-censored time. Trends in t_grok are decided by
+censored-data statistics (grokcore.survival, lifelines: permutation log-rank trend test,
+Cox log hazard ratio, Kaplan-Meier medians); diverged runs are excluded and counted. For a
+ratio t_grok / t_mem (grok-delayed), T is a lower bound (conservative for "ratio > 2"; a
+censored run can never count toward "ratio < 2").
 """
 from __future__ import annotations
 
@@ -155,12 +156,6 @@ def budget_of(hs) -> int:
     return b.pop()
 
 
-def censored_rank_value(t: np.ndarray, budget: float) -> np.ndarray:
-    """Censored (NaN) grok steps -> 2 x budget: above every observed step, tied among themselves."""
-    t = np.asarray(t, float)
-    return np.where(np.isnan(t), 2.0 * budget, t)
-
-
 # ------------------------------------------------------------------ array rules
 
 def _exp_effect(e: Estimate, name: str) -> Estimate:
@@ -215,28 +210,21 @@ def delay_verdict(tmem, tgrok, budget: float, ratio_null: float = RATIO_NULL, al
     return dataclasses.replace(v, power=power, claimed=f"ratio > {ratio_null:g}, lag > 0")
 
 
-def censored_trend(x, tgrok, budget: float, side: str, alpha: float = ALPHA, what: str = "kendall tau") -> Verdict:
+def censored_trend(x, tgrok, budget: float, side: str, alpha: float = ALPHA, what: str = "Cox log HR per unit x",
+                   ok=None) -> Verdict:
     """Claim: t_grok increases (side="greater") or decreases ("less") with x.
 
-    Kendall tau-b of (x, t_grok) with censored runs (NaN) ranked last and tied (exact for ranks
-    when all runs share the budget, see the module doc); one-sided permutation p in each
-    direction (verdicts.trend, valid with ties): supported if the claimed-direction p < alpha,
-    refuted if the opposite p < alpha; inconclusive otherwise, and when every run is censored
-    (the ranks are then constant)."""
+    t_grok NaN = not within ``budget`` (right-censored there); ``ok`` False marks diverged runs
+    (excluded, counted). verdicts.survival_trend: one-sided permutation log-rank trend tests in
+    each direction (exact-in-the-limit with ties, heavy censoring and separation, where the Cox
+    MLE diverges), the Cox log hazard ratio per unit x as the effect (a rising t_grok is a
+    falling hazard), Kaplan-Meier medians per level in the reason; inconclusive when every run
+    is censored."""
+    v = verdicts.survival_trend(x, tgrok, budget, side, alpha, ok=ok, what=what)
     x, t = np.asarray(x, float), np.asarray(tgrok, float)
-    n_obs = int(np.isfinite(t).sum())
-    if n_obs == 0:
-        return Verdict(INCONCLUSIVE, None, alpha, f"{what}: no run grokked within {budget:g} steps (every run "
-                                                  "censored: the ranks carry no information)",
-                       "> 0" if side == "greater" else "< 0",
-                       power=f"every run censored at {budget:g} steps: needs a budget at which some runs grok")
-    v = verdicts.trend(x, censored_rank_value(t, budget), side, alpha, what)
     levels = np.unique(x)
     counts = ", ".join(f"{lv:g}: {int(np.isfinite(t[x == lv]).sum())}/{int((x == lv).sum())}" for lv in levels)
-    return dataclasses.replace(v, reason=v.reason + f" (grokked per level {counts})",
-                               power=v.power or f"{x.size} runs over {levels.size} levels, {n_obs} grokked; "
-                                                "censored runs tie, so a trend carried only by grokked-vs-censored "
-                                                "needs the censored runs concentrated at one end")
+    return dataclasses.replace(v, reason=v.reason + f" (grokked per level {counts})")
 
 
 def change_verdict(after, before, alpha: float = ALPHA, what: str = "after - before") -> Verdict:
@@ -282,7 +270,13 @@ def wd_speeds(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
     """grok-wd-speeds on the alpha = 0 row: t_grok falls with log10 lambda."""
     lam = np.array([h.config.optim.weight_decay for h in hs])
     t = np.array([t_grok(h, grok_rule) for h in hs])
-    return censored_trend(np.log10(lam), t, budget_of(hs), "less", alpha, "kendall tau (log10 lambda, t_grok)")
+    return censored_trend(np.log10(lam), t, budget_of(hs), "less", alpha, "Cox log HR per decade of lambda",
+                          ok=_ok(hs))
+
+
+def _ok(hs) -> np.ndarray:
+    """False for diverged runs (no time to grok, censored or not: excluded by the survival rules)."""
+    return np.array([h.status == "ok" for h in hs])
 
 
 def success_trend(x, tgrok, side: str = "less", alpha: float = ALPHA, what: str = "kendall tau (x, grokked)") -> Verdict:
@@ -295,13 +289,14 @@ def success_trend(x, tgrok, side: str = "less", alpha: float = ALPHA, what: str 
 
 def lazy_rich(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
     """grok-lazy-rich on the lambda = 1 column: larger alpha "delays or prevents" grokking. As the
-    reference row states it: supported if grok success falls with alpha and/or t_grok (censored
-    last) rises with alpha -- two trend tests at alpha / 2 each (Bonferroni), combined by any_of:
+    reference row states it: supported if grok success falls with alpha and/or t_grok (right-censored
+    at the budget; log-rank trend) rises with alpha -- two trend tests at alpha / 2 each (Bonferroni), combined by any_of:
     supported if either is supported and neither refuted; refuted only if both are."""
     al = np.array([h.config.model.alpha for h in hs])
     t = np.array([t_grok(h, grok_rule) for h in hs])
     parts = {"success falls": success_trend(al, t, "less", alpha / 2, "kendall tau (alpha, grokked)"),
-             "t_grok rises": censored_trend(al, t, budget_of(hs), "greater", alpha / 2, "kendall tau (alpha, t_grok)")}
+             "t_grok rises": censored_trend(al, t, budget_of(hs), "greater", alpha / 2, "Cox log HR per unit alpha",
+                                            ok=_ok(hs))}
     decided = [k for k, p in parts.items() if p.verdict != INCONCLUSIVE]
     v = verdicts.any_of(parts, headline=decided[0] if decided else "success falls")
     return dataclasses.replace(v, power="; ".join(f"{k}: {p.power}" for k, p in parts.items() if p.power))

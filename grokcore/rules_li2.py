@@ -74,11 +74,12 @@ def generalized(h, budget: int | None = None) -> float:
     return float(detect.generalized([h], budget=budget if budget is not None else h.config.steps)[0])
 
 
-def boundary_points(hists, group: Callable = lambda h: h.config.M) -> dict:
-    """group -> (log n_train, generalized) arrays, diverged runs dropped."""
+def boundary_points(hists, group: Callable = lambda h: h.config.M, budget: int | None = None) -> dict:
+    """group -> (log n_train, generalized within ``budget`` (default: each run's own)) arrays,
+    diverged runs dropped."""
     per = defaultdict(lambda: ([], []))
     for h in hists:
-        y = generalized(h)
+        y = generalized(h, budget)
         if not math.isnan(y):
             per[group(h)][0].append(math.log(h.config.n_train))
             per[group(h)][1].append(y)
@@ -115,6 +116,25 @@ def fit_boundaries(points: dict, alpha: float = ALPHA) -> dict:
         M = g[-1] if isinstance(g, tuple) else g
         out[g] = BoundaryFit(int(M), b, se_from_ci(b.x50.lo, b.x50.hi, alpha), x, y)
     return out
+
+
+def budget_convergence(hists, budgets: tuple[int, ...], group: Callable = lambda h: h.config.M,
+                       alpha: float = ALPHA) -> tuple[dict, str]:
+    """Per group, n* at each budget (the same runs read at T' <= T: a run's first T' steps are
+    the run of budget T'). A group is "converged" when, at every pair of consecutive budgets,
+    one budget's log n* lies inside the other's CI; else its n* still moves with the budget and a
+    verdict on it holds at the measured budget only. Returns (group -> converged, text)."""
+    fits = {T: fit_boundaries(boundary_points(hists, group, T), alpha) for T in budgets}
+    conv, lines = {}, []
+    for g in fits[budgets[-1]]:
+        es = [fits[T][g].b.x50 if g in fits[T] else None for T in budgets]
+        conv[g] = all(a is not None and b is not None and (a.lo <= b.value <= a.hi or b.lo <= a.value <= b.hi)
+                      for a, b in zip(es, es[1:]))
+        txt = ", ".join(f"T={T}: " + (f"{math.exp(e.value):.0f} [{math.exp(e.lo):.0f}, {math.exp(e.hi):.0f}]"
+                                      if e is not None and math.isfinite(e.value) else "unbounded")
+                        for T, e in zip(budgets, es))
+        lines.append(f"{g}: {txt} ({'converged' if conv[g] else 'NOT converged'})")
+    return conv, "; ".join(lines)
 
 
 def law_fits(bds: dict, alpha: float = ALPHA):
@@ -454,15 +474,51 @@ def both(parts: dict, headline: str | None = None) -> Verdict:
     return Verdict(verdict, head.effect, min(v.alpha for v in parts.values()), text, head.claimed, {}, power)
 
 
-def rate_power(n: int, p0: float = 0.5, alpha: float = ALPHA) -> str:
-    """Which pass counts out of n decide a rate vs p0 (one-sided Wilson bounds at level 1 - alpha)."""
+def _k_needed(n: int, p0: float, alpha: float) -> int | None:
+    """Smallest pass count k with the exact one-sided binomial p = P(Bin(n, p0) >= k) < alpha (verdicts.rate)."""
+    from scipy import stats as sps
+
+    return next((k for k in range(n + 1) if sps.binom.sf(k - 1, n, p0) < alpha), None) if n > 0 else None
+
+
+def rate_support_prob(n: int, pi: float, p0: float = 0.5, alpha: float = ALPHA) -> float:
+    """Exact P(supported at n runs and after leaving any one run out) when each run passes with
+    probability pi: needs k >= k_min(n) and k - 1 >= k_min(n - 1) (the seed gate can drop a pass)."""
+    from scipy import stats as sps
+
+    k1, k0 = _k_needed(n, p0, alpha), _k_needed(n - 1, p0, alpha)
+    if k1 is None or k0 is None:
+        return 0.0
+    return float(sps.binom.sf(max(k1, k0 + 1) - 1, n, pi))
+
+
+def rate_power(n: int, p0: float = 0.5, alpha: float = ALPHA, pis=(0.9, 0.95)) -> str:
+    """Which pass counts out of n decide a rate vs p0 (exact one-sided binomial, verdicts.rate),
+    and the exact power (``rate_support_prob``) if each run passes with probability pi."""
     if n == 0:
         return "no runs"
-    sup = [k for k in range(n + 1) if stats.wilson_ci(k, n, 2 * alpha).lo > p0]
-    ref = [k for k in range(n + 1) if stats.wilson_ci(k, n, 2 * alpha).hi < p0]
-    s = f">= {sup[0]}/{n} passes" if sup else "no count"
-    f = f"<= {ref[-1]}/{n}" if ref else "no count"
-    return f"{n} runs: supported needs {s}, refuted {f}; leaving a seed out needs the same with n - 1"
+    k1, k0 = _k_needed(n, p0, alpha), _k_needed(n - 1, p0, alpha)
+    if k1 is None:
+        return f"{n} runs: no count reaches p < {alpha:g} (exact binomial vs {p0:g})"
+    need = max(k1, (k0 or n) + 1)
+    pw = ", ".join(f"{rate_support_prob(n, pi, p0, alpha):.2f} at pass probability {pi:g}" for pi in pis)
+    return (f"{n} runs: supported needs >= {k1}/{n} passes (exact binomial vs {p0:g}), >= {need}/{n} to survive "
+            f"leaving a seed out; power {pw}")
+
+
+def both_rate_power(n: int, m: int = len(PRIMARY), pi: float = 0.9, target: float = 0.8, p0: float = 0.5,
+                    alpha: float = ALPHA) -> str:
+    """Power of ``stage_rate_verdict`` (every one of m conditions supported, seed gate included)
+    with n runs per condition when each run passes with probability pi; the n that reaches
+    ``target`` (exact binomial, independent conditions)."""
+    p = rate_support_prob(n, pi, p0, alpha) ** m
+    k1, k0 = _k_needed(n, p0, alpha), _k_needed(n - 1, p0, alpha)
+    tol = n - max(k1, k0 + 1) if k1 is not None and k0 is not None else -1
+    need = next((k for k in range(n, 41) if rate_support_prob(k, pi, p0, alpha) ** m >= target), None)
+    return (f"all {m} conditions supported with {n} seeds each: power {p:.2f} if each run passes with probability "
+            f"{pi:g} (support tolerates {max(tol, 0)} failing run(s) per condition" + (", none at all" if tol < 0 else "")
+            + f"); {target:.0%} power needs "
+            + (f"{need} seeds per condition" if need else "> 40 seeds per condition"))
 
 
 def _rate_part(rows: list[dict], passes: Callable, what: str, alpha: float) -> Verdict:
@@ -474,11 +530,15 @@ def _rate_part(rows: list[dict], passes: Callable, what: str, alpha: float) -> V
 
 def stage_rate_verdict(rows: list[dict], passes: Callable, what: str, primary=PRIMARY,
                        alpha: float = ALPHA) -> Verdict:
-    """Per primary condition: the rate of runs that pass (Wilson, one-sided bounds vs 1/2);
-    combined by ``both``."""
+    """Per primary condition: the rate of runs that pass (exact one-sided binomial vs 1/2,
+    verdicts.rate); combined by ``both``; the power note gives the exact probability that every
+    condition is supported (seed gate included) at an assumed per-run pass probability."""
     conds = by_condition(rows)
     parts = {c: _rate_part(conds.get(c, []), passes, f"{what} rate, {c}", alpha) for c in primary}
-    return both(parts)
+    v = both(parts)
+    n = min((len([p for p in (passes(r) for r in conds.get(c, [])) if p is not None]) for c in primary), default=0)
+    return Verdict(v.verdict, v.effect, v.alpha, v.reason, v.claimed, v.grid,
+                   f"{both_rate_power(n, len(primary), alpha=alpha)}; {v.power}" if n else v.power)
 
 
 def independent_pass(r: dict):

@@ -17,19 +17,19 @@ gates for such a dict (budget gate n/a for the staged sets, with the reason).
                       (``conjunction``: every part supported at alpha, refuted if one part is
                       refuted at alpha/m)
   tracks_rule         llc-tracks-test: Spearman rho(LLC, test loss) > 0, levels and differences
-  finetune_rule       finetune-accelerates: steps to grok, finetuned < scratch (censored MW),
+  finetune_rule       finetune-accelerates: steps to grok, finetuned < scratch (right-censored
+                      at the budget: permutation log-rank + Cox HR, grokcore.survival),
                       refutable only on chains whose previous stage grokked
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import replace
 
 import numpy as np
 from scipy import stats as sps
 
-from . import detect, gates, stats, verdicts
+from . import detect, gates, stats, survival, verdicts
 from .stats import Estimate
 from .verdicts import INCONCLUSIVE, Verdict
 
@@ -242,25 +242,28 @@ def grok_steps(hists, budget: int | None = None) -> np.ndarray:
 
 
 def censored(v: np.ndarray, budget: float) -> np.ndarray:
-    """Runs that did not grok within the budget (inf) tied last at budget + 1."""
+    """For plots only: runs that did not grok within the budget (inf) drawn at budget + 1."""
     return np.where(np.isinf(v), budget + 1.0, v)
 
 
 def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Verdict:
     """Claim: finetuning through smaller moduli groks the target sooner than training from
     scratch, "when a previous model grokked" (the source's condition). d: per seed ft, sc
-    (steps to grok, inf = not within d["budget"]; censored runs tie last) and prev (the
-    chain's previous stage grokked). verdicts.two_groups(ft, sc, "less"): one-sided
-    Mann-Whitney both ways, on the chains whose previous stage grokked vs every scratch run
-    when there are >= 2 such chains (where the claim is meant to hold: it can be supported or
-    refuted there). Otherwise on all chains, where it can be supported (faster even without
-    the condition) but a refutation is not measured where the claim holds: inconclusive."""
+    (steps to grok, inf = not within d["budget"]: right-censored there; NaN = diverged,
+    excluded and counted) and prev (the chain's previous stage grokked).
+    verdicts.survival_two_groups(ft, sc, "less"): exact one-sided permutation log-rank tests
+    both ways, Cox log hazard ratio (> 0: finetuned groks sooner) and KM medians, on the chains
+    whose previous stage grokked vs every scratch run when there are >= 2 such chains (where the
+    claim is meant to hold: it can be supported or refuted there). Otherwise on all chains,
+    where it can be supported (faster even without the condition) but a refutation is not
+    measured where the claim holds: inconclusive."""
     b = float(d["budget"])
     prev = np.asarray(d["prev"], bool)
     cond = prev.sum() >= 2
-    ft = d["ft"][prev] if cond else d["ft"]
-    v = verdicts.two_groups(censored(ft, b), censored(d["sc"], b), "less", alpha,
-                            what="steps to grok: finetuned - scratch")
+    ft = np.asarray(d["ft"], float)[prev] if cond else np.asarray(d["ft"], float)
+    sc = np.asarray(d["sc"], float)
+    v = verdicts.survival_two_groups(ft, sc, b, "less", alpha, ok_a=~np.isnan(ft), ok_b=~np.isnan(sc),
+                                     what="Cox log HR, finetuned vs scratch")
     where = (f"chains whose previous stage grokked ({int(prev.sum())}/{prev.size}) vs all scratch runs" if cond else
              f"all chains (previous stage grokked in {int(prev.sum())}/{prev.size} chains)")
     v = replace(v, reason=f"{v.reason}; {where}")
@@ -271,75 +274,23 @@ def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Ver
     return replace(v, power=finetune_power_text(d, alpha)) if with_power else v
 
 
-@functools.cache
-def _u_cdf(na: int, nb: int) -> np.ndarray:
-    """Exact null CDF of the Mann-Whitney U of a group of na vs nb (no ties): the count of
-    arrangements with U = u follows f(m, n, u) = f(m - 1, n, u - n) + f(m, n - 1, u)."""
-    f = {(0, j): np.ones(1) for j in range(nb + 1)} | {(i, 0): np.ones(1) for i in range(na + 1)}
-    for i in range(1, na + 1):
-        for j in range(1, nb + 1):
-            out = np.zeros(i * j + 1)
-            a, b = f[(i - 1, j)], f[(i, j - 1)]
-            out[j:j + a.size] += a
-            out[:b.size] += b
-            f[(i, j)] = out
-    c = np.cumsum(f[(na, nb)])
-    return c / c[-1]
-
-
-def _mw_p_rows(a: np.ndarray, b: np.ndarray, side: str) -> np.ndarray:
-    """Per row, the one-sided Mann-Whitney p of a vs b as stats.two_sample computes it: exact
-    without ties when the smaller group has <= 8 values, else the normal approximation with
-    tie and continuity correction; vectorized for the power simulation."""
-    na, nb = a.shape[1], b.shape[1]
-    v = np.concatenate([a, b], 1)
-    u = sps.rankdata(v, axis=1)[:, :na].sum(1) - na * (na + 1) / 2
-    n = na + nb
-    ties = ((v[:, :, None] == v[:, None, :]).sum(-1) ** 2 - 1).sum(-1)  # sum over tie groups of c^3 - c
-    sd = np.sqrt(na * nb / 12 * ((n + 1) - ties / (n * (n - 1))))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (u - na * nb / 2 + (0.5 if side == "less" else -0.5)) / sd
-    z = np.where(sd > 0, z, 0.0)
-    p = sps.norm.cdf(z) if side == "less" else sps.norm.sf(z)
-    if min(na, nb) <= 8:
-        cdf = _u_cdf(na, nb)
-        ui = np.rint(u).astype(int)
-        exact = cdf[ui] if side == "less" else 1 - np.where(ui > 0, cdf[np.maximum(ui - 1, 0)], 0.0)
-        p = np.where(ties == 0, exact, p)
-    return p
-
-
-def mw_power(k: int, speedup: float, median: float, sd_log: float, budget: float, alpha: float = ALPHA,
-             draws: int = 400, seed: int = 0, leave_one_out: bool = True) -> float:
-    """Power of finetune_rule (+ the seed gate if leave_one_out) with k seeds per arm, when
-    finetuning divides the steps to grok by ``speedup``: scratch steps log-normal (median,
-    sd_log), finetuned ones the same law / speedup, both censored at the budget; supported
-    needs the one-sided Mann-Whitney p < alpha on all k seeds and on every k - 1 subset."""
-    rng = np.random.default_rng(seed)
-    sc = np.exp(rng.normal(math.log(median), sd_log, (draws, k)))
-    ft = np.exp(rng.normal(math.log(median / speedup), sd_log, (draws, k)))
-    sc, ft = (np.where(v > budget, budget + 1.0, v) for v in (sc, ft))
-    ok = _mw_p_rows(ft, sc, "less") < alpha
-    if leave_one_out:
-        for r in range(k):
-            keep = np.arange(k) != r
-            ok &= _mw_p_rows(ft[:, keep], sc[:, keep], "less") < alpha
-    return float(ok.mean())
-
-
 def finetune_power_text(d: dict, alpha: float = ALPHA, speedup: float = 2.0, target: float = 0.8) -> str:
-    """What finetune_rule can detect with this many seeds: power for a ``speedup``-fold
-    speed-up under a log-normal model fitted to the scratch arm, and the seeds per arm that
+    """What finetune_rule can detect with this many seeds: power (survival.logrank_power, 400
+    seeded draws) for a ``speedup``-fold speed-up under a log-normal model fitted to the
+    scratch arm's observed steps (sd(log) 0.4 with < 3 of them), and the seeds per arm that
     would give ``target`` power (leave-one-out included)."""
     b, k = float(d["budget"]), len(d["seed"])
-    g = d["sc"][np.isfinite(d["sc"])]
+    g = np.asarray(d["sc"], float)
+    g = g[np.isfinite(g)]
     median = float(np.median(g)) if g.size else b / 2
     sd = float(np.std(np.log(g), ddof=1)) if g.size >= 3 else 0.4
     sd = max(sd, 0.1)
-    p_k = mw_power(k, speedup, median, sd, b, alpha)
-    need = next((m for m in range(4, 25) if mw_power(m, speedup, median, sd, b, alpha) >= target), None)
+    p_k = survival.logrank_power(k, speedup, median, sd, b, alpha)
+    need = next((m for m in range(k + 1, 13) if survival.logrank_power(m, speedup, median, sd, b, alpha,
+                                                                        draws=200) >= target), None)
     min_p = 1 / math.comb(2 * (k - 1), k - 1)
     return (f"{k} seeds per arm: power {p_k:.2f} to detect a {speedup:g}x speed-up (log-normal model: scratch median "
-            f"{median:.0f} steps, sd(log) {sd:.2f}, censored at {b:.0f}; supported on all seeds and every leave-one-out "
-            f"subset); {target:.0%} power needs " + (f">= {need} seeds per arm" if need else "> 24 seeds per arm")
-            + f". Leave-one-out leaves {k - 1} vs {k - 1}: smallest exact one-sided MW p = {min_p:.3g}")
+            f"{median:.0f} steps, sd(log) {sd:.2f}, censored at {b:.0f}; exact permutation log-rank, supported on all "
+            f"seeds and every leave-one-out subset); {target:.0%} power needs "
+            + (f"{need} seeds per arm" if need else "> 12 seeds per arm")
+            + f". Leave-one-out leaves {k - 1} vs {k - 1}: smallest one-sided permutation p = {min_p:.3g}")

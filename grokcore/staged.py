@@ -62,7 +62,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import models, tasks
+from . import executor, models, tasks
 from .config import RunConfig
 from .llc import SGLDConfig, estimate_llc, expand_chains
 from .train import History, hash_index, train
@@ -298,13 +298,15 @@ def set_key(kind: str, base: RunConfig, **spec) -> str:
 def cached_set(store, kind: str, base: RunConfig, compute: Callable[[], Any], **spec) -> Any:
     """The run set ``set_key(kind, base, **spec)``: from the process cache, else from the
     results store's artifacts (shared by xdist workers and reruns), else ``compute()``d and
-    stored in both. ``store`` may be None (process cache only)."""
+    stored in both. ``store`` may be None (process cache only). ``compute`` runs on the
+    current executor (`grokcore.executor`: on ray as one task, so it must pickle; the
+    driver stores its result); a failure there raises `executor.UnitsFailed`."""
     key = set_key(kind, base, **spec)
     if key in _SET_CACHE:
         return _SET_CACHE[key]
     out = store.get_artifact(key) if store is not None else None
     if out is None:
-        out = compute()
+        out = executor.current().call(compute, label=key)  # local: compute() here; ray: one task
         if store is not None:
             store.put_artifact(key, out, kind=kind)
     _SET_CACHE[key] = out

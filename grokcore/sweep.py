@@ -6,11 +6,14 @@ takes what the store already has (content-addressed by `RunConfig.key`),
 groups the rest by `batch_key`, trains each group in chunks (`chunks`: similar
 split sizes, at most `max_batch` runs, a cache-sized batch on CPU; a chunk that
 does not fit in GPU memory is halved), stores
-each run, and returns one History per config, in order.
+each run, and returns one History per config, in order. Chunks train on an
+executor (`grokcore.executor`: here by default, or one Ray task each); the
+caller's process alone writes the store.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 from collections import defaultdict
@@ -19,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__
+from . import executor as _executor
 from .config import RunConfig
 from .oom import split_on_oom
 from .train import History, train
@@ -120,7 +124,8 @@ def _bar(total_steps: int, label: str):
 def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str = "adhoc",
         max_batch: int = 256, save_params: tuple[str, ...] = (), early_stop: bool = True,
         accept: Callable[[History], bool] | None = None,
-        train_chunk: Callable[[list[RunConfig]], list[History]] | None = None) -> list[History]:
+        train_chunk: Callable[[list[RunConfig]], list[History]] | None = None,
+        executor=None) -> list[History]:
     """One History per config (in order): cached ones from `store`, the rest trained.
 
     early_stop=True stops a batch once every run in it has generalized (seed 002's
@@ -131,7 +136,14 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     The one front-end for cached training: ``accept(history)`` may further restrict
     which stored histories are reused (e.g. trajectory.run needs its order parameters),
     and ``train_chunk(chunk)`` replaces the plain training of one chunk (it must return
-    one History per config, in order)."""
+    one History per config, in order).
+
+    ``executor`` (default `grokcore.executor.current()`, local unless configured) is
+    where chunks train. Local: here, chunk after chunk. Ray: every chunk is a task
+    (``train_chunk`` must then pickle: a module function or functools.partial); each
+    chunk's histories are stored as they return. Chunks that fail for good are stored
+    as nothing and raise `executor.UnitsFailed` (run key -> error) once the others
+    are stored."""
     keys = [c.key for c in cfgs]
     have: dict[str, History] = {}
     if store is not None:
@@ -145,8 +157,16 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     groups = defaultdict(list)
     for c in todo.values():
         groups[c.batch_key].append(c)
-    for group in groups.values():
-        for chunk in chunks(group, max_batch, device):
+    work = [chunk for group in groups.values() for chunk in chunks(group, max_batch, device)]
+
+    def keep(hists: list[History]) -> None:  # the driver alone writes the store
+        if store is not None:
+            store.put_many([to_stored(h, experiment) for h in hists])
+        have.update((h.config.key, h) for h in hists)
+
+    executor = executor if executor is not None else _executor.current()
+    if executor.name == "local":
+        for chunk in work:
             if train_chunk is not None:
                 hists = split_on_oom(train_chunk, chunk, "training chunk")  # same OOM fallback
             else:
@@ -154,9 +174,19 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
                 hists = _train_chunk(chunk, device, save_params, cb, early_stop)
                 if bar is not None:
                     bar.close()
-            if store is not None:
-                store.put_many([to_stored(h, experiment) for h in hists])
-            have.update((h.config.key, h) for h in hists)
+            keep(hists)
+    elif work:
+        fn = (functools.partial(split_on_oom, train_chunk, what="training chunk") if train_chunk is not None
+              else functools.partial(_train_chunk, device=device, save_params=save_params, progress=None,
+                                     early_stop=early_stop))
+        failed: dict[str, str] = {}
+        for i, out in executor.map(fn, work, gpu=str(device).startswith("cuda")):
+            if isinstance(out, _executor.Failure):
+                failed.update((c.key, out.error) for c in work[i])
+            else:
+                keep(out)
+        if failed:
+            raise _executor.UnitsFailed(failed)
     return [have[k] for k in keys]
 
 

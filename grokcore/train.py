@@ -20,6 +20,7 @@ grok".
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,13 +95,15 @@ class TrainResult:
     checkpoints: list[tuple[int, dict[str, torch.Tensor]]]  # (step, {name: (R, ...)}) on CPU
 
 
-def hash_index(seed: torch.Tensor, step: int, B: int, n: torch.Tensor) -> torch.Tensor:
+def hash_index(seed: torch.Tensor, step: int, B: int, n: torch.Tensor, j: torch.Tensor | None = None) -> torch.Tensor:
     """Counter-based minibatch sampler: (R,) seeds, step -> (R, B) indices in [0, n_r).
 
     A few rounds of a 32-bit integer mix (kept below 2^62, so no overflow);
     with-replacement sampling that depends only on (seed, step, j), so a run
-    draws the same minibatches whether it trains alone or in a batch."""
-    j = torch.arange(B, device=seed.device)
+    draws the same minibatches whether it trains alone or in a batch. j: a prebuilt
+    arange(B) on seed's device (the train loop passes one, so no per-step allocation)."""
+    if j is None:
+        j = torch.arange(B, device=seed.device)
     x = (seed[:, None] * 0x9E3779B1 + step * 0x85EBCA77 + j * 0xC2B2AE3D) & 0xFFFFFFFF
     for _ in range(3):
         x = ((x ^ (x >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
@@ -131,6 +134,18 @@ def _per_sample_loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.
     return ((logits - F.one_hot(y, M).to(logits.dtype)) ** 2).mean(-1)  # as nn.MSELoss on one-hot targets
 
 
+def eval_chunk(R: int, spec, M: int, device, eval_chunk_elems: int = 1 << 24,
+               mem_fraction: float = 0.5) -> int:
+    """Pairs per evaluation chunk. CPU: eval_chunk_elems / (R x max(4K, M)) (a cache-sized chunk,
+    as before). CUDA: `mem_fraction` of the free device memory (torch.cuda.mem_get_info) over the
+    no-grad forward's bytes per pair for R runs (models.activation_floats x 4 x R), at most M²."""
+    if torch.device(device).type != "cuda":
+        return max(1, eval_chunk_elems // (R * max(spec.width * 4, M)))
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    per_pair = 4 * R * models.activation_floats(spec, M)
+    return int(min(M * M, max(1, mem_fraction * free // per_pair)))
+
+
 @torch.no_grad()
 def _evaluate(spec, P, alpha, a, b, y, masks, loss_kind, chunk):
     """Loss and accuracy over each run's train and test masks (R, N): all pairs, chunked."""
@@ -150,6 +165,32 @@ def _evaluate(spec, P, alpha, a, b, y, masks, loss_kind, chunk):
     return tot["loss_tr"] / n_tr, tot["acc_tr"] / n_tr, tot["loss_te"] / n_te, tot["acc_te"] / n_te
 
 
+def _step_loss(spec, P, a, b, y, w, alpha, loss_kind):
+    """The training step's forward: pairs a, b, labels y, weights w (R, B) -> per-run weighted
+    loss (R,) and the hidden features (R, B, K) (for G_F)."""
+    logits, feats = models.forward(spec, P, a, b, alpha)  # (R, B, M), (R, B, K)
+    return (_per_sample_loss(logits, y, loss_kind) * w).sum(1), feats
+
+
+_COMPILED: dict[str, object] = {}
+
+
+class CudaGraphFallback(UserWarning):
+    """cuda_graph=True was asked where CUDA graphs are unavailable; training went on without."""
+
+
+def cuda_graphs_available(device) -> bool:
+    return torch.device(device).type == "cuda" and torch.cuda.is_available()
+
+
+def _compiled_step_loss(mode: str = "default"):
+    """torch.compile(_step_loss, mode=mode), built once per process and mode (dynamo
+    re-specializes per shape); "reduce-overhead" captures CUDA graphs."""
+    if mode not in _COMPILED:
+        _COMPILED[mode] = torch.compile(_step_loss, mode=mode, dynamic=False)
+    return _COMPILED[mode]
+
+
 def _norm(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(1).norm(dim=1)  # (R,)
 
@@ -165,12 +206,23 @@ def _grad_cosine(g: torch.Tensor) -> torch.Tensor:
 def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
           params: dict[str, torch.Tensor] | None = None, opt_state: dict | None = None,
           early_stop: bool = True, check_every: int = 20, checkpoint_every: int = 0,
-          start_step: int = 0, eval_chunk_elems: int = 1 << 24, progress=None) -> TrainResult:
+          start_step: int = 0, eval_chunk_elems: int = 1 << 24, progress=None,
+          compile: bool = False, cuda_graph: bool = False, flat_optim: bool | None = None) -> TrainResult:
     """Train R = len(cfgs) shape-compatible runs together.
 
     params / opt_state continue earlier training (curricula, finetuning);
     checkpoint_every > 0 keeps a CPU copy of the parameters every that many
-    steps (for LLC along training); progress is an optional callable(step, steps)."""
+    steps (for LLC along training); progress is an optional callable(step, steps).
+    Metric groups not in the configs' ``metrics`` are neither computed nor logged.
+    compile: torch.compile the step's forward + loss and the optimizer update (default off;
+    not bit-identical to the eager step: fused kernels round differently). Logged steps that
+    measure G_F run the eager forward (the compiled graph does not expose F to autograd).
+    cuda_graph: capture the compiled step in CUDA graphs (torch.compile mode "reduce-overhead",
+    which replays one graph launch per step); where that is unavailable (no CUDA device, or
+    device not CUDA) it warns (CudaGraphFallback) and trains with the step it would otherwise use.
+    flat_optim: the optimizer updates all parameters as one flat (R, D) tensor (a dozen
+    kernels per step instead of ~10 per parameter); None = on CUDA only, since on CPU the
+    default per-parameter path is the one the verdict-stability table was measured with."""
     if len({c.batch_key for c in cfgs}) != 1:
         raise ValueError("runs in one batch must share batch_key (shapes, optimizer, steps, loss)")
     c0, R, t0 = cfgs[0], len(cfgs), time.perf_counter()
@@ -184,20 +236,37 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
         P = models.stack_params(per_run, device)
     else:
         P = {kk: v.detach().clone().to(device).requires_grad_(True) for kk, v in params.items()}
-    opt = BatchedOptimizer(P, [c.optim for c in cfgs])
+    if flat_optim is None:
+        flat_optim = torch.device(device).type == "cuda"
+    opt = BatchedOptimizer(P, [c.optim for c in cfgs], flat=flat_optim, compile=compile)
     if opt_state is not None:
         opt.load_state_dict(opt_state)
     alpha = torch.tensor([c.model.alpha for c in cfgs], device=device)
     seeds = torch.tensor([c.seed for c in cfgs], device=device)
     hid = f"fc1.{spec.depth - 1}" if spec.family == "transformer" else models.HIDDEN_IN[spec.family]
-    P0 = {kk: v.detach().clone() for kk, v in P.items()}
-    full_w = (torch.arange(idx.shape[1], device=device)[None] < n[:, None]) / n[:, None]  # (R, Nmax)
-    chunk = max(1, eval_chunk_elems // (R * max(spec.width * 4, M)))
+    want = set(c0.metrics)  # optional metric groups (config.METRICS); the batch shares them
+    P0 = {kk: v.detach().clone() for kk, v in P.items()} if "drift" in want else {}
+    # static step inputs, built once: the full batch's gathered pairs and weights, or the
+    # minibatch's arange and uniform weights (no per-step arange / full)
+    if c0.batch_size:
+        j_mb = torch.arange(c0.batch_size, device=device)  # (B,)
+        w_mb = torch.full((R, c0.batch_size), 1.0 / c0.batch_size, device=device)  # (R, B)
+    else:
+        full_w = (torch.arange(idx.shape[1], device=device)[None] < n[:, None]) / n[:, None]  # (R, Nmax)
+        a_full, b_full, y_full = a[idx], b[idx], y[idx]  # (R, Nmax) each
+    chunk = eval_chunk(R, spec, M, device, eval_chunk_elems)
+    if cuda_graph and not cuda_graphs_available(device):
+        warnings.warn(f"cuda_graph=True needs a CUDA device (got {device!r}, CUDA available: "
+                      f"{torch.cuda.is_available()}): training without CUDA-graph capture", CudaGraphFallback)
+        cuda_graph = False
+    step_loss = _compiled_step_loss("reduce-overhead" if cuda_graph else "default") if compile or cuda_graph \
+        else _step_loss
 
     # --- preallocated log buffers (E, R); E evals at steps 0, k, 2k, ..., steps
     E = steps // k + 1 + (steps % k != 0)
-    keys = ["train/loss", "train/acc", "test/loss", "test/acc", "gf/norm", "grad/cos"]
-    keys += [f"{s}/{p}" for p in P for s in ("norm", "delta", "rel_delta", "drift", "grad")]
+    keys = ["train/loss", "train/acc", "test/loss", "test/acc"]
+    keys += [kk for g, kk in (("gf", "gf/norm"), ("grad_cos", "grad/cos")) if g in want]
+    keys += [f"{s}/{p}" for p in P for s in ("norm", "delta", "rel_delta", "drift", "grad") if s in want]
     buf = {kk: torch.full((E, R), float("nan"), device=device) for kk in keys}
     finite = torch.ones(R, dtype=torch.bool, device=device)
     streak = torch.zeros(R, device=device)  # consecutive evals at test acc >= GEN_THRESHOLD
@@ -211,8 +280,10 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
             for kk, v in (("train/loss", ltr), ("train/acc", atr), ("test/loss", lte), ("test/acc", ate)):
                 buf[kk][e] = v
             for p in P:
-                buf[f"norm/{p}"][e] = _norm(P[p].detach())
-                buf[f"drift/{p}"][e] = _norm(P[p].detach() - P0[p]) / _norm(P0[p]).clamp(min=1e-30)
+                if "norm" in want:
+                    buf[f"norm/{p}"][e] = _norm(P[p].detach())
+                if "drift" in want:
+                    buf[f"drift/{p}"][e] = _norm(P[p].detach() - P0[p]) / _norm(P0[p]).clamp(min=1e-30)
             streak = torch.where(ate >= GEN_THRESHOLD, streak + 1, torch.zeros_like(streak))
             log_steps.append(step)
         if checkpoint_every and step % checkpoint_every == 0:
@@ -223,23 +294,30 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
 
         # --- forward and backward on each run's training batch
         if c0.batch_size:
-            bi = idx.gather(1, hash_index(seeds, start_step + step, c0.batch_size, n))  # (R, B)
-            w = torch.full(bi.shape, 1.0 / c0.batch_size, device=device)
+            bi = idx.gather(1, hash_index(seeds, start_step + step, c0.batch_size, n, j_mb))  # (R, B)
+            aa, bb, yy, w = a[bi], b[bi], y[bi], w_mb
         else:
-            bi, w = idx, full_w  # (R, Nmax): padded entries carry weight 0
-        logits, feats = models.forward(spec, P, a[bi], b[bi], alpha)  # (R, B, M), (R, B, K)
-        loss = (_per_sample_loss(logits, y[bi], c0.loss) * w).sum(1)  # (R,) per-run mean
+            aa, bb, yy, w = a_full, b_full, y_full, full_w  # (R, Nmax): padded entries carry weight 0
+        gf = log and "gf" in want
+        # G_F needs the features as a node of the autograd graph: a compiled step returns them
+        # as a separate output, so logged steps that measure G_F run the eager step
+        fn = _step_loss if gf else step_loss
+        loss, feats = fn(spec, P, aa, bb, yy, w, alpha, c0.loss)  # (R,) per-run mean, (R, B, K)
         finite &= torch.isfinite(loss)
-        wrt = list(P.values()) + ([feats] if log else [])
+        wrt = list(P.values()) + ([feats] if gf else [])
         grads = torch.autograd.grad(loss.sum(), wrt)
         G = dict(zip(P, grads))
         if log:  # --- gradient statistics at this step
-            for p in P:
-                buf[f"grad/{p}"][e] = _norm(G[p])
-            buf["gf/norm"][e] = _norm(grads[-1])
-            gh = G[hid]
-            buf["grad/cos"][e] = _grad_cosine(gh.flatten(1, -2) if gh.dim() > 3 else gh)
-            before = {p: P[p].detach().clone() for p in P}
+            if "grad" in want:
+                for p in P:
+                    buf[f"grad/{p}"][e] = _norm(G[p])
+            if "gf" in want:
+                buf["gf/norm"][e] = _norm(grads[-1])
+            if "grad_cos" in want:
+                gh = G[hid]
+                buf["grad/cos"][e] = _grad_cosine(gh.flatten(1, -2) if gh.dim() > 3 else gh)
+            if want & {"delta", "rel_delta"}:
+                before = {p: P[p].detach().clone() for p in P}
 
         if stop:  # the last row gets its gradient statistics, but no update
             e += 1
@@ -248,9 +326,12 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
         # --- update, then the per-step weight change at logged steps
         opt.step(P, G)
         if log:
-            for p in P:
+            for p in P if want & {"delta", "rel_delta"} else ():
                 d = _norm(P[p].detach() - before[p])
-                buf[f"delta/{p}"][e], buf[f"rel_delta/{p}"][e] = d, d / _norm(before[p]).clamp(min=1e-30)
+                if "delta" in want:
+                    buf[f"delta/{p}"][e] = d
+                if "rel_delta" in want:
+                    buf[f"rel_delta/{p}"][e] = d / _norm(before[p]).clamp(min=1e-30)
             e += 1
         step += 1
         if progress is not None:

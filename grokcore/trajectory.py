@@ -29,6 +29,8 @@ on the test set):
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -104,11 +106,12 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     """One full-length History per config (in order), cached in `store` by config key;
     with order_every > 0 also order parameters every that many steps (see module doc).
     threads: torch intra-op threads while training here (restored afterwards); 1 is
-    faster for these overhead-bound tiny models on a loaded CPU."""
+    faster for these overhead-bound tiny models on a loaded CPU. Chunks go to the
+    current executor (`grokcore.executor`), which trains them under this thread count."""
     with torch_threads(threads):
         return sweep.run(cfgs, store, device, experiment, max_batch, early_stop=False,
                          accept=lambda h: _complete(h, order_every),
-                         train_chunk=lambda chunk: _train_chunk(chunk, device, order_every))
+                         train_chunk=functools.partial(_train_chunk, device=device, order_every=order_every))
 
 
 def _train_chunk(chunk: list[RunConfig], device, order_every: int) -> list[History]:

@@ -307,6 +307,23 @@ def rate_difference(k1: int, n1: int, k2: int, n2: int, side: str = "greater", a
     return interval(e, side, 0.0, alpha, opposite=o, what=what)
 
 
+def survival_trend(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, what: str = "", **kw) -> Verdict:
+    """Claim: the time to grok (right-censored at ``budget``: NaN / inf) rises (side="greater")
+    or falls with x: permutation log-rank trend test both ways, Cox log HR effect
+    (grokcore.survival.trend_verdict, lifelines)."""
+    from .survival import trend_verdict
+    return trend_verdict(x, t, budget, side, alpha, ok, what, **kw)
+
+
+def survival_two_groups(ta, tb, budget: float, side: str, alpha: float = 0.05, ok_a=None, ok_b=None,
+                        what: str = "", **kw) -> Verdict:
+    """Claim: group a's time to grok (censored at ``budget``) exceeds b's (side="greater") or
+    falls below it: exact permutation log-rank test both ways, Cox log HR effect, KM medians
+    (grokcore.survival.two_groups_verdict, lifelines)."""
+    from .survival import two_groups_verdict
+    return two_groups_verdict(ta, tb, budget, side, alpha, ok_a, ok_b, what, **kw)
+
+
 # ------------------------------------------------------------------ power statements
 
 def _sign_power(n: int, alpha: float) -> str:

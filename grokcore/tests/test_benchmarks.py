@@ -22,6 +22,20 @@ def test_engine_benchmark_runs(capsys):
     assert "speed-up" in capsys.readouterr().out
 
 
+def test_engine_benchmark_measures_like_naive_by_default(capsys, monkeypatch):
+    seen = []
+    real = bench.train
+    monkeypatch.setattr(bench, "train", lambda cfgs, *a, **kw: seen.append((cfgs[0].metrics, kw)) or real(cfgs, *a, **kw))
+    argv = ["--runs", "2", "--M", "7", "--width", "8", "--steps", "2", "--eval-every", "2"]
+    assert bench.main(argv) == 0
+    assert "loss and accuracy only" in capsys.readouterr().out and {m for m, _ in seen} == {()}
+    seen.clear()
+    assert bench.main(argv + ["--full-metrics", "--compile"]) == 0
+    out = capsys.readouterr().out
+    assert "every claim metric" in out and "compiled" in out and "x the eager engine" in out
+    assert {m for m, _ in seen} == {bench.METRICS} and any(kw.get("compile") for _, kw in seen)
+
+
 def test_llc_benchmark_runs(capsys):
     assert _bench_llc().main(["--models", "2", "--draws", "3", "--chains", "2", "--train-steps", "2"]) == 0
     assert "speed-up" in capsys.readouterr().out

@@ -400,3 +400,34 @@ def test_gpu_for_worker_pins_uuid_forms() -> None:
     assert [plugin.gpu_for_worker(f"gw{i}", mig) for i in range(4)] == ["MIG-aaaa", "MIG-bbbb", "MIG-cccc", "MIG-aaaa"]
     assert plugin.gpu_for_worker("gw1", ["GPU-x"]) == "GPU-x"
     assert plugin.gpu_for_worker("gwx", mig) is None and plugin.gpu_for_worker("", mig) is None
+
+
+PLAN_CLAIM = '''
+from grokcore.config import ModelSpec, RunConfig
+
+def test_never_runs():
+    raise AssertionError("--claims-plan must not run tests")
+
+def plan_configs(tier):
+    steps = 100 if tier == "fast" else 5000
+    return [RunConfig(M=23, ratio=0.5, model=ModelSpec(family="li2", width=64), steps=steps, seed=s)
+            for s in range(3)]
+'''
+
+
+@pytest.mark.parametrize("markexpr, tiers", [("gpu", ["gpu"]), ("fast", ["fast"]), ("", ["fast", "gpu"]),
+                                             ("not fast", ["gpu"]), ("fast or gpu", ["fast", "gpu"])])
+def test_plan_tiers(markexpr, tiers):
+    assert plugin.plan_tiers(markexpr) == tiers
+
+
+def test_claims_plan_prints_and_trains_nothing(pytester: pytest.Pytester):
+    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    (pytester.path / "claims").mkdir()
+    (pytester.path / "claims" / "test_x.py").write_text(PLAN_CLAIM)
+    result = pytester.runpytest("-p", "no:cacheprovider", "claims", "-m", "gpu", "--claims-plan")
+    assert result.ret == 0
+    out = result.stdout.str()
+    assert "cost plan, tier gpu" in out and "tier fast" not in out
+    assert "test_x" in out and "15 k" in out and "peak/chunk~" in out and "TOTAL" in out  # 3 runs x 5000 steps
+    assert "passed" not in out and "failed" not in out

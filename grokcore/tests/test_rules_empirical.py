@@ -60,7 +60,7 @@ def test_delay_null_calibration():
 def test_censored_trend_reaches_every_verdict():
     x = np.repeat([0.0, 1, 2, 3], 4)
     t = np.tile([100.0, 120, 140, 160], 4) + 200 * x
-    t_cens = np.where(x == 3, np.nan, t)  # the slowest level never groks: ranked last
+    t_cens = np.where(x == 3, np.nan, t)  # the slowest level never groks: censored at 2500
     assert R.censored_trend(x, t_cens, 2500, "greater").verdict == V.SUPPORTED
     assert R.censored_trend(-x, t_cens, 2500, "greater").verdict == V.REFUTED
     assert R.censored_trend(x, t_cens, 2500, "less").verdict == V.REFUTED
@@ -69,9 +69,14 @@ def test_censored_trend_reaches_every_verdict():
     assert v.verdict == V.INCONCLUSIVE and "censored" in v.reason
 
 
-def test_censored_rank_value_is_above_every_observed_step():
-    r = R.censored_rank_value(np.array([10.0, np.nan, 2500.0]), 2500)
-    assert r[1] > r[2] > r[0]
+def test_censored_trend_excludes_diverged_runs_and_reports_them():
+    x = np.repeat([0.0, 1, 2, 3], 4)
+    t = np.where(x == 3, np.nan, np.tile([100.0, 120, 140, 160], 4) + 200 * x)
+    ok = np.ones(16, bool)
+    ok[[0, 15]] = False  # diverged: neither grokked nor censored
+    v = R.censored_trend(x, t, 2500, "greater", ok=ok)
+    assert v.verdict == V.SUPPORTED and "2 diverged runs excluded" in v.reason and "KM median" in v.reason
+    assert v.effect.value < 0  # a rising t_grok is a falling hazard of grokking
 
 
 def test_censored_trend_null_calibration():

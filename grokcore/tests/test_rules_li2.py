@@ -82,6 +82,30 @@ def test_generalized_uses_the_sustained_rule_within_the_budget():
     assert math.isnan(R.generalized(h))
 
 
+def _grok_hist(M, n, t_grok, steps=1500, every=20):
+    """A run at (M, n) whose test acc jumps to 0.99 at t_grok (never if None)."""
+    st = np.arange(0, steps + every, every)
+    h = hist(st, **{"test/acc": np.where(st >= (t_grok if t_grok is not None else 10**9), 0.99, 0.1)})
+    h.config.M, h.config.n_train = M, n
+    return h
+
+
+def test_budget_convergence_reads_the_same_runs_at_each_budget():
+    """M = 17: runs above n = 300 grok early (converged: n* the same at T/2 and T); M = 31: runs
+    at 600-900 grok only after T/2 (n* falls from above 900 to ~600: NOT converged)."""
+    hs = []
+    for i, n in enumerate(np.geomspace(150, 600, 12).astype(int)):
+        hs += [_grok_hist(17, int(n), 100 if n > 300 else None) for _ in range(2)]
+    for n in np.geomspace(300, 2000, 12).astype(int):
+        t = 100 if n > 900 else (1000 if n > 600 else None)
+        hs += [_grok_hist(31, int(n), t) for _ in range(2)]
+    pts = R.boundary_points(hs, budget=750)
+    assert pts[31][1].sum() < R.boundary_points(hs)[31][1].sum()  # fewer successes read at T/2
+    conv, txt = R.budget_convergence(hs, (750, 1500))
+    assert conv == {17: True, 31: False}
+    assert "17: T=750" in txt and "NOT converged" in txt
+
+
 def test_se_from_ci_is_the_normal_equivalent_and_open_cis_give_nan():
     assert R.se_from_ci(-1.96, 1.96) == pytest.approx(1.0, rel=1e-4)
     assert math.isnan(R.se_from_ci(0.0, math.inf))

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.special import expit
@@ -614,11 +614,16 @@ def test_firth_degenerate_kinds():
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 1)), min_size=1, max_size=30))
+@example([(0, 0), (0, 0), (0, 1), (0, 1), (1, 0), (1, 1)])  # slope exactly 0: no 50% point (found by hypothesis)
 def test_firth_never_crashes(pairs):
     x, y = np.array(pairs, dtype=float).T
     b = S.firth_boundary(x, y)
     assert b.kind in {"fit", "all_fail", "all_success", "too_few"}
     if b.kind == "fit":
-        for e in (b.x50, b.slope):
+        assert b.slope.lo <= b.slope.value <= b.slope.hi, f"estimate outside its CI: {b.slope}"
+        e = b.x50
+        if math.isfinite(e.value):
             assert e.lo <= e.value <= e.hi, f"estimate outside its CI: {e}"
+        else:  # a flat fit has no 50% point: NaN with the whole line as its CI, said in the note
+            assert b.slope.value == 0 and (e.lo, e.hi) == (-math.inf, math.inf) and "flat fit" in e.note
     _json_ok(b)
