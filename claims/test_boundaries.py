@@ -75,8 +75,8 @@ LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1
 #   the shift may shrink or vanish, which the long tier does not measure (a 4-seed x 6-ratio
 #   WD = 0.1 arm at 25k steps: ~0.5 CPU-h more). No WD = 0.01 arm and no u-shape param: WD = 0.01
 #   runs (d = 8, 12, 4 seeds) stay at test accuracy 0.22-0.49 after 5000 steps (AdamW's decay
-#   time 1 / (lr WD) = 33k steps), and the u-shape needs >= 3 ratios at which every WD = 0.01
-#   run groks (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
+#   time 1 / (lr WD) = 33k steps), and the u-shape's curvature needs WD = 0.01 runs that grok
+#   at several ratios (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
 # gpu: the seed's exp5: p = 97, 8 ratios {0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4} (d_model rounded to a
 #   multiple of 4: 24..388), 5 seeds, WD = 1 / 0.1 / 0.01 with 20k / 100k / 200k steps, eval
 #   every 10. Per token-step fwd+bwd ~ 144 d^2 FLOP x 9408 tokens; summed over the 8 widths x 5
