@@ -370,5 +370,5 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     return {f"seed002 wd={wd:g}": [base.replace(model=dataclasses.replace(base.model, width=d),
                                                 optim=dataclasses.replace(base.optim, weight_decay=wd),
                                                 steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
-                                   for d in g["d_models"] for s in range(g["seeds"])]
-            for wd in WDS}
+                                   for d in g["d_models"] for s in range(_seeds(g, wd))]
+            for wd in WDS if wd in g["steps"]}
