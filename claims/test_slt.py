@@ -254,7 +254,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     for s in searches.values():
         claim.note(f"budget {s.key}: points in the order run: " + ", ".join(s.order()))
     lo_b, hi_b = by_budget[T // 2], by_budget[T]
-    conv = (hi_b.lo <= lo_b.value <= hi_b.hi) or (lo_b.lo <= hi_b.value <= lo_b.hi)
+    conv = stats.agree(lo_b, hi_b)
     claim.note(f"budget convergence: n*(T/2) = {lo_b.value:.0f} [{lo_b.lo:.0f}, {lo_b.hi:.0f}], n*(T) = "
                f"{hi_b.value:.0f} [{hi_b.lo:.0f}, {hi_b.hi:.0f}]: "
                + ("converged (one inside the other's CI)" if conv else "NOT converged: n* still moves with the "

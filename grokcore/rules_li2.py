@@ -128,7 +128,7 @@ def budget_convergence(hists, budgets: tuple[int, ...], group: Callable = lambda
     conv, lines = {}, []
     for g in fits[budgets[-1]]:
         es = [fits[T][g].b.x50 if g in fits[T] else None for T in budgets]
-        conv[g] = all(a is not None and b is not None and (a.lo <= b.value <= a.hi or b.lo <= a.value <= b.hi)
+        conv[g] = all(a is not None and b is not None and stats.agree(a, b)
                       for a, b in zip(es, es[1:]))
         txt = ", ".join(f"T={T}: " + (f"{math.exp(e.value):.0f} [{math.exp(e.lo):.0f}, {math.exp(e.hi):.0f}]"
                                       if e is not None and math.isfinite(e.value) else "unbounded")

@@ -70,6 +70,12 @@ class Estimate(_ToDict):
     note: str = ""
 
 
+def agree(a: Estimate, b: Estimate) -> bool:
+    """Two estimates of one quantity agree when one lies inside the other's CI (e.g. n* read at
+    T/2 and at T: "converged in budget")."""
+    return bool(a.lo <= b.value <= a.hi or b.lo <= a.value <= b.hi)
+
+
 @dataclass(frozen=True)
 class Boundary(_ToDict):
     x50: Estimate  # x where P(y = 1) = 1/2

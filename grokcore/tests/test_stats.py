@@ -627,3 +627,10 @@ def test_firth_never_crashes(pairs):
         else:  # a flat fit has no 50% point: NaN with the whole line as its CI, said in the note
             assert b.slope.value == 0 and (e.lo, e.hi) == (-math.inf, math.inf) and "flat fit" in e.note
     _json_ok(b)
+
+
+def test_agree_means_one_estimate_inside_the_others_ci():
+    a = S.Estimate("n*", 100.0, 90.0, 110.0, 0.05)
+    assert S.agree(a, S.Estimate("n*", 108.0, 105.0, 140.0, 0.05))  # 108 in [90, 110]
+    assert S.agree(a, S.Estimate("n*", 120.0, 95.0, 130.0, 0.05))  # 100 in [95, 130]
+    assert not S.agree(a, S.Estimate("n*", 150.0, 130.0, 170.0, 0.05))
