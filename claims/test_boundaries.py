@@ -23,6 +23,7 @@ from functools import partial
 import numpy as np
 import pytest
 
+from grokcore import adaptive as A
 from grokcore import gates, stats, trajectory
 from grokcore import rules_boundaries as B
 from grokcore import rules_empirical as E
@@ -98,10 +99,14 @@ SCALE_NOTE = {
 GRIDS = {
     "fast": dict(M=23, d_models=[8, 16, 32], seeds=2, lr=3e-3, steps={1.0: 1200, 0.1: 1200, 0.01: 1200},
                  eval_every=10),
+    # search: capacity-boundary's adaptive search of the critical width at WD = 1 (search_specs): the grid
+    # as round 0, then 2 widths x the grid's seeds per round, widths multiples of 4 in [d_min, d_max]
     "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds={1.0: 6, 0.1: 4}, lr=3e-3,
-                 steps={1.0: 5000, 0.1: 5000}, eval_every=10, by_wd=True),
+                 steps={1.0: 5000, 0.1: 5000}, eval_every=10, by_wd=True,
+                 search=dict(d_min=8, d_max=64, grid_ratio=1.1, per_round=2, rounds=3, target_width=0.3)),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
-                steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10),
+                steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10,
+                search=dict(d_min=24, d_max=388, grid_ratio=1.1, per_round=2, rounds=3, target_width=0.2)),
 }
 
 
@@ -115,21 +120,51 @@ def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
     they meet in the middle (at most one batch trained twice). A batch is one width's runs of
     one WD either way (batch_key includes the width), so either worker computes the same runs."""
     g = GRIDS[tier]
-    base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
-                                                           act="gelu", heads=4),
-                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=1.0, beta1=0.9, beta2=0.98),
-                     eval_every=g["eval_every"])
-    cfgs = [base.replace(model=dataclasses.replace(base.model, width=d),
-                         optim=dataclasses.replace(base.optim, weight_decay=wd),
-                         steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
-            for d in g["d_models"] for wd in WDS if wd in wds and wd in g["steps"] for s in range(_seeds(g, wd))]
-    train = partial(trajectory.run, store=store, device=device, experiment=f"seed002/{tier}",
-                    threads=1 if device == "cpu" else None)
+    cfgs = [c for d in g["d_models"] for wd in WDS if wd in wds and wd in g["steps"]
+            for c in _configs002(g, wd, d, range(_seeds(g, wd)), seed0)]
+    train = _train002(tier, store, device)
     if g.get("by_wd"):
         for wd in sorted(w for w in wds if w in g["steps"]):
             for d in sorted(g["d_models"], reverse=len(wds) > 1):
                 train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
     return train(cfgs)
+
+
+def _configs002(g: dict, wd: float, d: int, reps, seed0: int) -> list[RunConfig]:
+    """The seed-002 runs at weight decay wd and width d, replicate r with init and split seed seed0 + r."""
+    base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=d, depth=2, act="gelu", heads=4),
+                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=wd, beta1=0.9, beta2=0.98),
+                     eval_every=g["eval_every"], steps=g["steps"][wd])
+    return [base.replace(seed=seed0 + r, split_seed=seed0 + r) for r in reps]
+
+
+def _train002(tier: str, store, device: str):
+    return partial(trajectory.run, store=store, device=device, experiment=f"seed002/{tier}",
+                   threads=1 if device == "cpu" else None)
+
+
+def search_specs(tier: str, wds=(1.0,)) -> dict:
+    """Per WD, the adaptive search (grokcore.adaptive) of the critical width: round 0 = the
+    tier's d_model grid (the very configs sweep002 trains, so the search re-reads them from the
+    store), then ``per_round`` widths per round at the Firth estimate and inside its CI, on
+    multiples of 4 (4 heads) in [d_min, d_max], as many seeds per width as the grid has."""
+    g = GRIDS[tier]
+    s = g["search"]
+    return {wd: A.SearchSpec(n_min=s["d_min"], n_max=s["d_max"], quantum=4, grid_ratio=s["grid_ratio"],
+                             first=tuple(g["d_models"]), seeds=_seeds(g, wd), per_round=s["per_round"],
+                             max_rounds=s["rounds"], max_runs=(len(g["d_models"]) + s["per_round"] * (s["rounds"] - 1))
+                             * _seeds(g, wd), target_width=s["target_width"], alpha=ALPHA)
+            for wd in wds}
+
+
+def capacity_search(tier: str, store, device: str, seed0: int, wds=(1.0,)) -> dict:
+    """The adaptive search of the capacity boundary per WD (keys = WD); see search_specs."""
+    g = GRIDS[tier]
+    specs = search_specs(tier, wds)
+    return A.search({wd: (min(g["d_models"]), max(g["d_models"])) for wd in wds},
+                    lambda wd, d, reps: _configs002(g, wd, d, reps, seed0),
+                    lambda wd, h: float(np.isfinite(B.grok_steps([h])[0])),
+                    _train002(tier, store, device), specs)
 
 
 def _seeds(g: dict, wd: float) -> int:
@@ -184,12 +219,17 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
     wds = (1.0,) if GRIDS[tier].get("by_wd") else WDS  # by_wd: this worker trains only its arm
     hs = [h for h in sweep002(tier, claims_store, claims_device, claims_seed, wds)
           if h.config.optim.weight_decay == 1.0]
+    if "search" in g:  # the grid is round 0 of an adaptive search (re-read from the store), then rounds near r*
+        bds = capacity_search(tier, claims_store, claims_device, claims_seed)
+        hs = bds[1.0].hists
+        claim.note("adaptive search of the critical width at WD = 1 (grokcore.adaptive; round 0 = the grid): "
+                   + A.summary(bds) + "; points in the order run (d_model): " + ", ".join(bds[1.0].order()))
     x, y = B.log_ratio(hs), np.isfinite(B.grok_steps(hs)).astype(float)
     claim.tested("Firth logistic regression of grokked (0.95 x 10 evals) on log(d_model/p) at WD=1, profile "
                  "penalized-likelihood CIs: slope > 0 and critical ratio CI inside the swept range; gates: half "
                  "budget, leave one seed out, drop the ratio nearest r*", alpha=ALPHA)
     claim.scale(**{k: v for k, v in g.items() if k != "steps"}, steps=g["steps"][1.0], weight_decay=1.0)
-    for d in g["d_models"]:
+    for d in sorted({h.config.model.width for h in hs}):
         sel = np.array([h.config.model.width == d for h in hs])
         claim.stat(f"d_model={d} (r={d / g['M']:.2f}) grok rate", stats.wilson_ci(int(y[sel].sum()), int(sel.sum())))
     v, b = B.boundary_verdict(x, y, ALPHA)
@@ -359,16 +399,26 @@ def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed)
 
 def plan_configs(tier: str, seed0: int = 0) -> dict:
     """The configs sweep002 trains at ``tier`` for base seed ``seed0`` (--claims-seed), without
-    training, one grid per weight decay (each has its own step budget). test_detection_robust
+    training, one grid per weight decay (each has its own step budget), and the capacity
+    search's extra runs (plan_search, an estimate). test_detection_robust
     also re-reads the seed-001 sweep: test_empirical.py's plan counts it.
     grokcore/tests/test_plan_hooks.py checks this equals what sweep002 hands to training."""
     g = GRIDS[tier]
-    base = RunConfig(M=g["M"], ratio=0.5, model=ModelSpec(family="transformer", width=g["d_models"][0], depth=2,
-                                                           act="gelu", heads=4),
-                     optim=OptimSpec(name="adamw", lr=g["lr"], weight_decay=1.0, beta1=0.9, beta2=0.98),
-                     eval_every=g["eval_every"])
-    return {f"seed002 wd={wd:g}": [base.replace(model=dataclasses.replace(base.model, width=d),
-                                                optim=dataclasses.replace(base.optim, weight_decay=wd),
-                                                steps=g["steps"][wd], seed=seed0 + s, split_seed=seed0 + s)
-                                   for d in g["d_models"] for s in range(_seeds(g, wd))]
-            for wd in WDS if wd in g["steps"]}
+    return {**{f"seed002 wd={wd:g}": [c for d in g["d_models"] for c in _configs002(g, wd, d, range(_seeds(g, wd)),
+                                                                                   seed0)]
+               for wd in WDS if wd in g["steps"]}, **plan_search(tier, seed0)}
+
+
+def plan_search(tier: str, seed0: int = 0) -> dict:
+    """The capacity search's runs beyond sweep002's grid (adaptive: unknown before training),
+    planned at its run cap with every width at the grid's geometric middle: an estimate."""
+    g = GRIDS[tier]
+    if "search" not in g:
+        return {}
+    out = {}
+    for wd, spec in search_specs(tier).items():
+        d = spec.snap(float(np.mean(np.log(g["d_models"]))))
+        extra = spec.max_runs - len(g["d_models"]) * spec.seeds
+        out[f"capacity-boundary search wd={wd:g} (adaptive: run cap at the middle width)"] = \
+            _configs002(g, wd, d, range(100, 100 + extra), seed0)
+    return out

@@ -18,7 +18,9 @@ next points go to the estimate and into its CI:
                would be exceeded ("run budget"), or `max_rounds` rounds ("rounds"), or the
                boundary lies outside [n_min, n_max] ("below range" / "above range").
 
-Each point is snapped to the geometric candidate grid round(n_min · grid_ratio^i), and gets
+Each point is snapped to the geometric candidate grid round(n_min · grid_ratio^i) (rounded
+to a multiple of `quantum` where n must be one, e.g. a transformer width divisible by its
+heads), and gets
 `seeds` runs whose replicate indices continue those already run at that n (replicate r of a
 boundary always gets the same config), so every config, and so every round's placement, is
 a deterministic function of the base seed: a rerun against a warm store reproduces the same
@@ -41,7 +43,9 @@ from .train import History
 
 @dataclass(frozen=True)
 class SearchSpec:
-    """Where and how long to search; all n on the candidate grid round(n_min · grid_ratio^i)."""
+    """Where and how long to search; all n on the candidate grid round(n_min · grid_ratio^i),
+    rounded to multiples of ``quantum``. ``first``: round 0's points (as given), replacing the
+    `start` geometric ones, e.g. to reuse a fixed grid another claim also reads."""
     n_min: int
     n_max: int
     grid_ratio: float = 1.05
@@ -53,6 +57,8 @@ class SearchSpec:
     target_width: float = 0.25  # stop once the x50 CI (in log n) is narrower than this
     expand: float = 1.6     # factor beyond the sampled range while the boundary is not bracketed
     alpha: float = 0.05
+    quantum: int = 1
+    first: tuple[int, ...] = ()
 
     def __post_init__(self):
         if not (1 <= self.n_min < self.n_max):
@@ -61,13 +67,22 @@ class SearchSpec:
             raise ValueError("grid_ratio and expand must be > 1")
         if min(self.start, self.per_round, self.seeds, self.max_rounds) < 1 or self.start < 2:
             raise ValueError("need start >= 2 and per_round, seeds, max_rounds >= 1")
-        if self.max_runs < self.start * self.seeds:
-            raise ValueError(f"max_runs {self.max_runs} < the first round's {self.start * self.seeds} runs")
+        if self.quantum < 1 or self.n_min % self.quantum or self.n_max % self.quantum:
+            raise ValueError(f"n_min {self.n_min} and n_max {self.n_max} must be multiples of quantum {self.quantum}")
+        if self.first and (len(set(self.first)) < 2 or any(
+                v % self.quantum or not self.n_min <= v <= self.n_max for v in self.first)):
+            raise ValueError(f"first: >= 2 distinct points, multiples of quantum {self.quantum} in "
+                             f"[{self.n_min}, {self.n_max}] (or none for the geometric start), got {self.first}")
+        n0 = len(self.first) or self.start
+        if self.max_runs < n0 * self.seeds:
+            raise ValueError(f"max_runs {self.max_runs} < the first round's {n0 * self.seeds} runs")
 
     def grid(self) -> np.ndarray:
-        """Candidate n: round(n_min · grid_ratio^i) below n_max, then n_max (increasing, unique)."""
+        """Candidate n: q·round(n_min · grid_ratio^i / q) below n_max, then n_max (increasing,
+        unique; q = quantum)."""
         k = math.floor(math.log(self.n_max / self.n_min) / math.log(self.grid_ratio))
-        ns = np.unique(np.round(self.n_min * self.grid_ratio ** np.arange(k + 1)).astype(int))
+        q = self.quantum
+        ns = np.unique(q * np.round(self.n_min * self.grid_ratio ** np.arange(k + 1) / q).astype(int))
         return np.append(ns[ns < self.n_max], self.n_max)
 
     def snap(self, log_n: float) -> int:
@@ -111,6 +126,8 @@ def _refit(b: Boundary, spec: SearchSpec) -> None:
 def next_points(b: Boundary, spec: SearchSpec, first: bool) -> list[int]:
     """The n (snapped) of the boundary's next round; [] when it stops (sets b.status)."""
     if first:
+        if spec.first:  # as given (not snapped): e.g. a fixed grid whose runs the store already has
+            return sorted(set(spec.first))
         lo, hi = (max(spec.n_min, min(b.window)), min(spec.n_max, max(b.window)))
         return sorted({spec.snap(v) for v in np.linspace(math.log(lo), math.log(hi), spec.start)})
     x, y = b.xy()

@@ -146,3 +146,26 @@ def test_adaptive_beats_the_fixed_grid_and_its_ci_covers(true):
     assert max(runs) <= 36 <= n
     assert np.mean(wa) < np.mean(wg)
     assert cover / 30 >= 0.8
+
+
+def test_quantum_grid_and_given_first_round():
+    """Widths divisible by 4 heads: every candidate and every placed point is a multiple of
+    quantum; `first` replaces the geometric round 0 (e.g. a fixed grid another claim reads)."""
+    with pytest.raises(ValueError):
+        A.SearchSpec(n_min=10, n_max=64, quantum=4)  # n_min not a multiple
+    with pytest.raises(ValueError):
+        A.SearchSpec(n_min=8, n_max=64, quantum=4, first=(16,))
+    with pytest.raises(ValueError):
+        A.SearchSpec(n_min=8, n_max=64, quantum=4, first=(16, 18))  # not a multiple of 4
+    spec = A.SearchSpec(n_min=8, n_max=64, quantum=4, grid_ratio=1.1, seeds=6, max_runs=66, max_rounds=5,
+                        target_width=0.1, first=(8, 12, 16, 24, 32, 48, 56))  # 56: not on the grid, kept
+    g = spec.grid()
+    assert g[0] == 8 and g[-1] == 64 and np.all(g % 4 == 0) and np.all(np.diff(g) > 0)
+    assert set(g) >= {8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48}
+    run, _, _ = _sim(true={20: 20.0})
+    bds = A.search({20: (8, 48)}, _configs, _outcome, run, spec)
+    b = bds[20]
+    assert sorted({p[1] for p in b.points if p[0] == 0}) == [8, 12, 16, 24, 32, 48, 56]
+    assert all(p[1] % 4 == 0 for p in b.points)
+    assert any(p[0] > 0 for p in b.points) and b.runs <= 66
+    assert b.fit.x50.lo - 0.3 < math.log(20) < b.fit.x50.hi + 0.3

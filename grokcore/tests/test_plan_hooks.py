@@ -70,8 +70,16 @@ def test_empirical_hook_is_sweep001(tier, mods, recorded):
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_boundaries_hook_is_sweep002(tier, mods, recorded):
-    mods["boundaries"].sweep002(tier, None, "cpu", SEED)
-    assert recorded and _hook(mods["boundaries"], tier) == _keys(recorded)
+    m = mods["boundaries"]
+    m.sweep002(tier, None, "cpu", SEED)
+    hook = m.plan_configs(tier, SEED)
+    extra = {k: hook.pop(k) for k in list(hook) if "(adaptive" in k}  # the capacity search beyond the grid
+    assert recorded and _keys(c for grid in hook.values() for c in grid) == _keys(recorded)
+    assert set(extra) == set(m.plan_search(tier, SEED))
+    for k, cfgs in extra.items():  # WD 1's search: its run cap minus the grid's runs, all new configs
+        spec = m.search_specs(tier)[1.0]
+        assert len(cfgs) == spec.max_runs - len(m.GRIDS[tier]["d_models"]) * spec.seeds
+        assert not set(_keys(cfgs)) & set(_keys(recorded))
 
 
 @pytest.mark.parametrize("tier", TIERS)
