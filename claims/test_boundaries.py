@@ -223,7 +223,8 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
         bds = capacity_search(tier, claims_store, claims_device, claims_seed)
         hs = bds[1.0].hists
         claim.note("adaptive search of the critical width at WD = 1 (grokcore.adaptive; round 0 = the grid): "
-                   + A.summary(bds) + "; points in the order run (d_model): " + ", ".join(bds[1.0].order()))
+                   + A.summary(bds, "critical d_model", "WD = ") + "; widths in the order run (r<round>: n=<d_model> "
+                   "grokked/runs): " + ", ".join(bds[1.0].order()))
     x, y = B.log_ratio(hs), np.isfinite(B.grok_steps(hs)).astype(float)
     claim.tested("Firth logistic regression of grokked (0.95 x 10 evals) on log(d_model/p) at WD=1, profile "
                  "penalized-likelihood CIs: slope > 0 and critical ratio CI inside the swept range; gates: half "
@@ -235,6 +236,16 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
     v, b = B.boundary_verdict(x, y, ALPHA)
     if b.kind == "fit":
         claim.stat("logistic slope in log r (Firth)", b.slope, claimed="> 0")
+    T = g["steps"][1.0]
+    half = [gates.truncate(h, T // 2) for h in hs]
+    v_half, _ = B.boundary_verdict(B.log_ratio(half), np.isfinite(B.grok_steps(half)).astype(float), ALPHA)
+    if v.effect is not None and v_half.effect is not None:  # r* of the same runs read at T/2 and at T
+        claim.stat(f"r* read at T/2 = {T // 2} steps", v_half.effect)
+        claim.note(f"budget convergence: r*(T/2) = {v_half.effect.value:.3g} [{v_half.effect.lo:.3g}, "
+                   f"{v_half.effect.hi:.3g}], r*(T) = {v.effect.value:.3g} [{v.effect.lo:.3g}, {v.effect.hi:.3g}]: "
+                   + ("converged (one inside the other's CI)" if stats.agree(v_half.effect, v.effect) else
+                      "NOT converged: r* still moves with the budget, so its value holds at this budget only (the "
+                      "verdict is about the boundary's existence inside the range, which the budget gate checks)"))
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     _plot_success(ax, x, y, "WD=1", "C0")

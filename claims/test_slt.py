@@ -77,6 +77,14 @@ GRIDS = {
         finetune=dict(seeds=5, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
         sgld=dict(chains=2, draws=150),
     ),
+    # long (mod64-threshold only; `pytest claims -m long`): the source's 128-pair minibatches and 50k batches
+    # (its budget), so n* is read where the claim was made, not at a CPU budget; batch size does not enter the
+    # batch key, so every n of a round trains in one chunk (CPU ~2.5 ms per step for 12 runs, loaded 2 cores)
+    "long": dict(
+        batch_size=128, eval_every=500,
+        threshold=dict(window=(200, 3140), n_min=100, n_max=3891, start=4, per_round=2, seeds=3, max_runs=24,
+                       rounds=6, target_width=0.3, steps=50_000, eval_every=500, max_batch=24),
+    ),
     "gpu": dict(
         batch_size=128, eval_every=1000, seeds=12,
         stage_steps=[50_000] * 4, checkpoint_every=2000,
@@ -188,7 +196,7 @@ def _li2_c() -> tuple[float, str]:
 
 
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", TIERS + [pytest.param("long", marks=pytest.mark.long, id="long")])
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: the 50% point n* (training pairs where P(generalized) = 1/2; generalized =
     grokcore.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
@@ -223,7 +231,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
 
     def train(cfgs):  # one chunk per n and replicate block (max_batch = seeds): little padding
         return sweep.run(cfgs, store=claims_store, device=claims_device, experiment=f"mod64-threshold/{tier}",
-                         max_batch=t["seeds"])
+                         max_batch=t.get("max_batch", t["seeds"]))
 
     with _one_thread():  # the n* at T and at T/2 are searched together; both read runs trained for T steps
         searches = adaptive.search({b: t["window"] for b in (T // 2, T)}, configs,
@@ -283,7 +291,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     ax[1].axhspan(*rules.CLAIM_N, color="k", alpha=0.08)
     ax[1].set_yscale("log"), ax[1].set_xlabel("budget (steps, same runs truncated)"), ax[1].set_ylabel("n*")
     claim.figure(fig, "mod 64: generalization vs training pairs; n* vs budget",
-                 f"{t['seeds']} seeds per n, {T} full-batch steps; right: n* of the same runs read at shorter budgets")
+                 f"{t['seeds']} seeds per n, {T} {'full-batch' if not g['batch_size'] else str(g['batch_size']) + '-pair'} steps; right: n* of the same runs read at shorter budgets")
     claim.configs(c.key for c in cfgs)
     claim.note(f"n* depends on the step budget (right panel: {', '.join(f'{b}: {e.value:.0f}' for b, e in by_budget.items())}); "
                "a refutation needs n* to have stopped falling, i.e. a budget where n* at T/2 lies inside the CI at T "
@@ -507,9 +515,12 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     with their scratch arm (staged.finetune_configs). Not counted: the LLC's SGLD draws on the
     curriculum checkpoints (small next to training: chains x draws x 128-pair minibatch steps per
     checkpoint). grokcore/tests/test_plan_hooks.py checks these equal what the tests hand to training."""
-    g, t, f = GRIDS[tier], GRIDS[tier]["threshold"], GRIDS[tier]["finetune"]
+    g, t = GRIDS[tier], GRIDS[tier]["threshold"]
     base = _base(g, steps=t["steps"]).replace(eval_every=t["eval_every"], ratio=None, n_train=t["n_max"])
     threshold = [base.replace(seed=seed0 + r, split_seed=seed0 + r) for r in range(2 * t["max_runs"])]
+    if "finetune" not in g:  # the long tier: the threshold only
+        return {"threshold (adaptive, upper bound)": threshold}
+    f = g["finetune"]
     seeds = [seed0 + s for s in range(g["seeds"])]
     cur = staged.curriculum_configs(_base(g), seeds, g["stage_steps"])
     direct = staged.direct_configs(_base(g), seeds, g["stage_steps"])

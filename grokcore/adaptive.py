@@ -216,17 +216,18 @@ def search(windows: dict[Hashable, tuple[int, int]],
     return bds
 
 
-def summary(bds: dict[Hashable, Boundary]) -> str:
-    """One line per boundary: runs, stop status, n* with CI (exp of the log-n fit)."""
+def summary(bds: dict[Hashable, Boundary], name: str = "n*", key: str = "") -> str:
+    """One line per boundary: runs, stop status, ``name`` (the axis' 50% point) with CI (exp
+    of the log-n fit); ``key`` names the boundaries' keys (e.g. "WD = ")."""
     out = []
     for b in bds.values():
         f = b.fit
         if f is None:
-            out.append(f"{b.key}: no fit ({b.status})")
+            out.append(f"{key}{b.key}: no fit ({b.status})")
             continue
         e = f.x50
-        txt = (f"n* = {math.exp(e.value):.0f} [{math.exp(e.lo) if math.isfinite(e.lo) else 0:.0f}, "
+        txt = (f"{name} = {math.exp(e.value):.0f} [{math.exp(e.lo) if math.isfinite(e.lo) else 0:.0f}, "
                f"{math.exp(e.hi) if math.isfinite(e.hi) else math.inf:.0f}]" if math.isfinite(e.value)
                else f"{f.kind}")
-        out.append(f"{b.key}: {txt}, {b.runs} runs, {b.status}")
+        out.append(f"{key}{b.key}: {txt}, {b.runs} runs, {b.status}")
     return "; ".join(out)

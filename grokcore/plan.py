@@ -275,6 +275,9 @@ def plan_module(path: Path, tier: str) -> list[Row]:
         mod = load_module(path)
     except Exception as err:  # noqa: BLE001 - a broken claim module is a row, not a crash
         return [Row(name, "", "error", note=f"import failed: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}")]
+    grids = getattr(mod, "GRIDS", None)
+    if isinstance(grids, dict) and tier not in grids:  # a tier only some claims have (long)
+        return []
     hook = getattr(mod, "plan_configs", None)
     if callable(hook):
         try:
@@ -372,7 +375,7 @@ def report(claims_dir: Path, tier: str, device_flops: float | None = None, utili
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="grokcore plan", description=__doc__.split("\n")[0])
-    p.add_argument("--tier", choices=("gpu", "fast"), default="gpu")
+    p.add_argument("--tier", choices=("gpu", "fast", "long"), default="gpu")
     p.add_argument("--device-flops", type=float, default=None,
                    help=f"device FLOP rate in FLOP/s (default {DEFAULT_FLOPS:.0e}: {DEFAULT_DEVICE})")
     p.add_argument("--utilization", type=float, default=None,

@@ -51,7 +51,7 @@ from grokcore.reference import all_references, load_reference
 
 MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
 # `long` (pyproject.toml) is not a tier of every claim: only the seed-002 claims the fast tier cannot
-# decide carry it (claims/test_boundaries.py), so --claims-plan and plan_tiers leave it out.
+# decide carry it (claims/test_boundaries.py, mod64-threshold), so --claims-plan plans it only when -m selects it.
 TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")]
 NO_GPU = "gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"
 PROPERTY = "grokcore_claim"  # user_properties key that carries a record
@@ -343,13 +343,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def plan_tiers(markexpr: str) -> list[str]:
     """The tiers a -m expression selects (a claim test carries exactly one tier marker);
-    every tier when the expression is empty or selects none of them."""
+    fast and gpu when the expression is empty or selects no tier; `long` (only the claims that
+    have it) when the expression selects it."""
     if not markexpr:
         return list(MARKERS)
     from _pytest.mark.expression import Expression  # pytest's own -m grammar (and, or, not)
 
     expr = Expression.compile(markexpr)
-    chosen = [t for t in MARKERS if expr.evaluate(lambda name, /, **kw: name == t)]
+    chosen = [t for t in (*MARKERS, "long") if expr.evaluate(lambda name, /, **kw: name == t)]
     return chosen or list(MARKERS)
 
 

@@ -26,7 +26,7 @@ def _marks(param) -> dict:
 
 
 def test_long_tier_params_carry_their_own_marker_and_group(mod):
-    assert "long" not in MARKERS  # not a tier of every claim (plan_tiers, --claims-plan)
+    assert "long" not in MARKERS  # not a tier of every claim (--claims-plan plans it only when -m selects it)
     assert '"long: ' in (CLAIMS.parents[1] / "pyproject.toml").read_text()  # registered (--strict-markers)
     assert [p.id for p in mod._tiers(None)] == ["fast", "gpu"]
     for group in (mod.LONG_WD1, mod.LONG_ALL):
@@ -75,3 +75,17 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypa
     calls.clear()
     mod.sweep002("fast", None, "cpu", 0)  # fast tier: one call, as before the long tier existed
     assert calls == [[0.01, 0.1, 1.0]]
+
+
+def test_long_plan_lists_only_the_claims_with_a_long_tier():
+    """`pytest claims -m long --claims-plan`: the seed-002 sweep, its capacity search and the
+    mod-64 threshold, nothing of the modules without a long tier."""
+    from grokcore import plan
+
+    rows = plan.plan(CLAIMS.parent, "long")
+    mods = {r.module for r in rows}
+    assert mods == {"test_boundaries", "test_slt"}
+    assert not [r for r in rows if r.source == "error"]
+    grids = {r.grid for r in rows}
+    assert "seed002 wd=1" in grids and "threshold (adaptive, upper bound)" in grids
+    assert any("capacity-boundary search" in g for g in grids)

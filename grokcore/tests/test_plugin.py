@@ -416,7 +416,8 @@ def plan_configs(tier):
 
 
 @pytest.mark.parametrize("markexpr, tiers", [("gpu", ["gpu"]), ("fast", ["fast"]), ("", ["fast", "gpu"]),
-                                             ("not fast", ["gpu"]), ("fast or gpu", ["fast", "gpu"])])
+                                             ("not fast", ["gpu", "long"]), ("fast or gpu", ["fast", "gpu"]),
+                                             ("long", ["long"]), ("not gpu and not long", ["fast"])])
 def test_plan_tiers(markexpr, tiers):
     assert plugin.plan_tiers(markexpr) == tiers
 
