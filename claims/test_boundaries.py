@@ -70,6 +70,10 @@ LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1
 #   0.904 [0.693, 1.19], rate difference 0.47 [0.27, 0.63]: both supported again, every gate
 #   passing; 31 min 56 s wall from an empty store (1408 CPU-s, load 4-8 on 2 cores). The
 #   boundary's existence inside the range does not move with the budget, its position does.
+#   With the adaptive search (search_specs; the grid as round 0, then 2 rounds of 2 widths x 6
+#   seeds; 60 WD = 1 runs instead of 36), 2026-12-01: seed 0 r* = 0.660 [0.562, 0.754]
+#   (log-width 0.29, "converged"; grid alone 0.45), seed 1 0.728 [0.574, 0.874] (0.42; grid
+#   alone 0.54); supported with every gate passing at both seeds.
 #   The WD shift is an equal-budget one: a probe at the seed's 1 : 5 (WD = 0.1, d = 32, seeds 0
 #   and 1, 25000 steps; 336 CPU-s, 19 min wall under load) grokked 2/2, at steps 8620 and 10280
 #   (test accuracy ~0.5 until ~5000), as WD = 1 does at d = 32 (6/6 by 5000): at 5x the budget
@@ -89,9 +93,9 @@ SCALE_NOTE = {
              "CPU) still moves with the budget (r* 1.21 at 2000 steps vs 0.93 at 4000) and with the seeds; deciding "
              "needs >= 8000 steps and >= 6 seeds per ratio (~20 min), the weak-WD arms 5-10x more steps: see the long "
              "tier (capacity-boundary, wd-shifts-boundary) and the gpu tier"),
-    "long": ("p = 23, 5000 steps for WD 1 and 0.1 alike: the critical ratio at 2500 steps (1.23 [0.93, 1.79], "
-             "--claims-seed 0) lies above the one at 5000 (0.68 [0.54, 0.84]), so r*'s value is budget-limited; the WD "
-             "shift is measured at equal budget, not at the seed's 1 : 5: a probe of WD 0.1 at d = 32 for 25k steps "
+    "long": ("p = 23, 5000 steps for WD 1 and 0.1 alike: r* of the same runs read at 2500 steps lies above r* at "
+             "5000 (the budget-convergence note), so r*'s value is budget-limited, its existence in the range is not; "
+             "the WD shift is measured at equal budget, not at the seed's 1 : 5: a probe of WD 0.1 at d = 32 for 25k steps "
              "grokked 2/2 (steps 8620, 10280), so the budget-adjusted shift may be much smaller (a 25k-step WD 0.1 "
              "arm: ~0.5 CPU-h more); WD 0.01 (u-shape) is not run at this tier (~10x the WD 1 budget)"),
     "gpu": "",
