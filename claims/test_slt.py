@@ -58,7 +58,7 @@ from grokcore import rules_slt as rules
 from grokcore.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.detect import first_sustained
 from grokcore.llc import SGLDConfig
-from grokcore.plugin import TIERS, share_sweep
+from grokcore.plugin import PINNED, TIERS, share_sweep
 from grokcore.train import torch_threads
 
 ALPHA = rules.ALPHA
@@ -196,7 +196,8 @@ def _li2_c() -> tuple[float, str]:
 
 
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", TIERS + [pytest.param("long", marks=pytest.mark.long, id="long")])
+@pytest.mark.parametrize("tier", TIERS + [pytest.param("long", marks=[pytest.mark.long, pytest.mark.xfail(
+    strict=True, reason=PINNED)], id="long")])  # refuted at the long tier (the source's budget): see the docstring
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: the 50% point n* (training pairs where P(generalized) = 1/2; generalized =
     grokcore.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
@@ -216,6 +217,11 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     sees this. 1.5k steps (not 3k) because there n* moves by ~1.5x per budget doubling,
     more than the CI's width, so the gate decides the same way for any seed; at 3k the
     move (~1.15x) is inside the CI and the gate's outcome would depend on the seed.
+    The long tier runs the source's own budget and batch (50k batches of 128 pairs, eval every
+    500) and is where the claim is decided: 2026-12-01, --claims-seed 0, n* = 1609 [1465, 1925]
+    at 50k, 1779 [1595, 2203] at 25k (converged: inside the CI at 50k), every gate refuting:
+    refuted, a strict xfail (n = 1327 and 1464 memorize to test acc 0.004-0.06; 1614 groks 2/3
+    after 29k-36k batches; 1961 3/3 by 8k), consistent with the source's "1638 reach ~99%".
     Recorded, not decided: n* read at T/4, T/2, 3T/4 and T from the same runs,
     n*/(M ln M) vs Li²'s c. Not checked: the source's curriculum-stage accuracies (not
     data-size points)."""
@@ -295,7 +301,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     claim.configs(c.key for c in cfgs)
     claim.note(f"n* depends on the step budget (right panel: {', '.join(f'{b}: {e.value:.0f}' for b, e in by_budget.items())}); "
                "a refutation needs n* to have stopped falling, i.e. a budget where n* at T/2 lies inside the CI at T "
-               "(not reached at the fast tier; the gpu tier runs the source's 50k batches). The source's 417-pair "
+               "(not reached at the fast tier; the long and gpu tiers run the source's 50k batches of 128). The source's 417-pair "
                "point was a curriculum stage with inputs < 32 (no wrap-around), not a from-scratch data-size point")
     claim.decide(rules.threshold_rule, hists, gates.for_histories(grid_value=lambda h: h.config.n_train))
 
