@@ -169,15 +169,15 @@ def _parallel(args: Sequence[str]) -> list[str]:
     return ["-n", "2", "--dist", "loadgroup", *args]
 
 
-def pytest_command(seed: int, out_dir: Path, pytest_args: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, "-m", "pytest", "claims", "-m", "fast", "-p", "no:cacheprovider",
+def pytest_command(seed: int, out_dir: Path, pytest_args: Sequence[str] = (), tier: str = "fast") -> list[str]:
+    return [sys.executable, "-m", "pytest", "claims", "-m", tier, "-p", "no:cacheprovider",
             "--claims-seed", str(seed), "--claims-store", str(out_dir / "store.sqlite"),
             "--claims-report", str(out_dir / "claims.html"), *_parallel(pytest_args)]
 
 
 def run_condition(seed: int, path: str, out_dir: str | os.PathLike,
-                  pytest_args: Sequence[str] | None = None) -> Path:
-    """Run the fast tier at base seed ``seed`` on float path ``path`` into a fresh ``out_dir``.
+                  pytest_args: Sequence[str] | None = None, tier: str = "fast") -> Path:
+    """Run ``tier`` (fast, or long) at base seed ``seed`` on float path ``path`` into a fresh ``out_dir``.
 
     ``pytest_args`` are added to the command, after ``-n 2 --dist loadgroup`` unless they
     pick their own ``-n`` (or xdist is missing). Output goes to out_dir/pytest.log and
@@ -189,7 +189,7 @@ def run_condition(seed: int, path: str, out_dir: str | os.PathLike,
     env = float_env(path)
     shutil.rmtree(out_dir, ignore_errors=True)  # a fresh store: every claim trains again
     out_dir.mkdir(parents=True)
-    cmd = pytest_command(seed, out_dir, pytest_args or ())
+    cmd = pytest_command(seed, out_dir, pytest_args or (), tier)
     log = out_dir / "pytest.log"
     with log.open("w") as fh:
         fh.write(" ".join(cmd) + "\n" + "".join(f"{k}={v}\n" for k, v in FLOAT_PATHS[path].items()) + "\n")
@@ -242,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="floating-point paths (environment variables for torch; default native avx2)")
     parser.add_argument("--out", type=Path, default=Path("runs/flips"), help="one folder per condition + flip_table.md")
     parser.add_argument("--reuse", action="store_true", help="skip conditions whose claims.json exists")
+    parser.add_argument("--tier", choices=("fast", "long"), default="fast",
+                        help="the claim tier each condition runs (-m; default fast)")
     args = parser.parse_args(argv)
     results: dict[tuple[int, str], dict] = {}
     for seed in dict.fromkeys(args.seeds):
@@ -252,8 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.reuse and claims_json.exists():
                     print(f"s{seed}/{path}: reusing {claims_json}", flush=True)
                 else:
-                    print(f"s{seed}/{path}: running the fast tier (log: {out_dir / 'pytest.log'})", flush=True)
-                    claims_json = run_condition(seed, path, out_dir, extra)
+                    print(f"s{seed}/{path}: running the {args.tier} tier (log: {out_dir / 'pytest.log'})", flush=True)
+                    claims_json = run_condition(seed, path, out_dir, extra, args.tier)
                     rc = out_dir / "pytest_rc"
                     print(f"s{seed}/{path}: pytest exit code {rc.read_text().strip() if rc.exists() else '?'}",
                           flush=True)

@@ -173,6 +173,15 @@ def test_run_condition_command_and_env(tmp_path, monkeypatch):
     assert (Path(call["cwd"]) / "claims").is_dir()
 
 
+def test_run_condition_long_tier(tmp_path, monkeypatch):
+    fake = FakeRun(rc=0)
+    monkeypatch.setattr(flips.subprocess, "run", fake)
+    monkeypatch.setattr(flips.importlib.util, "find_spec", lambda name: object())
+    run_condition(1, "native", tmp_path / "l", tier="long")
+    (call,) = fake.calls
+    assert call["cmd"][3:6] == ["claims", "-m", "long"]
+
+
 def test_run_condition_native_clears_float_vars_and_respects_own_n(tmp_path, monkeypatch):
     fake = FakeRun()
     monkeypatch.setattr(flips.subprocess, "run", fake)
