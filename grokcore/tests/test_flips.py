@@ -212,7 +212,7 @@ def test_run_condition_no_json_is_an_error(tmp_path, monkeypatch):
 def test_main_runs_reuses_and_exit_codes(tmp_path, monkeypatch, capsys):
     calls = []
 
-    def fake_condition(seed, path, out_dir, pytest_args=None):
+    def fake_condition(seed, path, out_dir, pytest_args=None, tier="fast"):
         calls.append((seed, path, tuple(pytest_args)))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         verdict = "supported" if seed == 0 else "refuted"
