@@ -149,17 +149,21 @@ def search_spec(g: dict, M: int) -> A.SearchSpec:
                         alpha=ALPHA)
 
 
+def li2_run(g: dict, task: str, M: int, n: int, seed: int, depth: int = 1, act: str = "x2") -> RunConfig:
+    """One Li² run of grid ``g`` (its width, lr, wd, steps): n training pairs, init and split seed ``seed``."""
+    return RunConfig(task=task, M=M, ratio=None, n_train=n,
+                     model=ModelSpec(family="li2", width=g["width"], depth=depth, act=act),
+                     optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
+                     steps=g["steps"], eval_every=g["eval_every"], seed=seed, split_seed=seed)
+
+
 def boundary_search(g: dict, store, device, base_seed: int, experiment: str, tasks=("add",), depth: int = 1,
                     act: str = "x2", save_params=()) -> tuple[dict, list]:
     """Adaptive search of every (task, M) boundary at once (one training call per round).
     Replicate r of a point uses init seed and split seed base_seed + r."""
     def configs(key, n, reps):
         task, M = key
-        base = RunConfig(task=task, M=M, ratio=None, n_train=n,
-                         model=ModelSpec(family="li2", width=g["width"], depth=depth, act=act),
-                         optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
-                         steps=g["steps"], eval_every=g["eval_every"])
-        return [base.replace(seed=base_seed + r, split_seed=base_seed + r) for r in reps]
+        return [li2_run(g, task, M, n, base_seed + r, depth, act) for r in reps]
 
     keys = [(t, M) for t in tasks for M in g["M"]]
     bds = A.search({k: search_window(g, k[1]) for k in keys}, configs, lambda k, h: R.generalized(h),
@@ -183,11 +187,7 @@ def fourier_configs(tier, seed) -> list[RunConfig]:
     boundary), seeds seed .. seed + seeds - 1 (init and split), the boundary's hyperparameters."""
     g, b = GRIDS[tier]["fourier"], GRIDS[tier]["boundary"]
     M = g["M"]
-    return [RunConfig(task="add", M=M, ratio=None, n_train=round(f * M * M),
-                      model=ModelSpec(family="li2", width=b["width"], act="x2"),
-                      optim=OptimSpec(name="adam", lr=b["lr"], weight_decay=b["wd"]),
-                      steps=b["steps"], eval_every=b["eval_every"], seed=s, split_seed=s)
-            for f in g["n_fracs"] for s in range(seed, seed + g["seeds"])]
+    return [li2_run(b, "add", M, round(f * M * M), s) for f in g["n_fracs"] for s in range(seed, seed + g["seeds"])]
 
 
 def fourier_sweep(tier, store, device, seed):
@@ -801,12 +801,7 @@ def plan_configs(tier: str) -> dict[str, list[RunConfig]]:
             for M in g["M"]:
                 lo, hi = search_window(g, M)
                 n = int(round(math.sqrt(lo * hi)))
-                cfgs += [RunConfig(task=task, M=M, ratio=None, n_train=n,
-                                   model=ModelSpec(family="li2", width=g["width"], depth=depth or g["depth"],
-                                                   act=act or g["act"]),
-                                   optim=OptimSpec(name="adam", lr=g["lr"], weight_decay=g["wd"]),
-                                   steps=g["steps"], eval_every=g["eval_every"], seed=r, split_seed=r)
-                         for r in range(g["max_runs"])]
+                cfgs += [li2_run(g, task, M, n, r, depth or g["depth"], act or g["act"]) for r in range(g["max_runs"])]
         out[f"li2-{name} (adaptive: max_runs per boundary at the window's middle n)"] = cfgs
     out["li2-fourier"] = fourier_configs(tier, 0)
     out["li2-stages"] = [c for v in stages_groups(tier, 0).values() for c in v]
