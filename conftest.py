@@ -1,3 +1,3 @@
 """Root conftest: enables the claims plugin (tiers, --claims-* options, the `claim` fixture, report)."""
 
-pytest_plugins = ["grokcore.plugin"]
+pytest_plugins = ["grokcore.suite.plugin"]

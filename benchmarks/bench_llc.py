@@ -26,10 +26,10 @@ import time
 import numpy as np
 import torch
 
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.llc import SGLDConfig
-from grokcore.staged import checkpoint_llc
-from grokcore.train import train
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.llc import SGLDConfig
+from grokcore.engine.staged import checkpoint_llc
+from grokcore.engine.train import train
 
 
 def _sync(device: str) -> None:

@@ -5,7 +5,7 @@
   python benchmarks/gpu_smoke.py syncdebug     the train loop under torch.cuda.set_sync_debug_mode("error")
   python benchmarks/gpu_smoke.py table OUTDIR  the figures in OUTDIR as benchmarks/README.md tables
 
-Sync-debug pass: `grokcore.train.train` on short batches of three families (li2 full
+Sync-debug pass: `grokcore.engine.train.train` on short batches of three families (li2 full
 batch Adam, embed_mlp minibatch AdamW, transformer SGD), early_stop=False and no
 checkpoints (the two host syncs the loop makes on purpose). "error" mode is switched on
 by the progress callback after step 0 (setup copies the split to the device, a sync by
@@ -41,20 +41,20 @@ def check() -> int:
 def env() -> int:
     import torch
 
-    from grokcore.plugin import visible_gpus
+    from grokcore.suite.plugin import visible_gpus
 
     p = torch.cuda.get_device_properties(0)
     free, total = torch.cuda.mem_get_info()
     print(f"device: {p.name}, {p.total_memory / 2**30:.1f} GiB ({free / 2**30:.1f} GiB free), "
           f"{p.multi_processor_count} SMs, compute capability {p.major}.{p.minor}")
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.device_count()} visible device(s); "
-          f"grokcore.plugin.visible_gpus() = {visible_gpus()}")
+          f"grokcore.suite.plugin.visible_gpus() = {visible_gpus()}")
     print(f"matmul TF32: {torch.backends.cuda.matmul.allow_tf32}")
     return 0
 
 
 def _cases():
-    from grokcore.config import ModelSpec, OptimSpec, RunConfig
+    from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 
     def runs(n=8, **kw):
         base = RunConfig(**kw)
@@ -76,7 +76,7 @@ def _cases():
 def syncdebug(device: str = "cuda") -> int:
     import torch
 
-    from grokcore.train import train
+    from grokcore.engine.train import train
 
     failed = 0
     for name, cfgs in _cases().items():

@@ -45,7 +45,7 @@ step env 60 "$PY" benchmarks/gpu_smoke.py env || failed+=(env)
 step syncdebug 120 "$PY" benchmarks/gpu_smoke.py syncdebug || failed+=(syncdebug)
 step unit 120 "$PY" -m pytest -q -p no:cacheprovider grokcore/tests/test_llc.py grokcore/tests/test_store.py \
     -k "sync or cuda" || failed+=(unit)
-step bench "$BENCH_S" "$PY" -m grokcore.cli bench --runs 256 --M 71 --width 512 --steps 200 --naive-runs 16 \
+step bench "$BENCH_S" "$PY" -m grokcore.suite.cli bench --runs 256 --M 71 --width 512 --steps 200 --naive-runs 16 \
     --device cuda || failed+=(bench)
 step llc "$LLC_S" "$PY" benchmarks/bench_llc.py --models 256 --draws 500 --device cuda || failed+=(llc)
 

@@ -4,14 +4,14 @@ detection-robust claim. Reference rows: fixtures/boundaries.toml.
 Setting (seed 002): 2-layer post-LN transformer, 4 heads, GELU, token + position embeddings, mean
 pooling, linear head (grokcore family ``transformer``, depth 2); (a + b) mod p, 50% split, full
 batch AdamW lr 1e-3, betas (0.9, 0.98); grokked = test accuracy >= 0.95 for 10 consecutive
-evaluations, one every 10 steps (grokcore.detect). Capacity ratio r = d_model / p.
+evaluations, one every 10 steps (grokcore.base.detect). Capacity ratio r = d_model / p.
 
 One sweep (``sweep002``) serves the three seed-002 claims: ratios x WD {1, 0.1, 0.01} x seeds,
-trained full length (grokcore.trajectory.run: no early stop, so every history spans the whole
+trained full length (grokcore.engine.trajectory.run: no early stop, so every history spans the whole
 budget and detection-robust can re-read it under stricter rules without truncation artefacts).
-detection-robust also re-reads the seed-001 sweep (grokcore.rules_empirical.sweep001; no
+detection-robust also re-reads the seed-001 sweep (grokcore.decide.rules_empirical.sweep001; no
 retraining when test_empirical.py ran first on the same store; both modules share one xdist group).
-Each claim ends in ``claim.decide(rule, runs, gates)`` with a rule from grokcore.rules_boundaries
+Each claim ends in ``claim.decide(rule, runs, gates)`` with a rule from grokcore.decide.rules_boundaries
 (unit-tested in grokcore/tests/test_rules_boundaries.py).
 """
 from __future__ import annotations
@@ -23,12 +23,13 @@ from functools import partial
 import numpy as np
 import pytest
 
-from grokcore import adaptive as A
-from grokcore import gates, stats, trajectory
-from grokcore import rules_boundaries as B
-from grokcore import rules_empirical as E
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.plugin import TIERS, share_sweep
+from grokcore.decide import adaptive as A
+from grokcore.decide import gates, stats
+from grokcore.engine import trajectory
+from grokcore.decide import rules_boundaries as B
+from grokcore.decide import rules_empirical as E
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.suite.plugin import TIERS, share_sweep
 
 ALPHA = B.ALPHA
 WDS = B.WDS
@@ -148,7 +149,7 @@ def _train002(tier: str, store, device: str):
 
 
 def search_specs(tier: str, wds=(1.0,)) -> dict:
-    """Per WD, the adaptive search (grokcore.adaptive) of the critical width: round 0 = the
+    """Per WD, the adaptive search (grokcore.decide.adaptive) of the critical width: round 0 = the
     tier's d_model grid (the very configs sweep002 trains, so the search re-reads them from the
     store), then ``per_round`` widths per round at the Firth estimate and inside its CI, on
     multiples of 4 (4 heads) in [d_min, d_max], as many seeds per width as the grid has."""
@@ -226,7 +227,7 @@ def test_capacity_boundary(tier, claim, claims_store, claims_device, claims_seed
     if "search" in g:  # the grid is round 0 of an adaptive search (re-read from the store), then rounds near r*
         bds = capacity_search(tier, claims_store, claims_device, claims_seed)
         hs = bds[1.0].hists
-        claim.note("adaptive search of the critical width at WD = 1 (grokcore.adaptive; round 0 = the grid): "
+        claim.note("adaptive search of the critical width at WD = 1 (grokcore.decide.adaptive; round 0 = the grid): "
                    + A.summary(bds, "critical d_model", "WD = ") + "; widths in the order run (r<round>: n=<d_model> "
                    "grokked/runs): " + ", ".join(bds[1.0].order()))
     x, y = B.log_ratio(hs), np.isfinite(B.grok_steps(hs)).astype(float)
@@ -370,7 +371,7 @@ def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed)
     """Checks: the detection-dependent verdicts do not change direction when the grokking rule (test
     accuracy >= threshold for `patience` consecutive evaluations) varies over threshold
     {0.90, 0.95, 0.99} x patience {5, 10, 20}. Each claim's verdict (its rule from
-    grokcore.rules_boundaries / rules_empirical, through the same gates as the claim) is re-derived
+    grokcore.decide.rules_boundaries / rules_empirical, through the same gates as the claim) is re-derived
     under each rule from the same cached, full-length histories (no retraining): capacity-boundary,
     capacity-u-shape, wd-shifts-boundary, grok-delayed, grok-wd-speeds, grok-lazy-rich and the five
     order-params. Baselines: each claim's own rule (seed 002: 0.95 x 10; seed 001's code:

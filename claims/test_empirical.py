@@ -4,21 +4,21 @@ order-params. Reference rows: fixtures/empirical.toml.
 Setting (seed 001 and its code @177ce7fc): one-hot pair -> Linear(2p, N) -> ReLU -> Linear(N, p)
 (grokcore family ``mu_mlp``), a + b mod p, 30% train, full batch, AdamW lr 1e-3, cross-entropy;
 t_mem = first logged step with train acc >= 0.99, t_grok = first logged step with test acc
->= 0.95 (the seed's code: patience 1; grokcore.detect.first_sustained).
+>= 0.95 (the seed's code: patience 1; grokcore.base.detect.first_sustained).
 
 Differences from the seed's code that every verdict below inherits:
 * grokcore's mu_mlp multiplies the *output* by N^-alpha; the seed's code multiplies the
   first-layer pre-activation. With ReLU (positively homogeneous) both give
   N^-alpha * W2 relu(W1 x + b1) + b2 up to whether the output bias b2 is scaled too.
-* Comparison ">" (seed code) vs ">=" (grokcore.detect) at 0.99 / 0.95: immaterial at the
+* Comparison ">" (seed code) vs ">=" (grokcore.base.detect) at 0.99 / 0.95: immaterial at the
   logged accuracies' resolution except for exact ties.
 
-One sweep serves all four claims (grokcore.rules_empirical.sweep001, grid GRIDS there): the
+One sweep serves all four claims (grokcore.decide.rules_empirical.sweep001, grid GRIDS there): the
 alpha = 0 row over lambda and the lambda = 1 column over alpha, trained full length (no early
 stop); the (alpha = 0, lambda = 1) runs also log the five order parameters along training.
 Each claim ends in ``claim.decide(rule, runs, gates)``: the rule is a function in
-grokcore.rules_empirical (unit-tested in grokcore/tests/test_rules_empirical.py), re-run at
-half the budget and with each seed left out (grokcore.gates).
+grokcore.decide.rules_empirical (unit-tested in grokcore/tests/test_rules_empirical.py), re-run at
+half the budget and with each seed left out (grokcore.decide.gates).
 """
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ from functools import partial
 import numpy as np
 import pytest
 
-from grokcore import gates, stats
-from grokcore import rules_empirical as R
-from grokcore.plugin import TIERS, share_sweep
+from grokcore.decide import gates, stats
+from grokcore.decide import rules_empirical as R
+from grokcore.suite.plugin import TIERS, share_sweep
 
 ALPHA = R.ALPHA
-GRIDS = R.GRIDS  # per tier: the scale (and its cost) is written down in grokcore/rules_empirical.py
+GRIDS = R.GRIDS  # per tier: the scale (and its cost) is written down in grokcore/decide/rules_empirical.py
 GROUP = "seed001-002"  # one xdist worker: test_boundaries.py::test_detection_robust re-reads this sweep
 
 
@@ -96,7 +96,7 @@ def test_grok_delayed(tier, claim, claims_store, claims_device, claims_seed):
 @pytest.mark.parametrize("tier", TIERS)
 def test_grok_wd_speeds(tier, claim, claims_store, claims_device, claims_seed):
     """Checks: at alpha = 0, larger weight decay lambda in {1e-3, 1e-2, 1e-1, 1} groks sooner. Rule
-    (rules_empirical.censored_trend, grokcore.survival): t_grok right-censored at the budget (runs
+    (rules_empirical.censored_trend, grokcore.decide.survival): t_grok right-censored at the budget (runs
     that never grok), diverged runs excluded; log-rank trend test of t_grok on log10 lambda with
     one-sided permutation p in each direction (exact for any sample size, ties and separation),
     effect the Cox log hazard ratio per decade of lambda (lifelines), KM medians per level:
@@ -154,7 +154,7 @@ def test_grok_lazy_rich(tier, claim, claims_store, claims_device, claims_seed):
     delays or prevents grokking. Rule (rules_empirical.lazy_rich, the reference row's 'success falls
     and/or t_grok rises'): two one-sided Kendall tau-b trend tests at alpha / 2 = 0.025 each
     (Bonferroni): t_grok (right-censored at the budget; log-rank trend test with permutation p,
-    Cox log HR effect, grokcore.survival) rises with alpha, and the grok success
+    Cox log HR effect, grokcore.decide.survival) rises with alpha, and the grok success
     (0/1) falls with alpha; permutation p (valid with ties); supported if either is supported and
     neither refuted, refuted only if both opposite tests reject. Gates: half budget, each seed left
     out. Reported: grok success per alpha (Wilson CIs).
@@ -232,7 +232,7 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
     inconclusive. Gates: half budget, each seed left out. Reported, not decided (the seed makes no
     lead claim): lead time = t_half(test acc) - t_half(parameter), mean with t interval.
     Not checked: that the parameters are the seed's exact definitions (RQI's tolerance; the NTK
-    is proxied by the feature kernel; see grokcore.orderparams), nor any threshold value. RQI for
+    is proxied by the feature kernel; see grokcore.engine.orderparams), nor any threshold value. RQI for
     *modular* addition stays near 0 even on a perfect Fourier circle (orderparams.rqi docstring).
     At this scale test accuracy rises to ~0.7 within ~200 steps and most of each parameter's
     movement happens there, inside the 'before' window."""

@@ -7,7 +7,7 @@ Five sweeps feed the ten claims (the store caches runs by config key, so a secon
 
 * BOUNDARY search (li2-boundary, li2-sharpening; the `add` reference of li2-tasks): Li² net
   (one-hot pair -> W (2M, K) -> x² -> V), modular addition, full batch Adam. Per M an
-  adaptive search (grokcore.adaptive) on ONE absolute geometric n grid (round(100 · 1.05^i))
+  adaptive search (grokcore.decide.adaptive) on ONE absolute geometric n grid (round(100 · 1.05^i))
   for every M, started over the law-neutral window [0.7 n0 M/M0, 1.6 n0 (M/M0)²] (n0 = 220,
   the expected n* at M0 = 17: it holds n* under any law from M¹ to M² calibrated at M0),
   capped at 95% of M². Boundaries per M by Firth's penalized logistic regression with
@@ -21,7 +21,7 @@ Five sweeps feed the ten claims (the store caches runs by config key, so a secon
   (embed_mlp, ReLU) under Adam and under SGD.
 
 "Generalized" everywhere = seed 002's rule (rules_li2.generalized: test accuracy >= 0.95 for
-10 consecutive evaluations, completed within the step budget). Gates (grokcore.gates): the
+10 consecutive evaluations, completed within the step budget). Gates (grokcore.decide.gates): the
 verdict is recomputed at half the step budget, without each seed and (boundary claims)
 without the n nearest each M's n*; any change makes it inconclusive. Hyperparameters of the
 fast tier (lr 1e-2, K = 64; budgets 1500 / 1200 steps so that the T/2 gate reads converged
@@ -41,12 +41,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from grokcore import adaptive as A  # noqa: E402
-from grokcore import gates, models, orderparams, stats, sweep  # noqa: E402
-from grokcore import rules_li2 as R  # noqa: E402
-from grokcore.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
-from grokcore.plugin import TIERS, pinned_refuted, share_sweep  # noqa: E402
-from grokcore.train import torch_threads  # noqa: E402
+from grokcore.decide import adaptive as A  # noqa: E402
+from grokcore.decide import gates, stats
+from grokcore.engine import models, orderparams, sweep  # noqa: E402
+from grokcore.decide import rules_li2 as R  # noqa: E402
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
+from grokcore.suite.plugin import TIERS, pinned_refuted, share_sweep  # noqa: E402
+from grokcore.engine.train import torch_threads  # noqa: E402
 
 ALPHA = R.ALPHA
 
@@ -61,7 +62,7 @@ def _one_torch_thread():
 
 # --------------------------------------------------------------------------- grids
 # Per tier: the scale at which the verdict is measured. Boundaries are found by the adaptive
-# search (grokcore.adaptive): per M, 3 first points geometric over the law-neutral prior window
+# search (grokcore.decide.adaptive): per M, 3 first points geometric over the law-neutral prior window
 # [lo_f n0 M/M0, min(hi_f n0 (M/M0)², max_frac M²)] (n0 = the expected n* at M0: the window
 # holds n* under any law from M¹ to M² calibrated at M0), then 2 points per round at the Firth
 # estimate and inside its CI, `seeds` runs each, until the log-n CI is narrower than

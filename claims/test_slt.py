@@ -5,8 +5,8 @@ Model and optimizer of every claim: seed 004's devinterp example, embed_mlp
 Adam lr 5e-3 with coupled weight decay 2e-4; mod 64 with a 40% training split.
 
 Every claim ends in ``claim.decide(rule, data, gates)``: the rules are in
-grokcore/rules_slt.py (unit-tested in grokcore/tests/test_rules_slt.py), the gates
-are grokcore.gates (half budget, leave one seed out, nearest grid point).
+grokcore/decide/rules_slt.py (unit-tested in grokcore/tests/test_rules_slt.py), the gates
+are grokcore.decide.gates (half budget, leave one seed out, nearest grid point).
 
 Tiers (GRIDS):
 - fast: FULL-BATCH Adam steps. With the source's 128-pair minibatches, mod 64
@@ -41,7 +41,7 @@ absolute values.
 
 The curriculum/direct run set (and its LLC) is computed once per
 (tier, seed, device) and shared by the four curriculum claims; the finetuning
-set likewise (grokcore.staged.cached_set: process cache, then the results store).
+set likewise (grokcore.engine.staged.cached_set: process cache, then the results store).
 The staged sets have no budget gate (a curriculum read at T/2 is another stage
 schedule, not the same design at half the budget); the finetuning set's final
 stage is read at half its budget instead.
@@ -53,13 +53,15 @@ import math
 import numpy as np
 import pytest
 
-from grokcore import adaptive, gates, reference, staged, stats, survival, sweep
-from grokcore import rules_slt as rules
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.detect import first_sustained
-from grokcore.llc import SGLDConfig
-from grokcore.plugin import TIERS, share_sweep
-from grokcore.train import torch_threads
+from grokcore.decide import adaptive, gates, stats, survival
+from grokcore.suite import reference
+from grokcore.engine import staged, sweep
+from grokcore.decide import rules_slt as rules
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.base.detect import first_sustained
+from grokcore.engine.llc import SGLDConfig
+from grokcore.suite.plugin import TIERS, share_sweep
+from grokcore.engine.train import torch_threads
 
 ALPHA = rules.ALPHA
 M = 64
@@ -71,7 +73,7 @@ GRIDS = {
         batch_size=0, eval_every=120, seeds=7,
         stage_steps=[1200, 1200, 1200, 1200], checkpoint_every=240,
         # geometric, ratio 1.3 from 1100, plus two points in the claimed range: no point at 200/400/800
-        # adaptive search (grokcore.adaptive) of n* at T and at T/2, from the same runs (trained at T)
+        # adaptive search (grokcore.decide.adaptive) of n* at T and at T/2, from the same runs (trained at T)
         threshold=dict(window=(350, 3140), n_min=100, n_max=3891, start=4, per_round=2, seeds=3, max_runs=24,
                        rounds=6, target_width=0.3, steps=1500, eval_every=50),
         finetune=dict(seeds=5, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
@@ -202,10 +204,10 @@ def _li2_c() -> tuple[float, str]:
 @pytest.mark.parametrize("tier", TIERS + [pytest.param("long", marks=pytest.mark.long, id="long")])
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: the 50% point n* (training pairs where P(generalized) = 1/2; generalized =
-    grokcore.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
+    grokcore.base.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
     on the full mod-64 task: Firth-penalized logistic fit vs log n with a profile-likelihood
     CI at alpha = 0.05 (stats.firth_boundary; finite under separation, never the gap),
-    n placed by the adaptive search (grokcore.adaptive: 4 points over [350, 3140], then 2 per
+    n placed by the adaptive search (grokcore.decide.adaptive: 4 points over [350, 3140], then 2 per
     round at the estimate and inside its CI, 3 seeds each, <= 24 runs per budget) for n* at T
     and at T/2 together, from runs trained for T steps. Rule (rules_slt.threshold_rule):
     supported if the CI lies inside [200, 800] (400 within a factor 2), refuted if it is
@@ -261,7 +263,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     y = np.array([rules.generalized(h) for h in hists])
     rates = {int(v): stats.wilson_ci(int(np.nansum(y[n == v])), int(np.isfinite(y[n == v]).sum()), ALPHA)
              for v in np.unique(n)}
-    claim.tested("Firth logistic fit of generalized (grokcore.detect rule) vs log n_train, from scratch, full "
+    claim.tested("Firth logistic fit of generalized (grokcore.base.detect rule) vs log n_train, from scratch, full "
                  "mod-64 table, n placed by the adaptive search (3 seeds per point) for n* at T and at T/2; n* "
                  "with profile-likelihood CI; supported if the CI lies inside [200, 800], refuted if disjoint, else inconclusive; gates: half budget (refuted at this budget "
                  "only -> inconclusive), leave one seed out, drop the n nearest n*. Cannot detect: n* at the "
@@ -397,7 +399,7 @@ def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_see
     the final value read from the other chains (so the max of noisy estimates is not
     selection-biased), one_sample vs 1 (exact sign-flip test + t CI, alpha = 0.05);
     (ii) the peak precedes the test-accuracy jump (first eval with test acc >= 0.5,
-    grokcore.detect.first_sustained): one_sample of sign(jump - peak) vs 0 over the seeds
+    grokcore.base.detect.first_sustained): one_sample of sign(jump - peak) vs 0 over the seeds
     that jumped, i.e. the exact sign test. Gates: leave one seed out; no budget gate.
     Also recorded: peak/start ratio. Not checked: the absolute LLC values (43 -> 57 -> 25)."""
     d = _curriculum_set(tier, claims_seed, claims_device, claims_store)
@@ -462,7 +464,7 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
 @share_sweep("slt-finetune")
 @pytest.mark.parametrize("tier", TIERS)
 def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_seed):
-    """Checked: steps to grok mod 53 (grokcore.detect rule) after finetuning through
+    """Checked: steps to grok mod 53 (grokcore.base.detect rule) after finetuning through
     7 -> 11 -> 23 -> 49 vs from scratch (same seeds, splits and final-stage budget;
     non-grokking runs right-censored at the budget): exact one-sided permutation log-rank
     tests in each direction, Cox log hazard ratio and KM medians (verdicts.survival_two_groups,

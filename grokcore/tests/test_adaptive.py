@@ -1,4 +1,4 @@
-"""Adaptive boundary search (grokcore.adaptive) on a simulated boundary with a known answer:
+"""Adaptive boundary search (grokcore.decide.adaptive) on a simulated boundary with a known answer:
 P(generalize | n) = expit(beta (log n - log n*)), outcomes drawn from a generator seeded by
 (boundary, n, replicate), so a run's outcome is a function of its config as in training."""
 import math
@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grokcore import adaptive as A
-from grokcore import stats
-from grokcore.config import RunConfig
+from grokcore.decide import adaptive as A
+from grokcore.decide import stats
+from grokcore.engine.config import RunConfig
 
 TRUE = {17: 300.0, 31: 900.0, 41: 1500.0}  # n* per boundary
 BETA = 6.0

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grokcore import bench
+from grokcore.engine import bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +81,7 @@ def test_gpu_smoke_sync_debug_window(monkeypatch, capsys):
     smoke = _smoke()
     modes, seen = [], []
     monkeypatch.setattr(torch.cuda, "set_sync_debug_mode", lambda m: modes.append(m))
-    from grokcore import train as train_mod
+    from grokcore.engine import train as train_mod
 
     real_step = train_mod.BatchedOptimizer.step
 

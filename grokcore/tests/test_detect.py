@@ -1,12 +1,11 @@
-"""Known-answer and property tests for grokcore.detect."""
+"""Known-answer and property tests for grokcore.base.detect."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grokcore.detect import (DetectRule, first_run_index, first_sustained, grok_step,
-                             memorization_step, stages)
+from grokcore.base.detect import DetectRule, first_run_index, first_sustained, grok_step, memorization_step, stages
 
 STEPS = np.arange(0, 1000, 100)  # 10 evals at steps 0, 100, ..., 900
 
@@ -135,7 +134,7 @@ def test_run_steps_and_generalized_over_histories():
     """The one "did it grok" over Histories: budget cut, diverged runs NaN, never -> NaN / 0."""
     from types import SimpleNamespace
 
-    from grokcore.detect import generalized, run_steps
+    from grokcore.base.detect import generalized, run_steps
 
     s = np.arange(0, 201, 10)
     acc = np.where(s >= 50, 1.0, 0.1)

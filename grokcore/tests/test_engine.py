@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore import naive, tasks
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.train import train
+from grokcore.engine import naive, tasks
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.train import train
 
 FAMILIES = {"li2": "x2", "embed_mlp": "gelu", "mu_mlp": "relu", "transformer": "gelu"}
 

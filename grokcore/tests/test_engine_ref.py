@@ -112,7 +112,7 @@ def test_tolerance_can_fail(ref):
     # a 1% larger Li² learning rate (a semantics change far smaller than any real bug) must be
     # caught by the tolerance bar, or the bar tests nothing
     from grokcore.tests.data.make_engine_ref import flatten, ref_batches
-    from grokcore.train import torch_threads, train
+    from grokcore.engine.train import torch_threads, train
     cfgs = [c.replace(optim=dataclasses.replace(c.optim, lr=c.optim.lr * 1.01))
             for c in ref_batches()["li2_adam"]]
     with torch_threads(1):

@@ -21,11 +21,12 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore import cli, executor, staged, sweep, trajectory
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.llc import SGLDConfig
-from grokcore.store import Store
-from grokcore.train import torch_threads
+from grokcore.suite import cli
+from grokcore.engine import executor, staged, sweep, trajectory
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.llc import SGLDConfig
+from grokcore.engine.store import Store
+from grokcore.engine.train import torch_threads
 
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[2]
@@ -224,8 +225,8 @@ def test_rerun_with_a_warm_store_submits_nothing(ray_ex, tmp_path):
 
 CLAIM_SUITE = '''
 import json, os
-from grokcore import executor, sweep
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine import executor, sweep
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 
 BASE = RunConfig(task="add", M=7, ratio=0.5, steps=10, eval_every=5,
                  model=ModelSpec(family="li2", width=8), optim=OptimSpec(name="adam", lr=1e-2))
@@ -249,7 +250,7 @@ def test_b(claims_store, claims_device):
 
 def test_pytest_xdist_workers_join_the_controllers_ray_instance(pytester, monkeypatch):
     skip_without_ray()
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile(test_tiny=CLAIM_SUITE)
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -280,9 +281,10 @@ def test_without_ray_the_options_name_the_extra(monkeypatch, capsys, tmp_path):
 def test_default_path_never_imports_ray(tmp_path):
     code = textwrap.dedent(f"""
         import sys
-        from grokcore import cli, executor, plugin, staged, sweep, trajectory
-        from grokcore.config import ModelSpec, OptimSpec, RunConfig
-        from grokcore.store import Store
+        from grokcore.engine import executor, staged, sweep, trajectory
+        from grokcore.suite import cli, plugin
+        from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+        from grokcore.engine.store import Store
         cfg = RunConfig(task="add", M=5, ratio=0.5, steps=4, eval_every=2, model=ModelSpec(family="li2", width=8),
                         optim=OptimSpec(name="adam", lr=1e-2))
         assert executor.current().name == "local"

@@ -1,4 +1,4 @@
-"""Tests of grokcore.flips on fabricated claims.json files: no training."""
+"""Tests of grokcore.suite.flips on fabricated claims.json files: no training."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grokcore import cli, flips
-from grokcore.flips import FLOAT_PATHS, diff, flip_table, load_verdicts, run_condition
+from grokcore.suite import cli, flips
+from grokcore.suite.flips import FLOAT_PATHS, diff, flip_table, load_verdicts, run_condition
 
 ORDER = ["order/rqi", "order/eff_rank", "order/pr", "order/kernel_align", "order/fourier_snr"]
 
@@ -127,7 +127,7 @@ def test_compare_exit_codes(pair, tmp_path, capsys):
 
 def test_compare_module_entry_point(pair):
     a, b = pair
-    run = subprocess.run([sys.executable, "-m", "grokcore.flips", "compare", str(a), str(b)],
+    run = subprocess.run([sys.executable, "-m", "grokcore.suite.flips", "compare", str(a), str(b)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stderr
     assert "order-params[fast-order/pr]: supported -> refuted" in run.stdout

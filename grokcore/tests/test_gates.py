@@ -1,14 +1,14 @@
-"""Robustness gates (grokcore.gates): combination rule, budget trend, and the perturbations
+"""Robustness gates (grokcore.decide.gates): combination rule, budget trend, and the perturbations
 of histories (truncation at T/2, leave-one-seed-out, nearest grid point)."""
 import math
 
 import numpy as np
 
-from grokcore import gates as G
-from grokcore import verdicts as V
-from grokcore.config import RunConfig
-from grokcore.stats import Estimate
-from grokcore.train import History
+from grokcore.decide import gates as G
+from grokcore.decide import verdicts as V
+from grokcore.engine.config import RunConfig
+from grokcore.decide.stats import Estimate
+from grokcore.engine.train import History
 
 
 def verdict(kind, value=1.0, lo=0.5, hi=1.5, claimed=None, grid=None):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore import models, train as T
-from grokcore.config import METRICS, ModelSpec, OptimSpec, RunConfig
-from grokcore.optim import BatchedOptimizer
+from grokcore.engine import models, train as T
+from grokcore.engine.config import METRICS, ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.optim import BatchedOptimizer
 from grokcore.tests.data.make_engine_ref import ref_batches
 
 # Keys computed on main (commit c72d971) before RunConfig.metrics existed: the compatibility

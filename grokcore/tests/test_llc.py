@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from grokcore.llc import SGLDConfig, _run_chains, estimate_llc, expand_chains
+from grokcore.engine.llc import SGLDConfig, _run_chains, estimate_llc, expand_chains
 
 Exps = tuple[int, int, int, int]
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grokcore.plugin import MARKERS
+from grokcore.suite.plugin import MARKERS
 
 CLAIMS = Path(__file__).resolve().parents[2] / "claims" / "test_boundaries.py"
 
@@ -80,7 +80,7 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypa
 def test_long_plan_lists_only_the_claims_with_a_long_tier():
     """`pytest claims -m long --claims-plan`: the seed-002 sweep, its capacity search and the
     mod-64 threshold, nothing of the modules without a long tier."""
-    from grokcore import plan
+    from grokcore.suite import plan
 
     rows = plan.plan(CLAIMS.parent, "long")
     mods = {r.module for r in rows}

@@ -1,4 +1,4 @@
-"""OOM fallback (grokcore.oom) in sweep.run, trajectory.run (sweep.run's chunk hook) and the LLC batch.
+"""OOM fallback (grokcore.engine.oom) in sweep.run, trajectory.run (sweep.run's chunk hook) and the LLC batch.
 
 An out-of-memory error is simulated by raising torch.OutOfMemoryError from the first
 attempt on more than one item. Checked: the results equal those without OOM (the same
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore import llc, oom, sweep, trajectory
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.llc import SGLDConfig, estimate_llc, expand_chains
+from grokcore.engine import llc, oom, sweep, trajectory
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.llc import SGLDConfig, estimate_llc, expand_chains
 
 OOM = oom.OOM_ERRORS[0]
 BASE = RunConfig(task="add", M=7, ratio=0.5, steps=6, eval_every=3,
@@ -155,9 +155,9 @@ def test_llc_without_rows_keyword_reraises_oom(monkeypatch):
 
 def test_checkpoint_llc_recovers_from_oom_with_identical_results(monkeypatch):
     """staged.checkpoint_llc's loss takes `rows`, so its LLC batch splits on OOM, bit for bit."""
-    from grokcore import staged
-    from grokcore.config import ModelSpec, OptimSpec, RunConfig
-    from grokcore.models import init_params
+    from grokcore.engine import staged
+    from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+    from grokcore.engine.models import init_params
 
     base = RunConfig(task="add", M=11, ratio=0.5, model=ModelSpec(family="embed_mlp", width=16, embed=4, act="gelu"),
                      optim=OptimSpec(name="adam", lr=1e-2), steps=10)

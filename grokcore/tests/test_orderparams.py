@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokcore import orderparams as op
+from grokcore.engine import orderparams as op
 
 D64 = torch.float64
 PROP = settings(max_examples=40, deadline=None)

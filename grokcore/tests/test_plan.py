@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from grokcore import cli, plan
-from grokcore.config import ModelSpec, RunConfig
+from grokcore.suite import cli, plan
+from grokcore.engine.config import ModelSpec, RunConfig
 
 HOOK = '''
-from grokcore.config import ModelSpec, RunConfig
+from grokcore.engine.config import ModelSpec, RunConfig
 
 def cfgs(tier):
     steps = 100 if tier == "fast" else 1000

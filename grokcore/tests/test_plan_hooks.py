@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grokcore import plan, staged, sweep, trajectory
+from grokcore.suite import plan
+from grokcore.engine import staged, sweep, trajectory
 
 CLAIMS = Path(__file__).resolve().parents[2] / "claims"
 TIERS = ("fast", "gpu")

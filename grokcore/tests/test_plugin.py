@@ -1,4 +1,4 @@
-"""Tests of the claims plugin (tiers, verdicts, report, xdist) and of grokcore.reference.
+"""Tests of the claims plugin (tiers, verdicts, report, xdist) and of grokcore.suite.reference.
 
 The plugin is exercised end to end with ``pytester`` on a tiny claims suite
 that trains nothing: each test records made-up numbers and passes, fails,
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grokcore import plugin
-from grokcore.reference import all_references, load_reference
+from grokcore.suite import plugin
+from grokcore.suite.reference import all_references, load_reference
 
 pytest_plugins = ["pytester"]
 
@@ -47,7 +47,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
-from grokcore.plugin import TIERS, share_sweep
+from grokcore.suite.plugin import TIERS, share_sweep
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -121,7 +121,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # xdist workers are fresh interpreters
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # workers start faster; hence -p xdist
     monkeypatch.setattr(plugin, "_cuda_available", lambda: False)  # in-process runs only
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile(test_claims=SUITE)
     return pytester
 
@@ -189,14 +189,14 @@ def test_xdist_gives_the_same_records(suite: pytest.Pytester) -> None:
 
 def test_no_claim_tests_no_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile("def test_plain():\n    pass\n")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists()
 
 
 def test_markers_registered(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.fast: *reduced scale*", "@pytest.mark.gpu: *GPU*"])
 
@@ -240,9 +240,9 @@ def test_reference_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 DECIDED = '''
 import pytest
-from grokcore import gates, verdicts
-from grokcore.plugin import pinned_refuted
-from grokcore.stats import Estimate
+from grokcore.decide import gates, verdicts
+from grokcore.suite.plugin import pinned_refuted
+from grokcore.decide.stats import Estimate
 
 
 def rule(d):
@@ -276,7 +276,7 @@ def test_lambda_stale_pin(tier, claim):
 def test_decide_records_gates_and_pins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setattr(plugin, "_cuda_available", lambda: False)
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile(test_decided=DECIDED)
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=2, xfailed=1, failed=1, skipped=2)
@@ -296,7 +296,7 @@ def test_decide_records_gates_and_pins(pytester: pytest.Pytester, monkeypatch: p
 
 def test_claims_seed_gives_disjoint_run_seeds(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile("def test_s(claims_seed):\n    print('BASE', claims_seed)\n")
     bases = []
     for k in (0, 1, 2):
@@ -403,7 +403,7 @@ def test_gpu_for_worker_pins_uuid_forms() -> None:
 
 
 PLAN_CLAIM = '''
-from grokcore.config import ModelSpec, RunConfig
+from grokcore.engine.config import ModelSpec, RunConfig
 
 def test_never_runs():
     raise AssertionError("--claims-plan must not run tests")
@@ -423,7 +423,7 @@ def test_plan_tiers(markexpr, tiers):
 
 
 def test_claims_plan_prints_and_trains_nothing(pytester: pytest.Pytester):
-    pytester.makeconftest('pytest_plugins = ["grokcore.plugin"]')
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     (pytester.path / "claims").mkdir()
     (pytester.path / "claims" / "test_x.py").write_text(PLAN_CLAIM)
     result = pytester.runpytest("-p", "no:cacheprovider", "claims", "-m", "gpu", "--claims-plan")

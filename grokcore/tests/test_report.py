@@ -1,4 +1,4 @@
-"""Tests of grokcore.report: rendering, escaping, JSON round trip, CLI, and a real browser."""
+"""Tests of grokcore.suite.report: rendering, escaping, JSON round trip, CLI, and a real browser."""
 
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from grokcore.report import (  # noqa: E402
-    VERDICTS, fmt_num, fmt_p, format_stat, load_records, render, report_main, write_report,
-)
+from grokcore.suite.report import VERDICTS, fmt_num, fmt_p, format_stat, load_records, render, report_main, write_report
 
 SOURCE = {"id": "seed000", "file": "seeds/000_a73151d2a26eab93.txt", "title": "Li² scaling law",
           "citation": "Tian, arXiv 2509.21519", "fixture": "li2.toml"}

@@ -1,4 +1,4 @@
-"""Seed-002 decision rules (grokcore.rules_boundaries): every verdict each rule can give is
+"""Seed-002 decision rules (grokcore.decide.rules_boundaries): every verdict each rule can give is
 reachable on synthetic measurements, and under a simulated null the false "supported" and
 false "refuted" rates stay <= alpha (+ Monte Carlo error)."""
 import math
@@ -6,8 +6,8 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from grokcore import rules_boundaries as B
-from grokcore import verdicts as V
+from grokcore.decide import rules_boundaries as B
+from grokcore.decide import verdicts as V
 
 ALPHA = 0.05
 MC = 0.03  # Monte Carlo allowance: ~2 se at p = 0.05 over 200-300 draws

@@ -1,4 +1,4 @@
-"""Seed-001 decision rules (grokcore.rules_empirical): every verdict each rule can give is
+"""Seed-001 decision rules (grokcore.decide.rules_empirical): every verdict each rule can give is
 reachable on synthetic measurements, and under a simulated null the false "supported" and
 false "refuted" rates stay <= alpha (+ Monte Carlo error)."""
 import dataclasses
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from grokcore import rules_empirical as R
-from grokcore import verdicts as V
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.train import History
+from grokcore.decide import rules_empirical as R
+from grokcore.decide import verdicts as V
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.train import History
 
 ALPHA = 0.05
 MC = 0.035  # Monte Carlo allowance: ~2 se at p = 0.05 over 150-300 draws (trend draws cost 2 x 5000 permutations)

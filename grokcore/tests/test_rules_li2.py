@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grokcore import rules_li2 as R
-from grokcore import stats
-from grokcore.stats import Estimate
-from grokcore.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.decide import rules_li2 as R
+from grokcore.decide import stats
+from grokcore.decide.stats import Estimate
+from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
 ALPHA = 0.05
 MC = 0.025  # Monte Carlo allowance over 400 draws (~2.3 se at p = 0.05)

@@ -1,4 +1,4 @@
-"""Rules of the SLT / curriculum / finetuning claims (grokcore.rules_slt): every verdict is
+"""Rules of the SLT / curriculum / finetuning claims (grokcore.decide.rules_slt): every verdict is
 reachable on synthetic measurements, the gates see what they should (a budget-dependent
 n*, one seed), and under a simulated null the false "supported" / "refuted" rates stay
 <= alpha (+ Monte Carlo error)."""
@@ -9,11 +9,11 @@ import pytest
 from scipy import stats as sps
 from scipy.special import expit
 
-from grokcore import gates
-from grokcore import rules_slt as R
-from grokcore import verdicts as V
-from grokcore.config import RunConfig
-from grokcore.train import History
+from grokcore.decide import gates
+from grokcore.decide import rules_slt as R
+from grokcore.decide import verdicts as V
+from grokcore.engine.config import RunConfig
+from grokcore.engine.train import History
 
 ALPHA = R.ALPHA
 MC = 0.035  # Monte Carlo allowance: ~2.5 se of a rate near 0.05 over 150-400 draws
@@ -273,7 +273,7 @@ def test_finetune_null_calibration():
 
 
 def test_finetune_power_grows_with_seeds():
-    from grokcore import survival
+    from grokcore.decide import survival
     assert survival.logrank_power(4, 2.0, 2000, 0.35, 4000) == 0.0  # 3 vs 3 after leaving one out: p >= 1/20
     p5, p8 = survival.logrank_power(5, 2.0, 2000, 0.35, 4000), survival.logrank_power(8, 2.0, 2000, 0.35, 4000)
     assert 0 < p5 < p8 and survival.logrank_power(8, 1.0, 2000, 0.35, 4000) <= ALPHA + MC

@@ -1,4 +1,4 @@
-"""Tests of grokcore.staged: curricula, finetuning chains, batched checkpoint LLC.
+"""Tests of grokcore.engine.staged: curricula, finetuning chains, batched checkpoint LLC.
 
 - nesting and budget: curriculum stages are nested subsets of one split with one
   test set, both arms get the same optimizer steps, global checkpoint steps.
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from grokcore import models, staged, tasks
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.llc import SGLDConfig
-from grokcore.train import train
+from grokcore.engine import models, staged, tasks
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.llc import SGLDConfig
+from grokcore.engine.train import train
 
 BASE = RunConfig(task="add", M=16, ratio=0.5, steps=8, eval_every=4, batch_size=0,
                  model=ModelSpec(family="embed_mlp", width=12, embed=4, act="gelu"),
@@ -122,7 +122,7 @@ def test_checkpoint_llc_loss_at_wstar_is_each_models_train_loss():
 
 
 def test_cached_set_keys_by_content_and_reads_process_cache_then_store(tmp_path):
-    from grokcore.store import Store
+    from grokcore.engine.store import Store
 
     k = staged.set_key("curriculum", BASE, seeds=3, stage_steps=[8, 8])
     assert k.startswith("curriculum-") and k == staged.set_key("curriculum", BASE, stage_steps=[8, 8], seeds=3)

@@ -1,4 +1,4 @@
-"""Known-answer, calibration and edge-case tests for grokcore.stats."""
+"""Known-answer, calibration and edge-case tests for grokcore.decide.stats."""
 import json
 import math
 
@@ -10,7 +10,7 @@ from scipy import stats as sps
 from scipy.special import expit
 from statsmodels.stats.proportion import proportion_confint
 
-from grokcore import stats as S
+from grokcore.decide import stats as S
 
 
 def _json_ok(obj) -> dict:

@@ -1,4 +1,4 @@
-"""Tests for grokcore.store: round trips, cache semantics, corruption, concurrency, views, CLI."""
+"""Tests for grokcore.engine.store: round trips, cache semantics, corruption, concurrency, views, CLI."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pytest
 
-from grokcore.store import (
-    CorruptEntry,
-    Store,
-    StoredRun,
-    db_main,
-    default_store_path,
-    format_rows,
-)
+from grokcore.engine.store import CorruptEntry, Store, StoredRun, db_main, default_store_path, format_rows
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Barrier
@@ -316,7 +309,7 @@ import pickle as _pickle  # noqa: E402
 from collections import OrderedDict as _OrderedDict, namedtuple as _namedtuple  # noqa: E402
 from types import SimpleNamespace as _NS  # noqa: E402
 
-from grokcore import store as _store_mod  # noqa: E402
+from grokcore.engine import store as _store_mod  # noqa: E402
 
 _Pair = _namedtuple("_Pair", "a b")
 

@@ -1,4 +1,4 @@
-"""Censored time-to-grok statistics (grokcore.survival, lifelines): the estimators agree with
+"""Censored time-to-grok statistics (grokcore.decide.survival, lifelines): the estimators agree with
 lifelines / closed forms, the verdict shapes reach every verdict, degenerate inputs give an
 explicit inconclusive (never an exception or a NaN verdict), and under a simulated null
 (exponential / Weibull times censored at a budget) the false supported and false refuted
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from grokcore import survival as S
-from grokcore import verdicts as V
+from grokcore.decide import survival as S
+from grokcore.decide import verdicts as V
 
 ALPHA = 0.05
 MC = 0.035

@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokcore import sweep
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.store import Store
+from grokcore.engine import sweep
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.store import Store
 
 BASE = RunConfig(task="add", M=7, ratio=0.5, steps=6, eval_every=3,
                  model=ModelSpec(family="li2", width=8), optim=OptimSpec(name="adam", lr=1e-2))

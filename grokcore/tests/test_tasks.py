@@ -5,9 +5,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokcore import tasks
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.optim import BatchedOptimizer
+from grokcore.engine import tasks
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.optim import BatchedOptimizer
 
 small_M = st.integers(min_value=2, max_value=40)
 

@@ -1,11 +1,11 @@
-"""Tests for grokcore.trajectory: full-length runs, order parameters on checkpoints, caching."""
+"""Tests for grokcore.engine.trajectory: full-length runs, order parameters on checkpoints, caching."""
 import numpy as np
 import pytest
 import torch
 
-from grokcore import models, orderparams, tasks, trajectory
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.store import Store
+from grokcore.engine import models, orderparams, tasks, trajectory
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.store import Store
 
 
 def _cfgs(n=2, steps=20, family="mu_mlp", width=8):
@@ -26,7 +26,7 @@ def test_full_length_and_order_keys():
 
 def test_order_parameters_match_direct_call():
     """Batched (checkpoint x run) evaluation equals order_parameters on one run's checkpoint."""
-    from grokcore.train import train
+    from grokcore.engine.train import train
     cfgs = _cfgs()
     res = train(cfgs, early_stop=False, checkpoint_every=10)
     got = trajectory.order_parameters_along(cfgs, res.checkpoints)

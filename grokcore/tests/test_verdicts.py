@@ -1,12 +1,12 @@
-"""Decision rules (grokcore.verdicts): every verdict is reachable, and under a simulated null
+"""Decision rules (grokcore.decide.verdicts): every verdict is reachable, and under a simulated null
 the false "supported" and false "refuted" rates stay <= alpha (+ Monte Carlo error)."""
 import math
 
 import numpy as np
 import pytest
 
-from grokcore import verdicts as V
-from grokcore.stats import Estimate
+from grokcore.decide import verdicts as V
+from grokcore.decide.stats import Estimate
 
 ALPHA = 0.05
 MC = 0.025  # allowance for Monte Carlo error over a few hundred draws (~2.5 se at p = 0.05, n = 400)

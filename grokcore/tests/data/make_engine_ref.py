@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from grokcore.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.train import train, torch_threads
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.train import train, torch_threads
 
 OUT = Path(__file__).with_name("engine_ref.npz")
 

@@ -97,7 +97,7 @@ def _import_ray(address: str | None = None):
 def _run_unit(fn: Callable, unit: Any, threads: int) -> Any:
     """Task body: ``fn(unit)`` under the driver's torch intra-op thread count (Ray's
     workers start with OMP_NUM_THREADS=1; see the module docstring)."""
-    from .train import torch_threads
+    from grokcore.engine.train import torch_threads
 
     with torch_threads(threads):
         return fn(unit)

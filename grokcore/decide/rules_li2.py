@@ -2,7 +2,7 @@
 
 Pure functions of Histories (duck-typed: ``.config``, ``.metrics``, ``.status``) and of
 arrays; no pytest, no training. Each ``*_rule(data)`` maps what the claim measured to a
-``grokcore.verdicts.Verdict`` and is re-run by the robustness gates (``grokcore.gates``)
+``grokcore.decide.verdicts.Verdict`` and is re-run by the robustness gates (``grokcore.decide.gates``)
 on the same data at half the step budget, without each seed and without the n nearest
 each boundary estimate. The ``*_verdict`` functions below them take the measurements
 themselves (arrays, boundary fits) and are unit-tested on synthetic data
@@ -31,9 +31,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import detect, stats, verdicts
-from .stats import Estimate
-from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.base import detect
+from grokcore.decide import stats, verdicts
+from grokcore.decide.stats import Estimate
+from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
 ALPHA = 0.05
 

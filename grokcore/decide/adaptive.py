@@ -32,13 +32,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
+from typing import TYPE_CHECKING, Callable, Hashable
 
 import numpy as np
 
-from . import stats
-from .config import RunConfig
-from .train import History
+from grokcore.decide import stats
+
+from grokcore.base.history import History
+
+if TYPE_CHECKING:  # a config is only passed through; the decision side never builds one
+    from grokcore.engine.config import RunConfig
 
 
 @dataclass(frozen=True)

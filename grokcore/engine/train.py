@@ -29,14 +29,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import models, tasks
-from .detect import first_sustained
-from .config import RunConfig
-from .optim import BatchedOptimizer
-
-MEM_THRESHOLD = 0.99  # train accuracy that counts as "memorized"
-GEN_THRESHOLD, GEN_PATIENCE = 0.95, 10  # seed 002's detection rule
-
+from grokcore.engine import models, tasks
+from grokcore.base.history import GEN_PATIENCE, GEN_THRESHOLD, MEM_THRESHOLD, History, summarize  # noqa: F401 (re-exported)
+from grokcore.engine.config import RunConfig
+from grokcore.engine.optim import BatchedOptimizer
 
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
@@ -50,41 +46,6 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-@dataclass
-class History:
-    """One run's logged curves (numpy, length E) and its summary."""
-
-    config: RunConfig
-    metrics: dict[str, np.ndarray]  # "step" and namespaced keys, each (E,)
-    status: str  # "ok" | "diverged"
-    wall_s: float = 0.0
-    device: str = "cpu"
-    summary: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        if not self.summary:
-            self.summary = summarize(self.metrics, self.status)
-
-
-def _step_or_none(x: np.ndarray) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def summarize(m: dict[str, np.ndarray], status: str) -> dict:
-    s = m["step"]
-    return {
-        "status": status,
-        "memorized_step": _step_or_none(first_sustained(s, m["train/acc"], MEM_THRESHOLD, 1)),
-        "generalized_step": None if status != "ok" else _step_or_none(
-            first_sustained(s, m["test/acc"], GEN_THRESHOLD, GEN_PATIENCE)),
-        "final/train_acc": float(m["train/acc"][-1]),
-        "final/test_acc": float(m["test/acc"][-1]),
-        "final/train_loss": float(m["train/loss"][-1]),
-        "final/test_loss": float(m["test/loss"][-1]),
-        "last_step": int(s[-1]),
-    }
 
 
 @dataclass

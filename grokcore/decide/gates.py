@@ -4,7 +4,7 @@ gate moved it.
 
     decide(rule, data, perturb)  ->  Decision
 
-``rule`` maps data to a grokcore.verdicts.Verdict; ``perturb`` (a Perturbations) knows
+``rule`` maps data to a grokcore.decide.verdicts.Verdict; ``perturb`` (a Perturbations) knows
 how to build the perturbed data sets for this kind of data:
 
   budget  the same runs read at half their step budget (histories truncated at T/2: a
@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .verdicts import INCONCLUSIVE, REFUTED, Verdict
+from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, Verdict
 
 GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited"}
 
@@ -131,7 +131,7 @@ def _effect_text(v: Verdict) -> str:
 def truncate(h, budget: int):
     """A History read at ``budget`` steps: curves cut at step <= budget (order parameters at
     order/step <= budget), final parameters dropped (not known at T/2), summary recomputed."""
-    from .train import History
+    from grokcore.base.history import History
 
     m, keep = h.metrics, h.metrics["step"] <= budget
     out = {}

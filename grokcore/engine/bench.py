@@ -4,10 +4,10 @@ Trains the same sweep (Li² nets, R runs over several train ratios and seeds,
 fixed steps, full batch, Adam) two ways in one process and prints model-steps
 per second for both, their ratio and the peak memory of each phase:
 
-  python -m grokcore.bench --runs 64 --M 71 --width 512 --steps 20      # CPU
-  python -m grokcore.bench --runs 256 --M 71 --width 512 --steps 200 --device cuda
+  python -m grokcore.engine.bench --runs 64 --M 71 --width 512 --steps 20      # CPU
+  python -m grokcore.engine.bench --runs 256 --M 71 --width 512 --steps 200 --device cuda
 
-The naive loop is `grokcore.naive.train_one` (torch.nn + torch.optim, an
+The naive loop is `grokcore.engine.naive.train_one` (torch.nn + torch.optim, an
 .item() sync at every evaluation, as the seeds' train.py). To keep CPU runs
 short the naive loop may time only the first `--naive-runs` runs; the rate is
 per model-step either way.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from . import naive, sweep
-from .config import METRICS, ModelSpec, OptimSpec, RunConfig
-from .train import train
+from grokcore.engine import naive, sweep
+from grokcore.engine.config import METRICS, ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.train import train
 
 
 def _sync(device: str) -> None:

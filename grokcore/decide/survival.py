@@ -30,7 +30,7 @@ vectorized scores of the power simulation, checked against lifelines in the test
                 on the side of the observed score and a note saying so (the verdict is
                 decided by the permutation p, which needs no fit).
 
-Verdict shapes (re-exported by grokcore.verdicts): ``trend_verdict`` (times rise or fall
+Verdict shapes (re-exported by grokcore.decide.verdicts): ``trend_verdict`` (times rise or fall
 with an ordered covariate), ``two_groups_verdict`` (group a groks later / sooner than b).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import Estimate
+from grokcore.decide.stats import Estimate
 
 SEPARATED_LOGHR = 10.0  # |beta| * sd(x) above this: the hazard changes e^10-fold per sd of x, a diverging fit
 
@@ -199,7 +199,7 @@ def _fmt_km(e: Estimate) -> str:
 
 
 def _decide(eff: Estimate, p_claim: float, p_opp: float, alpha: float, claimed: str, context: str, power: str):
-    from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict, _fmt
+    from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict, _fmt
 
     txt = (f"{_fmt(eff)}; one-sided permutation log-rank p = {p_claim:.3g} (claimed direction), {p_opp:.3g} "
            f"(opposite); {context}")
@@ -233,7 +233,7 @@ def trend_verdict(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, 
     x (``cox_effect``; a rising time is a falling hazard: claimed log HR < 0 for "greater")
     carrying the claimed-direction permutation p. Inconclusive with the reason, never an
     exception, for < 3 runs, a constant x or no run grokked."""
-    from .verdicts import INCONCLUSIVE, Verdict, _check_side
+    from grokcore.decide.verdicts import INCONCLUSIVE, Verdict, _check_side
 
     _check_side(side)
     what = what or "Cox log HR per unit x"
@@ -272,7 +272,7 @@ def two_groups_verdict(ta, tb, budget: float, side: str, alpha: float = 0.05, ok
     ratio of a vs b (> 0: a groks sooner; claimed < 0 for "greater"); the KM medians of both
     groups with their CIs are in the reason. Inconclusive (never an exception) with < 2 runs
     in a group or no run grokked in either."""
-    from .verdicts import INCONCLUSIVE, Verdict, _check_side
+    from grokcore.decide.verdicts import INCONCLUSIVE, Verdict, _check_side
 
     _check_side(side)
     what = what or "Cox log HR, a vs b"

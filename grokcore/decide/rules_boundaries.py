@@ -2,10 +2,10 @@
 capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py).
 
 Every rule maps histories (or arrays, for the unit-tested array rules) to a
-grokcore.verdicts.Verdict; the claims pass them to ``claim.decide`` with the standard gates
+grokcore.decide.verdicts.Verdict; the claims pass them to ``claim.decide`` with the standard gates
 (half budget, each seed left out, the ratio nearest the estimated boundary dropped).
 
-"Grokked" is grokcore.detect's ``first_sustained`` on test accuracy with seed 002's rule
+"Grokked" is grokcore.base.detect's ``first_sustained`` on test accuracy with seed 002's rule
 (>= 0.95 for 10 consecutive evaluations) or a given DetectRule; a diverged run counts as not
 grokked. The capacity ratio is r = d_model / p, used on a log scale.
 """
@@ -18,11 +18,12 @@ import warnings
 import numpy as np
 from scipy import stats as sps
 
-from . import detect, stats
-from .detect import DetectRule
-from .stats import Estimate
-from .survival import SEPARATED_LOGHR
-from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.base import detect
+from grokcore.decide import stats
+from grokcore.base.detect import DetectRule
+from grokcore.decide.stats import Estimate
+from grokcore.decide.survival import SEPARATED_LOGHR
+from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
 ALPHA = 0.05
 WDS = [1.0, 0.1, 0.01]
@@ -156,14 +157,14 @@ def u_shape_verdict(x, t, wd, weak: float = 0.01, strong: float = 1.0, alpha: fl
     """Claim: at weak WD, t_grok vs x = log r is U-shaped (curvature > 0) and more so than at WD = 1.
 
     t: grok step per run, NaN = not within the run's budget: right-censored there
-    (grokcore.survival.times; ``budget`` scalar or per run, default just after the last
+    (grokcore.decide.survival.times; ``budget`` scalar or per run, default just after the last
     observed step); ``ok`` False = diverged (excluded).
     No ratio is dropped: ``_aft_curvature`` fits log t = a_w + b_w x + c_w x^2 per WD in a
     censored log-normal AFT model. supported: c(weak) > 0 and c(weak) - c(WD=1) > 0,
     one-sided Wald at alpha each; refuted: c(weak) < 0 (the opposite one-sided Wald p < alpha);
     inconclusive otherwise, including < 3 ratios or < 2 grokked runs at a WD (no curvature),
     or a fit that does not converge."""
-    from . import survival
+    from grokcore.decide import survival
 
     x, t, wd = (np.asarray(v, float) for v in (x, t, wd))
     sel = (wd == weak) | (wd == strong)
@@ -357,9 +358,9 @@ def flips(data: dict) -> Verdict:
 
 
 def final_verdict(rule, data, perturb) -> str:
-    """The verdict a claim would record: ``rule(data)`` through the gates (grokcore.gates.decide);
+    """The verdict a claim would record: ``rule(data)`` through the gates (grokcore.decide.gates.decide);
     an inconclusive base verdict stays inconclusive, so its gates are not computed."""
-    from . import gates
+    from grokcore.decide import gates
     if rule(data).verdict == INCONCLUSIVE:
         return INCONCLUSIVE
     return gates.decide(rule, data, perturb).verdict

@@ -18,7 +18,7 @@ gates for such a dict (budget gate n/a for the staged sets, with the reason).
                       refuted at alpha/m)
   tracks_rule         llc-tracks-test: Spearman rho(LLC, test loss) > 0, levels and differences
   finetune_rule       finetune-accelerates: steps to grok, finetuned < scratch (right-censored
-                      at the budget: permutation log-rank + Cox HR, grokcore.survival),
+                      at the budget: permutation log-rank + Cox HR, grokcore.decide.survival),
                       refutable only on chains whose previous stage grokked
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats as sps
 
-from . import detect, gates, stats, survival, verdicts
-from .stats import Estimate
-from .verdicts import INCONCLUSIVE, Verdict
+from grokcore.base import detect
+from grokcore.decide import gates, stats, survival, verdicts
+from grokcore.decide.stats import Estimate
+from grokcore.decide.verdicts import INCONCLUSIVE, Verdict
 
 ALPHA = 0.05
 CLAIM_N = (200.0, 800.0)  # mod64-threshold: "~400 pairs", read as 400 within a factor 2
@@ -59,7 +60,7 @@ def seeded_gates(budget=None, why_no_budget: str = STAGED_NO_BUDGET) -> gates.Pe
 # ------------------------------------------------------------------ mod64-threshold
 
 def generalized(h) -> float:
-    """1.0 if the run grokked within its logged budget (grokcore.detect's rule), 0.0 if not,
+    """1.0 if the run grokked within its logged budget (grokcore.base.detect's rule), 0.0 if not,
     NaN if it diverged."""
     return float(detect.generalized([h])[0])
 
@@ -85,7 +86,7 @@ def nstar_from(n, y, alpha: float = ALPHA) -> Estimate:
 
 
 def nstar(hists, alpha: float = ALPHA) -> Estimate:
-    """nstar_from the runs' n_train and grokcore.detect outcomes (``generalized``)."""
+    """nstar_from the runs' n_train and grokcore.base.detect outcomes (``generalized``)."""
     return nstar_from([h.config.n_train for h in hists], [generalized(h) for h in hists], alpha)
 
 
@@ -108,7 +109,7 @@ def threshold_rule(hists, alpha: float = ALPHA) -> Verdict:
 
 
 def nstar_by_budget(hists, budgets, alpha: float = ALPHA) -> dict[int, Estimate]:
-    """n* of the same runs read at each budget (histories truncated, grokcore.gates.truncate)."""
+    """n* of the same runs read at each budget (histories truncated, grokcore.decide.gates.truncate)."""
     return {int(t): nstar([gates.truncate(h, int(t)) for h in hists], alpha) for t in budgets}
 
 
@@ -191,7 +192,7 @@ def spike_measure(chains: np.ndarray, steps: np.ndarray, jumps: np.ndarray) -> d
                 peak_step=steps[pk].astype(float), before=before)
 
 
-conjunction = verdicts.conjunction  # moved to grokcore.verdicts
+conjunction = verdicts.conjunction  # moved to grokcore.decide.verdicts
 
 
 def spike_rule(d: dict, alpha: float = ALPHA) -> Verdict:
@@ -234,7 +235,7 @@ def tracks_rule(d: dict, alpha: float = ALPHA) -> Verdict:
 # ------------------------------------------------------------------ finetuning
 
 def grok_steps(hists, budget: int | None = None) -> np.ndarray:
-    """Steps to grok (grokcore.detect.grok_step) per history, read at ``budget`` steps if
+    """Steps to grok (grokcore.base.detect.grok_step) per history, read at ``budget`` steps if
     given (gates.truncate); +inf = not within the budget, NaN = diverged."""
     t = detect.run_steps(hists, budget=budget)
     ok = np.array([h.status == "ok" for h in hists])

@@ -27,7 +27,7 @@ import torch
 # torch.OutOfMemoryError (torch >= 2.5) is torch.cuda.OutOfMemoryError; older torch has only the latter.
 OOM_ERRORS: tuple[type[BaseException], ...] = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)
 
-log = logging.getLogger("grokcore.oom")
+log = logging.getLogger("grokcore.engine.oom")
 EVENTS: list[dict] = []  # one record per caught OOM: {"what", "size", "message"} (message truncated)
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Claim records -> claims.json -> one self-contained HTML report.
 
-A record is the JSON-able dict that the pytest plugin (grokcore.plugin) builds
+A record is the JSON-able dict that the pytest plugin (grokcore.suite.plugin) builds
 for each claim test: reference row, what was tested, statistics, verdict,
 scale, figures (base64 PNG) and provenance. ``render`` turns a list of records
 into a single HTML page (inline CSS, figures as data: URIs, no scripts, no

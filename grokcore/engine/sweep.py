@@ -7,7 +7,7 @@ groups the rest by `batch_key`, trains each group in chunks (`chunks`: similar
 split sizes, at most `max_batch` runs, a cache-sized batch on CPU; a chunk that
 does not fit in GPU memory is halved), stores
 each run, and returns one History per config, in order. Chunks train on an
-executor (`grokcore.executor`: here by default, or one Ray task each); the
+executor (`grokcore.engine.executor`: here by default, or one Ray task each); the
 caller's process alone writes the store.
 """
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
-from . import executor as _executor
-from .config import RunConfig
-from .oom import split_on_oom
-from .train import History, train
+from grokcore import __version__
+from grokcore.engine import executor as _executor
+from grokcore.engine.config import RunConfig
+from grokcore.engine.oom import split_on_oom
+from grokcore.engine.train import History, train
 
 
 def _set(cfg: RunConfig, name: str, value) -> RunConfig:
@@ -52,7 +52,7 @@ def _json_safe(x):
 
 def to_stored(h: History, experiment: str):
     """History -> the store's row (non-finite summary floats become null)."""
-    from .store import StoredRun
+    from grokcore.engine.store import StoredRun
     return StoredRun(key=h.config.key, experiment=experiment, config=h.config.to_dict(), status=h.status,
                      summary={k: _json_safe(v) for k, v in h.summary.items()}, history=h.metrics,
                      wall_s=h.wall_s, device=h.device, version=__version__, created="")
@@ -138,7 +138,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     and ``train_chunk(chunk)`` replaces the plain training of one chunk (it must return
     one History per config, in order).
 
-    ``executor`` (default `grokcore.executor.current()`, local unless configured) is
+    ``executor`` (default `grokcore.engine.executor.current()`, local unless configured) is
     where chunks train. Local: here, chunk after chunk. Ray: every chunk is a task
     (``train_chunk`` must then pickle: a module function or functools.partial); each
     chunk's histories are stored as they return. Chunks that fail for good are stored

@@ -4,7 +4,7 @@ A rule is a plain function of measurements (arrays, estimates), not of pytest or
 training, so it can be read in one place, unit-tested on synthetic data (every verdict
 reachable; false "supported" and false "refuted" rates <= alpha under a simulated null,
 grokcore/tests/test_verdicts.py) and called again on perturbed data by the robustness
-gates (grokcore.gates).
+gates (grokcore.decide.gates).
 
 Every rule states the claimed direction and alpha, and returns the effect it decided on
 with its confidence interval. The generic shapes:
@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from . import stats
-from .stats import Estimate
+from grokcore.decide import stats
+from grokcore.decide.stats import Estimate
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
 VERDICTS = (SUPPORTED, REFUTED, INCONCLUSIVE)
@@ -310,8 +310,8 @@ def rate_difference(k1: int, n1: int, k2: int, n2: int, side: str = "greater", a
 def survival_trend(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, what: str = "", **kw) -> Verdict:
     """Claim: the time to grok (right-censored at ``budget``: NaN / inf) rises (side="greater")
     or falls with x: permutation log-rank trend test both ways, Cox log HR effect
-    (grokcore.survival.trend_verdict, lifelines)."""
-    from .survival import trend_verdict
+    (grokcore.decide.survival.trend_verdict, lifelines)."""
+    from grokcore.decide.survival import trend_verdict
     return trend_verdict(x, t, budget, side, alpha, ok, what, **kw)
 
 
@@ -319,8 +319,8 @@ def survival_two_groups(ta, tb, budget: float, side: str, alpha: float = 0.05, o
                         what: str = "", **kw) -> Verdict:
     """Claim: group a's time to grok (censored at ``budget``) exceeds b's (side="greater") or
     falls below it: exact permutation log-rank test both ways, Cox log HR effect, KM medians
-    (grokcore.survival.two_groups_verdict, lifelines)."""
-    from .survival import two_groups_verdict
+    (grokcore.decide.survival.two_groups_verdict, lifelines)."""
+    from grokcore.decide.survival import two_groups_verdict
     return two_groups_verdict(ta, tb, budget, side, alpha, ok_a, ok_b, what, **kw)
 
 

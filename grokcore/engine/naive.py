@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import models, tasks
-from .config import RunConfig
+from grokcore.engine import models, tasks
+from grokcore.engine.config import RunConfig
 
 TORCH_OPT = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 

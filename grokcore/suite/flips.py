@@ -3,8 +3,8 @@
 Runs the fast tier once per condition (base seed x float path), each with a fresh
 store, and tabulates every claim's verdict and headline statistic side by side::
 
-  python -m grokcore.flips --seeds 0 1 2 --paths native avx2 --out runs/flips [--reuse] [-- -k grok]
-  python -m grokcore.flips compare reports/claims.json reports/claims-fp2.json
+  python -m grokcore.suite.flips --seeds 0 1 2 --paths native avx2 --out runs/flips [--reuse] [-- -k grok]
+  python -m grokcore.suite.flips compare reports/claims.json reports/claims-fp2.json
 
 A float path sets environment variables that make torch (ATen kernels, MKL,
 oneDNN) take other x86 code paths, which round floating point differently; a
@@ -68,7 +68,7 @@ def load_verdicts(path: str | os.PathLike) -> dict[str, dict]:
     claim checked per parameter keeps one row per parameter. Two test functions that
     check the same claim at the same parameters get ``::<function>`` appended.
     """
-    from .report import load_records  # no torch: just JSON
+    from grokcore.suite.report import load_records  # no torch: just JSON
 
     records, _ = load_records(path)
     labels = [_label(r) for r in records]

@@ -23,7 +23,7 @@ tests marked ``@share_sweep(name)`` run on one worker and share its sweep;
 name another mode (e.g. ``--dist worksteal``) to opt out.
 
 ``--claims-executor ray`` sends training chunks and staged run sets to Ray
-(`grokcore.executor`); the controller starts or joins one Ray instance for the
+(`grokcore.engine.executor`); the controller starts or joins one Ray instance for the
 session and hands its address to the xdist workers.
 """
 
@@ -46,8 +46,8 @@ from pathlib import Path
 import pytest
 
 import grokcore
-from grokcore import report
-from grokcore.reference import all_references, load_reference
+from grokcore.suite import report
+from grokcore.suite.reference import all_references, load_reference
 
 MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
 # `long` (pyproject.toml) is not a tier of every claim: only the seed-002 claims the fast tier cannot
@@ -255,10 +255,10 @@ class Claim:
 
     def decide(self, rule, data, perturb=None, effect_name: str | None = None, headline: bool = True):
         """Decide the claim: ``rule(data)`` -> Verdict, re-run under the robustness gates
-        (grokcore.gates.decide), recorded with every gate's outcome. The effect becomes the
+        (grokcore.decide.gates.decide), recorded with every gate's outcome. The effect becomes the
         headline statistic. A refutation raises AssertionError with the measured reason (the
         claim's test is then a strict xfail, or it fails); otherwise the verdict is concluded."""
-        from grokcore import gates
+        from grokcore.decide import gates
 
         d = gates.decide(rule, data, perturb)
         self.decision = d
@@ -326,14 +326,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--claims-report", metavar="PATH",
                     help="HTML report; the JSON goes beside it (default <rootdir>/reports/claims.html)")
     group.addoption("--claims-store", metavar="PATH",
-                    help="results store (default grokcore.store.default_store_path())")
+                    help="results store (default grokcore.engine.store.default_store_path())")
     group.addoption("--claims-device", choices=("auto", "cpu", "cuda"), default="auto",
                     help="auto: cuda if visible, else cpu")
     group.addoption("--claims-require-gpu", action="store_true",
                     help="fail gpu-tier tests instead of skipping them without CUDA")
     group.addoption("--claims-plan", action="store_true",
                     help="print the cost plan (runs, FLOPs, estimated peak memory and wall time per claim grid; "
-                         "grokcore/plan.py) of the tiers -m selects (all if it names none), train nothing, exit")
+                         "grokcore/suite/plan.py) of the tiers -m selects (all if it names none), train nothing, exit")
     group.addoption("--claims-executor", choices=("local", "ray"), default="local",
                     help="where training chunks and staged run sets are computed (ray: pip install -e '.[ray]')")
     group.addoption("--claims-ray-address", metavar="ADDR", default=None,
@@ -359,7 +359,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """--claims-plan: print the plan of the selected tiers before any collection, and exit 0."""
     if not config.getoption("claims_plan", False):
         return None
-    from .plan import default_claims_dir, report as plan_report
+    from grokcore.suite.plan import default_claims_dir, report as plan_report
 
     claims_dir = Path(config.rootpath) / "claims"
     if not claims_dir.is_dir():
@@ -387,7 +387,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput.get("grokcore_dist") == "loadgroup":
         config.option.loadgroup = True  # xdist's worker reads this from the command line only
     if workerinput.get("grokcore_ray_address"):  # join the controller's Ray instance (or cluster)
-        from grokcore import executor
+        from grokcore.engine import executor
 
         executor.use(executor.Ray(workerinput["grokcore_ray_address"]))
 
@@ -399,7 +399,7 @@ def _configure_executor(config: pytest.Config) -> None:
     each starting one; with an address every process joins that cluster."""
     if config.getoption("claims_executor", "local") != "ray":
         return
-    from grokcore import executor
+    from grokcore.engine import executor
 
     try:
         ex = executor.make("ray", config.getoption("claims_ray_address"))
@@ -413,7 +413,7 @@ def _configure_executor(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     ex = getattr(config, "_grokcore_ray", None)
     if ex is not None:
-        from grokcore import executor
+        from grokcore.engine import executor
 
         ex.shutdown()
         executor.use(executor.Local())
@@ -479,7 +479,7 @@ def claims_device(pytestconfig: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def claims_store(pytestconfig: pytest.Config):
     """The session's results store (--claims-store), shared by all claim tests."""
-    from grokcore.store import Store, default_store_path  # lazy: only claim tests need the store
+    from grokcore.engine.store import Store, default_store_path  # lazy: only claim tests need the store
 
     store = Store(pytestconfig.getoption("claims_store") or default_store_path())
     yield store

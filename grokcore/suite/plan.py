@@ -62,8 +62,8 @@ from typing import Any
 
 import torch
 
-from . import models
-from .config import ModelSpec, RunConfig
+from grokcore.engine import models
+from grokcore.engine.config import ModelSpec, RunConfig
 
 DEFAULT_DEVICE = "H100 SXM, dense FP32 spec"
 DEFAULT_FLOPS = 60e12  # FLOP/s: H100 SXM dense FP32 (non-tensor-core) spec figure, rounded down
@@ -135,7 +135,7 @@ def _split_size(c: RunConfig) -> int:
 
 def peak_chunk_bytes(cfgs: list[RunConfig], max_batch: int = 256) -> float:
     """The largest estimated chunk peak over the configs, chunked as sweep.run would on CUDA."""
-    from .sweep import chunks
+    from grokcore.engine.sweep import chunks
 
     groups: dict[tuple, list[RunConfig]] = {}
     for c in cfgs:
@@ -353,7 +353,7 @@ def report(claims_dir: Path, tier: str, device_flops: float | None = None, utili
     """The printed plan of one tier: header lines (rate and its source, the models) and the table.
     device_flops None: the spec figure DEFAULT_FLOPS at DEFAULT_UTILIZATION (a guess, said so);
     a given rate is taken as achieved (utilization 1 unless given)."""
-    from .store import format_rows
+    from grokcore.engine.store import format_rows
 
     measured = device_flops is not None
     flops_rate = device_flops if measured else DEFAULT_FLOPS
@@ -368,7 +368,7 @@ def report(claims_dir: Path, tier: str, device_flops: float | None = None, utili
         + ("" if measured else ": a spec-based guess, not measured"),
         "FLOPs: 2 x dense multiply-adds x (3 x pairs per step x steps + M² x evals), full budgets (no early stop);"
         " source GRIDS~ = rough estimate from the GRIDS dict; peak/chunk~ = estimated peak memory of the largest"
-        " training chunk as sweep.chunks forms it on CUDA, an estimate from shapes (see grokcore/plan.py)",
+        " training chunk as sweep.chunks forms it on CUDA, an estimate from shapes (see grokcore/suite/plan.py)",
         format_rows(table(plan(claims_dir, tier), rate)),
     ])
 

@@ -31,7 +31,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .config import ModelSpec
+from grokcore.engine.config import ModelSpec
 
 Params = dict[str, torch.Tensor]
 

@@ -44,7 +44,7 @@ global RNG, so that an estimate is reproducible from its seeds.
 Out of memory: a loss_fn that also accepts a keyword ``rows`` (a slice of the
 R·C expanded rows, always whole models: rows lo·C:hi·C are models lo:hi) lets
 `estimate_llc` split the models in half on a device OOM and concatenate, after
-freeing the failed attempt (`grokcore.oom.split_on_oom`); ``loss_fn(ps, draw,
+freeing the failed attempt (`grokcore.engine.oom.split_on_oom`); ``loss_fn(ps, draw,
 rows=s)`` must then return the loss of those models from their parameters ps
 ((hi−lo)·C rows), i.e. slice its per-model data by ``s``. The split result is
 identical to the unsplit one: each part draws the whole batch's noise from the
@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .oom import split_on_oom
+from grokcore.engine.oom import split_on_oom
 
 LossFn = Callable[[list[torch.Tensor], int], torch.Tensor]
 

@@ -62,10 +62,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import executor, models, tasks
-from .config import RunConfig
-from .llc import SGLDConfig, estimate_llc, expand_chains
-from .train import History, hash_index, train
+from grokcore.engine import executor, models, tasks
+from grokcore.engine.config import RunConfig
+from grokcore.engine.llc import SGLDConfig, estimate_llc, expand_chains
+from grokcore.engine.train import History, hash_index, train
 
 CURRICULUM_RANGES = (8, 16, 32, 0)  # seed 004: inputs in [0,7], [0,15], [0,31], [0,63]
 FINETUNE_MODULI = (7, 11, 23, 49, 53)
@@ -299,7 +299,7 @@ def cached_set(store, kind: str, base: RunConfig, compute: Callable[[], Any], **
     """The run set ``set_key(kind, base, **spec)``: from the process cache, else from the
     results store's artifacts (shared by xdist workers and reruns), else ``compute()``d and
     stored in both. ``store`` may be None (process cache only). ``compute`` runs on the
-    current executor (`grokcore.executor`: on ray as one task, so it must pickle; the
+    current executor (`grokcore.engine.executor`: on ray as one task, so it must pickle; the
     driver stores its result); a failure there raises `executor.UnitsFailed`."""
     key = set_key(kind, base, **spec)
     if key in _SET_CACHE:

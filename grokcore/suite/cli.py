@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ACTIVATIONS, FAMILIES, LOSSES, OPTIMIZERS, ModelSpec, OptimSpec, RunConfig
-from .tasks import OPERATIONS
+from grokcore.engine.config import ACTIVATIONS, FAMILIES, LOSSES, OPTIMIZERS, ModelSpec, OptimSpec, RunConfig
+from grokcore.engine.tasks import OPERATIONS
 
 
 def _run_args(p: argparse.ArgumentParser, many: bool) -> None:
@@ -98,7 +98,7 @@ def _save(h, out: Path) -> None:
 
 def cmd_train(a) -> int:
     from tqdm import tqdm
-    from .train import train
+    from grokcore.engine.train import train
     cfg = _config(a, a.M, a.ratio, a.n_train, a.width, a.lr, a.wd, a.seed)
     device = _device(a.device)
     with tqdm(total=cfg.steps, unit="step", disable=not sys.stderr.isatty()) as bar:
@@ -114,12 +114,12 @@ def cmd_train(a) -> int:
 
 
 def cmd_sweep(a) -> int:
-    from . import sweep
-    from .store import Store, default_store_path, format_rows
+    from grokcore.engine import sweep
+    from grokcore.engine.store import Store, default_store_path, format_rows
     splits = [("ratio", r) for r in a.ratio] if a.ratio else [("n_train", n) for n in (a.n_train or [None])]
     cfgs = [_config(a, M, v if k == "ratio" else None, v if k == "n_train" else None, w, lr, wd, a.seed0 + s)
             for M in a.M for k, v in splits for w in a.width for lr in a.lr for wd in a.wd for s in range(a.seeds)]
-    from . import executor
+    from grokcore.engine import executor
     try:
         ex = executor.make(a.executor, a.ray_address)
     except ImportError as err:
@@ -163,18 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("report", "db", "bench", "flips", "plan"):  # these own their flags
         if argv[0] == "report":
-            from .report import report_main
+            from grokcore.suite.report import report_main
             return report_main(argv[1:])
         if argv[0] == "db":
-            from .store import db_main
+            from grokcore.engine.store import db_main
             return db_main(argv[1:])
         if argv[0] == "flips":
-            from .flips import main as flips_main
+            from grokcore.suite.flips import main as flips_main
             return flips_main(argv[1:])
         if argv[0] == "plan":
-            from .plan import main as plan_main
+            from grokcore.suite.plan import main as plan_main
             return plan_main(argv[1:])
-        from .bench import main as bench_main
+        from grokcore.engine.bench import main as bench_main
         return bench_main(argv[1:])
     a = parser.parse_args(argv)
     try:

@@ -2,18 +2,18 @@
 its histories, and the decision rule of each claim (claims/test_empirical.py; re-derived
 under other grokking-detection rules by claims/test_boundaries.py::test_detection_robust).
 
-Rules map measurements to a grokcore.verdicts.Verdict and are called again by the
-robustness gates (grokcore.gates) on perturbed data: histories read at half the budget,
+Rules map measurements to a grokcore.decide.verdicts.Verdict and are called again by the
+robustness gates (grokcore.decide.gates) on perturbed data: histories read at half the budget,
 each seed left out. Two layers:
 
 * array rules (unit-tested on synthetic data, grokcore/tests/test_rules_empirical.py):
   ``delay_verdict``, ``censored_trend``, ``change_verdict``;
 * history rules (what the claims call): ``delayed``, ``wd_speeds``, ``lazy_rich``,
-  ``order_change`` -- measurements (grokcore.detect) + the array rule.
+  ``order_change`` -- measurements (grokcore.base.detect) + the array rule.
 
 Censoring: every run of one sweep shares one step budget T. A run that never reaches the
 grokking rule has t_grok > T, a right-censored time. Trends in t_grok are decided by
-censored-data statistics (grokcore.survival, lifelines: permutation log-rank trend test,
+censored-data statistics (grokcore.decide.survival, lifelines: permutation log-rank trend test,
 Cox log hazard ratio, Kaplan-Meier medians); diverged runs are excluded and counted. For a
 ratio t_grok / t_mem (grok-delayed), T is a lower bound (conservative for "ratio > 2"; a
 censored run can never count toward "ratio < 2").
@@ -26,11 +26,13 @@ from functools import partial
 
 import numpy as np
 
-from . import detect, stats, trajectory, verdicts
-from .config import ModelSpec, OptimSpec, RunConfig
-from .detect import DetectRule
-from .stats import Estimate
-from .verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.base import detect
+from grokcore.decide import stats, verdicts
+from grokcore.engine import trajectory
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.base.detect import DetectRule
+from grokcore.decide.stats import Estimate
+from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
 ALPHA = 0.05
 LAMBDAS = [1e-3, 1e-2, 1e-1, 1.0]
@@ -51,7 +53,7 @@ ORDER_NAMES = {"order/rqi": "RQI", "order/eff_rank": "effective rank", "order/pr
 #   cell, which decides grok-delayed and the five order parameters, has ``seeds01`` = 10 seeds:
 #   a two-sided exact sign-flip test at 0.05 / 5 (Bonferroni over 5 parameters) needs
 #   2^-(n-1) < 0.005, i.e. n >= 9 pairs left after the seed gate drops one. The other cells are
-#   decided by rank trends over 4 levels with a balanced design (grokcore.rules_empirical._balanced):
+#   decided by rank trends over 4 levels with a balanced design (grokcore.decide.rules_empirical._balanced):
 #   the lambda row has 4 seeds per level (3 left by the seed gate: 3 grokked lambda = 1 runs ahead of
 #   9 censored ones give p = 1/220), the alpha column 6 (with 4, one alpha = 0.5 run that touches
 #   test acc 0.95 once under the patience-1 rule made the success trend seed-fragile at
@@ -91,7 +93,7 @@ def config(base: RunConfig, alpha: float, lam: float, seed: int) -> RunConfig:
 
 def sweep001(tier: str, store, device: str, seed0: int) -> dict:
     """(alpha, lambda, seed) -> History for the alpha = 0 row and the lambda = 1 column, trained
-    full length (no early stop) by grokcore.trajectory.run and cached in ``store``; the
+    full length (no early stop) by grokcore.engine.trajectory.run and cached in ``store``; the
     (0, 1) runs carry the five order parameters every g["order_every"] steps."""
     g = GRIDS[tier]
     base = _base(g)
@@ -135,7 +137,7 @@ def alpha_column(runs: dict) -> list:
 # ------------------------------------------------------------------ measurements
 
 def first_step(h, rule=GROK_RULE, metric: str = "test/acc") -> float:
-    """First logged step of ``rule`` = (threshold, patience) on a history's metric (grokcore.detect);
+    """First logged step of ``rule`` = (threshold, patience) on a history's metric (grokcore.base.detect);
     NaN if never within the history (right-censored at its budget) or if the run diverged."""
     return float(detect.run_steps([h], DetectRule(*rule), metric)[0])
 
@@ -350,7 +352,7 @@ def order_change(hs, key: str, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Ver
                                               note="constant"), alpha,
                        f"{name} is {w['value']:.3g} at every checkpoint of every run: degenerate here (for modular "
                        "addition no non-constant embedding realizes the mod-p parallelograms, see "
-                       "grokcore.orderparams.rqi), so it cannot decide the claim", "!= 0",
+                       "grokcore.engine.orderparams.rqi), so it cannot decide the claim", "!= 0",
                        power="a constant measure has no power at any scale")
     v = change_verdict(w["after"], w["before"], alpha, f"{name}: after - before")
     if w["n_out"]:

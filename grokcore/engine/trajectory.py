@@ -6,7 +6,7 @@ detection rules (stricter thresholds or longer patience) or follow order
 parameters through the transition need neither: `run` here trains with
 ``early_stop=False`` (each history spans ``0..cfg.steps``) and, with
 ``order_every=k``, keeps parameter checkpoints every k steps and evaluates the
-five order parameters of `grokcore.orderparams` on them, batched over all
+five order parameters of `grokcore.engine.orderparams` on them, batched over all
 (checkpoint, run) pairs at once. They are stored as extra history metrics
 
     "order/step"  (C,) checkpoint steps
@@ -34,9 +34,9 @@ import functools
 import numpy as np
 import torch
 
-from . import models, orderparams, sweep, tasks
-from .config import RunConfig
-from .train import History, torch_threads, train
+from grokcore.engine import models, orderparams, sweep, tasks
+from grokcore.engine.config import RunConfig
+from grokcore.engine.train import History, torch_threads, train
 
 ORDER_KEYS = ("order/rqi", "order/eff_rank", "order/pr", "order/kernel_align", "order/fourier_snr")
 
@@ -107,7 +107,7 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     with order_every > 0 also order parameters every that many steps (see module doc).
     threads: torch intra-op threads while training here (restored afterwards); 1 is
     faster for these overhead-bound tiny models on a loaded CPU. Chunks go to the
-    current executor (`grokcore.executor`), which trains them under this thread count."""
+    current executor (`grokcore.engine.executor`), which trains them under this thread count."""
     with torch_threads(threads):
         return sweep.run(cfgs, store, device, experiment, max_batch, early_stop=False,
                          accept=lambda h: _complete(h, order_every),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from .config import OptimSpec
+from grokcore.engine.config import OptimSpec
 
 
 def _per_run(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
