@@ -41,14 +41,14 @@ def check() -> int:
 def env() -> int:
     import torch
 
-    from grokcore.suite.plugin import visible_gpus
+    from grokcore.suite.device import visible_gpus  # pytest-free: no pytest import for a GPU list
 
     p = torch.cuda.get_device_properties(0)
     free, total = torch.cuda.mem_get_info()
     print(f"device: {p.name}, {p.total_memory / 2**30:.1f} GiB ({free / 2**30:.1f} GiB free), "
           f"{p.multi_processor_count} SMs, compute capability {p.major}.{p.minor}")
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.device_count()} visible device(s); "
-          f"grokcore.suite.plugin.visible_gpus() = {visible_gpus()}")
+          f"grokcore.suite.device.visible_gpus() = {visible_gpus()}")
     print(f"matmul TF32: {torch.backends.cuda.matmul.allow_tf32}")
     return 0
 

@@ -16,7 +16,6 @@ Each claim ends in ``claim.decide(rule, runs, gates)`` with a rule from grokcore
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from functools import partial
 
@@ -24,12 +23,12 @@ import numpy as np
 import pytest
 
 from grokcore.decide import adaptive as A
-from grokcore.decide import gates, stats
-from grokcore.engine import trajectory
+from grokcore.decide import gates, laws, stats
 from grokcore.decide import rules_boundaries as B
 from grokcore.decide import rules_empirical as E
+from grokcore.engine import trajectory
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
-from grokcore.suite.plugin import TIERS, share_sweep
+from grokcore.suite.tiers import TIERS, share_sweep
 
 ALPHA = B.ALPHA
 WDS = B.WDS
@@ -335,7 +334,7 @@ def test_wd_shifts_boundary(tier, claim, claims_store, claims_device, claims_see
     for w in wds:
         sel = wd == w
         claim.stat(f"WD={w:g}: grok rate", stats.wilson_ci(int(y[sel].sum()), int(sel.sum())))
-        b = stats.firth_boundary(x[sel], y[sel], alpha=ALPHA)
+        b = laws.firth_boundary(x[sel], y[sel], alpha=ALPHA)
         claim.stat(f"WD={w:g}: Firth x50 (log r)", b.x50)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3.5))

@@ -30,7 +30,7 @@ import pytest
 
 from grokcore.decide import gates, stats
 from grokcore.decide import rules_empirical as R
-from grokcore.suite.plugin import TIERS, share_sweep
+from grokcore.suite.tiers import TIERS, share_sweep
 
 ALPHA = R.ALPHA
 GRIDS = R.GRIDS  # per tier: the scale (and its cost) is written down in grokcore/decide/rules_empirical.py

@@ -43,11 +43,11 @@ import torch  # noqa: E402
 
 from grokcore.decide import adaptive as A  # noqa: E402
 from grokcore.decide import gates, stats
-from grokcore.engine import models, orderparams, sweep  # noqa: E402
 from grokcore.decide import rules_li2 as R  # noqa: E402
+from grokcore.engine import models, orderparams, sweep  # noqa: E402
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
-from grokcore.suite.plugin import TIERS, pinned_refuted, share_sweep  # noqa: E402
 from grokcore.engine.train import torch_threads  # noqa: E402
+from grokcore.suite.tiers import TIERS, pinned_refuted, share_sweep  # noqa: E402
 
 ALPHA = R.ALPHA
 

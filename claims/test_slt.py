@@ -53,15 +53,15 @@ import math
 import numpy as np
 import pytest
 
-from grokcore.decide import adaptive, gates, stats, survival
-from grokcore.suite import reference
-from grokcore.engine import staged, sweep
-from grokcore.decide import rules_slt as rules
-from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.base.detect import first_sustained
+from grokcore.decide import adaptive, gates, stats, survival
+from grokcore.decide import rules_slt as rules
+from grokcore.engine import staged, sweep
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.engine.llc import SGLDConfig
-from grokcore.suite.plugin import TIERS, share_sweep
 from grokcore.engine.train import torch_threads
+from grokcore.suite import reference
+from grokcore.suite.tiers import TIERS, share_sweep
 
 ALPHA = rules.ALPHA
 M = 64
@@ -206,7 +206,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """Checked: the 50% point n* (training pairs where P(generalized) = 1/2; generalized =
     grokcore.base.detect's rule, test acc >= 0.95 for 10 evals, within the budget) from scratch
     on the full mod-64 task: Firth-penalized logistic fit vs log n with a profile-likelihood
-    CI at alpha = 0.05 (stats.firth_boundary; finite under separation, never the gap),
+    CI at alpha = 0.05 (laws.firth_boundary; finite under separation, never the gap),
     n placed by the adaptive search (grokcore.decide.adaptive: 4 points over [350, 3140], then 2 per
     round at the estimate and inside its CI, 3 seeds each, <= 24 runs per budget) for n* at T
     and at T/2 together, from runs trained for T steps. Rule (rules_slt.threshold_rule):
@@ -467,7 +467,7 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
     """Checked: steps to grok mod 53 (grokcore.base.detect rule) after finetuning through
     7 -> 11 -> 23 -> 49 vs from scratch (same seeds, splits and final-stage budget;
     non-grokking runs right-censored at the budget): exact one-sided permutation log-rank
-    tests in each direction, Cox log hazard ratio and KM medians (verdicts.survival_two_groups,
+    tests in each direction, Cox log hazard ratio and KM medians (survival.two_groups_verdict,
     lifelines) at alpha = 0.05 (rules_slt.finetune_rule). The
     source's claim is conditional ("when a previous model grokked, ... they often grokked
     much quicker"): with >= 2 chains whose mod-49 stage grokked, those chains vs all scratch

@@ -13,14 +13,11 @@ summary (computed on construction unless given):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from grokcore.base.detect import first_sustained
-
-if TYPE_CHECKING:  # the engine's config type; only named here, never imported at run time
-    from grokcore.engine.config import RunConfig
 
 MEM_THRESHOLD = 0.99  # train accuracy that counts as "memorized"
 GEN_THRESHOLD, GEN_PATIENCE = 0.95, 10  # seed 002's detection rule
@@ -31,7 +28,7 @@ STATUSES = ("ok", "diverged")
 class History:
     """One run's logged curves (numpy, length E) and its summary."""
 
-    config: "RunConfig | Any"
+    config: Any  # the engine's RunConfig; read by attribute only, so this layer needs no engine import
     metrics: dict[str, np.ndarray]  # "step" and namespaced keys, each (E,)
     status: str  # "ok" | "diverged"
     wall_s: float = 0.0

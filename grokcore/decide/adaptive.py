@@ -5,7 +5,7 @@ round's runs where the current estimate is least certain.
 Why: a fixed n grid spends most of its runs far from n*, where the outcome is certain, and
 when every boundary separates inside one grid gap its "CI" is that gap (the same c to three
 digits at depth 1 and 2). Here every boundary is refitted after each round (Firth's
-penalized logistic regression with profile-likelihood CIs, `stats.firth_boundary`) and the
+penalized logistic regression with profile-likelihood CIs, `laws.firth_boundary`) and the
 next points go to the estimate and into its CI:
 
   round 0      `start` points, geometric over the boundary's prior window [lo, hi];
@@ -32,16 +32,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Hashable
+from typing import Any, Callable, Hashable
 
 import numpy as np
 
-from grokcore.decide import stats
-
 from grokcore.base.history import History
+from grokcore.decide import laws
 
-if TYPE_CHECKING:  # a config is only passed through; the decision side never builds one
-    from grokcore.engine.config import RunConfig
+RunConfig = Any  # an engine config, only passed through: the decision side never builds or reads one
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ class Boundary:
     window: tuple[int, int]
     points: list[tuple[int, int, int, float]] = field(default_factory=list)  # (round, n, replicate, outcome)
     hists: list[History] = field(default_factory=list)
-    fit: stats.Boundary | None = None
+    fit: laws.Boundary | None = None
     status: str = "active"
 
     @property
@@ -123,7 +121,7 @@ class Boundary:
 
 def _refit(b: Boundary, spec: SearchSpec) -> None:
     x, y = b.xy()
-    b.fit = stats.firth_boundary(x, y, alpha=spec.alpha) if x.size else None
+    b.fit = laws.firth_boundary(x, y, alpha=spec.alpha) if x.size else None
 
 
 def next_points(b: Boundary, spec: SearchSpec, first: bool) -> list[int]:

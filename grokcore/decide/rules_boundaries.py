@@ -19,8 +19,8 @@ import numpy as np
 from scipy import stats as sps
 
 from grokcore.base import detect
-from grokcore.decide import stats
 from grokcore.base.detect import DetectRule
+from grokcore.decide import laws, stats
 from grokcore.decide.stats import Estimate
 from grokcore.decide.survival import SEPARATED_LOGHR
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
@@ -52,10 +52,10 @@ def wd_of(hs) -> np.ndarray:
 
 # ------------------------------------------------------------------ capacity-boundary
 
-def boundary_verdict(x, y, alpha: float = ALPHA, group=None) -> tuple[Verdict, stats.Boundary]:
+def boundary_verdict(x, y, alpha: float = ALPHA, group=None) -> tuple[Verdict, laws.Boundary]:
     """Claim: P(grok) rises with x = log r and crosses 1/2 inside the swept range.
 
-    Firth-penalized logistic fit (stats.firth_boundary: finite under separation, profile
+    Firth-penalized logistic fit (laws.firth_boundary: finite under separation, profile
     penalized-likelihood CIs). supported: slope CI > 0 (and its penalized LR p < alpha) and the
     x50 CI finite and inside [min x, max x]; refuted: slope CI < 0 (more capacity groks less,
     measured where the claim is meant to hold); inconclusive otherwise: every run grokked or none
@@ -64,7 +64,7 @@ def boundary_verdict(x, y, alpha: float = ALPHA, group=None) -> tuple[Verdict, s
     maps ``group`` to x50 (for the grid gate)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     lo_x, hi_x = float(x.min()), float(x.max())
-    b = stats.firth_boundary(x, y, alpha=alpha)
+    b = laws.firth_boundary(x, y, alpha=alpha)
     claimed = f"r* inside [{math.exp(lo_x):.3g}, {math.exp(hi_x):.3g}], slope > 0"
 
     def r_est(e: Estimate) -> Estimate:
@@ -293,7 +293,7 @@ def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: di
     # grid gate: the boundary of the headline pair's WD that groks more, where its difference lives
     w_more = a if K1 * N2 >= K2 * N1 else b
     sel = wd == w_more
-    bnd = stats.firth_boundary(x[sel], y[sel], alpha=alpha) if 0 < y[sel].sum() < sel.sum() else None
+    bnd = laws.firth_boundary(x[sel], y[sel], alpha=alpha) if 0 < y[sel].sum() < sel.sum() else None
     grid = {w_more: float(bnd.x50.value)} if bnd is not None and math.isfinite(bnd.x50.value) else {}
     if any(rej):
         dirs = [f"WD={r[0]:g} groks {'more' if r[4] < 0.5 else 'less'} than WD={r[1]:g} at equal ratio (boundary "

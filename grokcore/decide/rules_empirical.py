@@ -27,12 +27,12 @@ from functools import partial
 import numpy as np
 
 from grokcore.base import detect
-from grokcore.decide import stats, verdicts
-from grokcore.engine import trajectory
-from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.base.detect import DetectRule
+from grokcore.decide import stats, survival, verdicts
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.engine import trajectory
+from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 
 ALPHA = 0.05
 LAMBDAS = [1e-3, 1e-2, 1e-1, 1.0]
@@ -217,12 +217,12 @@ def censored_trend(x, tgrok, budget: float, side: str, alpha: float = ALPHA, wha
     """Claim: t_grok increases (side="greater") or decreases ("less") with x.
 
     t_grok NaN = not within ``budget`` (right-censored there); ``ok`` False marks diverged runs
-    (excluded, counted). verdicts.survival_trend: one-sided permutation log-rank trend tests in
+    (excluded, counted). survival.trend_verdict: one-sided permutation log-rank trend tests in
     each direction (exact-in-the-limit with ties, heavy censoring and separation, where the Cox
     MLE diverges), the Cox log hazard ratio per unit x as the effect (a rising t_grok is a
     falling hazard), Kaplan-Meier medians per level in the reason; inconclusive when every run
     is censored."""
-    v = verdicts.survival_trend(x, tgrok, budget, side, alpha, ok=ok, what=what)
+    v = survival.trend_verdict(x, tgrok, budget, side, alpha, ok=ok, what=what)
     x, t = np.asarray(x, float), np.asarray(tgrok, float)
     levels = np.unique(x)
     counts = ", ".join(f"{lv:g}: {int(np.isfinite(t[x == lv]).sum())}/{int((x == lv).sum())}" for lv in levels)

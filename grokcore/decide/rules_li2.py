@@ -9,7 +9,7 @@ themselves (arrays, boundary fits) and are unit-tested on synthetic data
 (grokcore/tests/test_rules_li2.py).
 
 Boundaries. Per M (per task, per depth), "generalized" (seed 002's rule, ``generalized``)
-against log n is fitted by Firth's penalized logistic regression (``stats.firth_boundary``):
+against log n is fitted by Firth's penalized logistic regression (``laws.firth_boundary``):
 log n* = x50 with a profile penalized-likelihood CI at level 1 - alpha, finite also when the
 outcomes are separated. The se of log n* used by the law comparison is (CI width) / (2 z),
 z = z_{1 - alpha/2}: the profile CI is calibrated against chi2_1 = z^2, so this is the normal
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from grokcore.base import detect
-from grokcore.decide import stats, verdicts
+from grokcore.decide import laws, stats, verdicts
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
@@ -92,7 +92,7 @@ class BoundaryFit:
     """One M's Firth boundary: log n* with its profile CI, the slope per unit log n, and the
     se of log n* for the law fit (NaN when the CI is open)."""
     M: int
-    b: stats.Boundary
+    b: laws.Boundary
     se: float
     x: np.ndarray
     y: np.ndarray
@@ -110,10 +110,10 @@ def se_from_ci(lo: float, hi: float, alpha: float = ALPHA) -> float:
 
 
 def fit_boundaries(points: dict, alpha: float = ALPHA) -> dict:
-    """Per group: stats.firth_boundary of y vs log n -> BoundaryFit (M = the group's M)."""
+    """Per group: laws.firth_boundary of y vs log n -> BoundaryFit (M = the group's M)."""
     out = {}
     for g, (x, y) in points.items():
-        b = stats.firth_boundary(x, y, alpha=alpha)
+        b = laws.firth_boundary(x, y, alpha=alpha)
         M = g[-1] if isinstance(g, tuple) else g
         out[g] = BoundaryFit(int(M), b, se_from_ci(b.x50.lo, b.x50.hi, alpha), x, y)
     return out
@@ -144,7 +144,7 @@ def law_fits(bds: dict, alpha: float = ALPHA):
     if len(Ms) < 3:
         return None, [bds[g].M for g in Ms]
     M = np.array([bds[g].M for g in Ms], float)
-    fits = stats.compare_scaling_laws(M, np.array([bds[g].b.x50.value for g in Ms]),
+    fits = laws.compare_scaling_laws(M, np.array([bds[g].b.x50.value for g in Ms]),
                                       np.array([bds[g].se for g in Ms]), alpha=alpha)
     return fits, [int(m) for m in M]
 

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats as sps
 
 from grokcore.base import detect
-from grokcore.decide import gates, stats, survival, verdicts
+from grokcore.decide import gates, laws, survival, verdicts
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, Verdict
 
@@ -68,12 +68,12 @@ def generalized(h) -> float:
 def nstar_from(n, y, alpha: float = ALPHA) -> Estimate:
     """n* (training pairs where P(generalized) = 1/2) from outcomes y (1/0, NaN dropped) at
     training-set sizes n: Firth logit of y vs log n with the profile penalized-likelihood CI
-    (stats.firth_boundary). Outside the sampled range (every run failed / every run
+    (laws.firth_boundary). Outside the sampled range (every run failed / every run
     generalized) the value is the range bound it is known to exceed (a lower / upper bound,
     said in the note) and the CI is one-sided."""
     x, y = np.log(np.asarray(n, float)), np.asarray(y, float)
     keep = np.isfinite(y)
-    b = stats.firth_boundary(x[keep], y[keep], alpha=alpha)
+    b = laws.firth_boundary(x[keep], y[keep], alpha=alpha)
     e = b.x50
     lo, hi = math.exp(e.lo), math.exp(e.hi) if math.isfinite(e.hi) else math.inf
     if b.kind == "all_fail":
@@ -252,7 +252,7 @@ def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Ver
     scratch, "when a previous model grokked" (the source's condition). d: per seed ft, sc
     (steps to grok, inf = not within d["budget"]: right-censored there; NaN = diverged,
     excluded and counted) and prev (the chain's previous stage grokked).
-    verdicts.survival_two_groups(ft, sc, "less"): exact one-sided permutation log-rank tests
+    survival.two_groups_verdict(ft, sc, "less"): exact one-sided permutation log-rank tests
     both ways, Cox log hazard ratio (> 0: finetuned groks sooner) and KM medians, on the chains
     whose previous stage grokked vs every scratch run when there are >= 2 such chains (where the
     claim is meant to hold: it can be supported or refuted there). Otherwise on all chains,
@@ -263,7 +263,7 @@ def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Ver
     cond = prev.sum() >= 2
     ft = np.asarray(d["ft"], float)[prev] if cond else np.asarray(d["ft"], float)
     sc = np.asarray(d["sc"], float)
-    v = verdicts.survival_two_groups(ft, sc, b, "less", alpha, ok_a=~np.isnan(ft), ok_b=~np.isnan(sc),
+    v = survival.two_groups_verdict(ft, sc, b, "less", alpha, ok_a=~np.isnan(ft), ok_b=~np.isnan(sc),
                                      what="Cox log HR, finetuned vs scratch")
     where = (f"chains whose previous stage grokked ({int(prev.sum())}/{prev.size}) vs all scratch runs" if cond else
              f"all chains (previous stage grokked in {int(prev.sum())}/{prev.size} chains)")

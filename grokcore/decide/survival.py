@@ -43,6 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from grokcore.decide.stats import Estimate
+from grokcore.decide.verdicts import (
+    INCONCLUSIVE,
+    REFUTED,
+    SUPPORTED,
+    Verdict,
+    check_side,
+    fmt_estimate,
+)
 
 SEPARATED_LOGHR = 10.0  # |beta| * sd(x) above this: the hazard changes e^10-fold per sd of x, a diverging fit
 
@@ -199,9 +207,8 @@ def _fmt_km(e: Estimate) -> str:
 
 
 def _decide(eff: Estimate, p_claim: float, p_opp: float, alpha: float, claimed: str, context: str, power: str):
-    from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict, _fmt
 
-    txt = (f"{_fmt(eff)}; one-sided permutation log-rank p = {p_claim:.3g} (claimed direction), {p_opp:.3g} "
+    txt = (f"{fmt_estimate(eff)}; one-sided permutation log-rank p = {p_claim:.3g} (claimed direction), {p_opp:.3g} "
            f"(opposite); {context}")
     if p_claim < alpha:
         return Verdict(SUPPORTED, eff, alpha, f"{txt}: the claimed direction rejects at alpha = {alpha:g}", claimed,
@@ -233,9 +240,8 @@ def trend_verdict(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, 
     x (``cox_effect``; a rising time is a falling hazard: claimed log HR < 0 for "greater")
     carrying the claimed-direction permutation p. Inconclusive with the reason, never an
     exception, for < 3 runs, a constant x or no run grokked."""
-    from grokcore.decide.verdicts import INCONCLUSIVE, Verdict, _check_side
 
-    _check_side(side)
+    check_side(side)
     what = what or "Cox log HR per unit x"
     claimed = f"log HR {'<' if side == 'greater' else '>'} 0 (time to grok {'rises' if side == 'greater' else 'falls'})"
     x_all = np.asarray(x, float)
@@ -272,9 +278,8 @@ def two_groups_verdict(ta, tb, budget: float, side: str, alpha: float = 0.05, ok
     ratio of a vs b (> 0: a groks sooner; claimed < 0 for "greater"); the KM medians of both
     groups with their CIs are in the reason. Inconclusive (never an exception) with < 2 runs
     in a group or no run grokked in either."""
-    from grokcore.decide.verdicts import INCONCLUSIVE, Verdict, _check_side
 
-    _check_side(side)
+    check_side(side)
     what = what or "Cox log HR, a vs b"
     claimed = f"log HR {'<' if side == 'greater' else '>'} 0 (a groks {'later' if side == 'greater' else 'sooner'})"
     A, B = times(ta, budget, ok_a), times(tb, budget, ok_b)

@@ -66,11 +66,11 @@ class Verdict:
         return stats._json(d)
 
 
-def _fmt(e: Estimate) -> str:
+def fmt_estimate(e: Estimate) -> str:
     return f"{e.name} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]" + (f", p = {e.p:.3g}" if e.p is not None else "")
 
 
-def _check_side(side: str) -> None:
+def check_side(side: str) -> None:
     if side not in SIDES:
         raise ValueError(f"side must be one of {SIDES} (the claimed direction), got {side!r}")
 
@@ -86,7 +86,7 @@ def interval(effect: Estimate, side: str, null: float = 0.0, alpha: float | None
     ``opposite`` is the estimate of the opposite one-sided test; refutation needs its CI
     beyond the null on the other side (and its p < alpha). Without it, the effect's own CI
     end on the other side decides refutation."""
-    _check_side(side)
+    check_side(side)
     a = effect.alpha if alpha is None else alpha
     what = what or effect.name
     sgn = 1 if side == "greater" else -1
@@ -100,11 +100,11 @@ def interval(effect: Estimate, side: str, null: float = 0.0, alpha: float | None
     if not all(math.isfinite(v) or math.isinf(v) for v in (effect.lo, effect.hi)) or math.isnan(effect.value):
         return Verdict(INCONCLUSIVE, effect, a, f"{what}: no finite estimate", claimed)
     if beyond and p_ok:
-        return Verdict(SUPPORTED, effect, a, f"{_fmt(effect)}: CI {cmp} {null:g} at alpha = {a:g}", claimed)
+        return Verdict(SUPPORTED, effect, a, f"{fmt_estimate(effect)}: CI {cmp} {null:g} at alpha = {a:g}", claimed)
     if against and opp_p_ok:
-        return Verdict(REFUTED, effect, a, f"{_fmt(opp)}: the opposite one-sided test rejects at alpha = {a:g} "
+        return Verdict(REFUTED, effect, a, f"{fmt_estimate(opp)}: the opposite one-sided test rejects at alpha = {a:g} "
                                            f"(claimed {what} {cmp} {null:g})", claimed)
-    return Verdict(INCONCLUSIVE, effect, a, f"{_fmt(effect)}: neither direction significant at alpha = {a:g}",
+    return Verdict(INCONCLUSIVE, effect, a, f"{fmt_estimate(effect)}: neither direction significant at alpha = {a:g}",
                    claimed)
 
 
@@ -116,7 +116,7 @@ def rate(k: int, n: int, p0: float = 0.5, side: str = "greater", alpha: float = 
     one-sided Wilson rule rejects 7.3% of the time; measured in test_verdicts.)"""
     from scipy import stats as sps
 
-    _check_side(side)
+    check_side(side)
     if n == 0:
         return Verdict(INCONCLUSIVE, None, alpha, f"{what}: no runs to rate", f"> {p0:g}")
     lo = float(sps.beta.ppf(alpha, k, n - k + 1)) if k > 0 else 0.0
@@ -138,11 +138,11 @@ def within(effect: Estimate, lo: float, hi: float, max_span: float | None = None
     if math.isnan(effect.lo) or math.isnan(effect.hi):
         return Verdict(INCONCLUSIVE, effect, effect.alpha, f"{what}: no CI", claimed)
     if effect.hi < lo or effect.lo > hi:
-        return Verdict(REFUTED, effect, effect.alpha, f"{_fmt(effect)}: CI disjoint from [{lo:g}, {hi:g}]", claimed)
+        return Verdict(REFUTED, effect, effect.alpha, f"{fmt_estimate(effect)}: CI disjoint from [{lo:g}, {hi:g}]", claimed)
     span = (effect.hi / effect.lo if effect.lo > 0 else math.inf) if log else effect.hi - effect.lo
     if lo <= effect.lo and effect.hi <= hi and (max_span is None or span <= max_span):
-        return Verdict(SUPPORTED, effect, effect.alpha, f"{_fmt(effect)}: CI inside [{lo:g}, {hi:g}]", claimed)
-    return Verdict(INCONCLUSIVE, effect, effect.alpha, f"{_fmt(effect)}: CI overlaps [{lo:g}, {hi:g}] but is not "
+        return Verdict(SUPPORTED, effect, effect.alpha, f"{fmt_estimate(effect)}: CI inside [{lo:g}, {hi:g}]", claimed)
+    return Verdict(INCONCLUSIVE, effect, effect.alpha, f"{fmt_estimate(effect)}: CI overlaps [{lo:g}, {hi:g}] but is not "
                                                         "inside it", claimed)
 
 
@@ -207,7 +207,7 @@ def paired(a, b, side: str, alpha: float = 0.05, what: str = "mean(a - b)") -> V
     """Claim: a > b (side="greater") or a < b, paired by seed. Decided by one-sided exact
     sign-flip tests with Student t intervals (stats.one_sample on d = a - b): supported if
     the claimed-direction test rejects and its CI excludes 0; refuted if the opposite one does."""
-    _check_side(side)
+    check_side(side)
     d = np.asarray(a, float) - np.asarray(b, float)
     d = d[np.isfinite(d)]
     if d.size < 2:
@@ -226,7 +226,7 @@ def paired(a, b, side: str, alpha: float = 0.05, what: str = "mean(a - b)") -> V
 def one_sample(values, null: float, side: str, alpha: float = 0.05, what: str = "mean") -> Verdict:
     """Claim: mean(values) > null (or < null): exact sign-flip tests of values - null in each
     direction with Student t intervals, as ``paired``; the effect is the level (mean, CI)."""
-    _check_side(side)
+    check_side(side)
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     cmp = ">" if side == "greater" else "<"
@@ -250,7 +250,7 @@ def two_groups(a, b, side: str, alpha: float = 0.05, what: str = "a vs b") -> Ve
     direction rejects at alpha, refuted if the opposite one does. The effect reported is the
     difference of means with its Welch t interval (stats.two_sample), the rank-biserial
     r = P(a > b) - P(a < b) in its note."""
-    _check_side(side)
+    check_side(side)
     a, b = np.asarray(a, float), np.asarray(b, float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if a.size < 2 or b.size < 2:
@@ -266,12 +266,12 @@ def two_groups(a, b, side: str, alpha: float = 0.05, what: str = "a vs b") -> Ve
                  f"rank-biserial {r.rank_biserial:+.2f}; opposite p = {ro.p_mannwhitney:.3g}; n = {a.size}, {b.size}")
     cmp = ">" if side == "greater" else "<"
     if r.p_mannwhitney < alpha:
-        return Verdict(SUPPORTED, e, alpha, f"{_fmt(e)}: one-sided Mann-Whitney ({cmp}) rejects at alpha = {alpha:g}",
+        return Verdict(SUPPORTED, e, alpha, f"{fmt_estimate(e)}: one-sided Mann-Whitney ({cmp}) rejects at alpha = {alpha:g}",
                        f"{cmp} 0")
     if ro.p_mannwhitney < alpha:
-        return Verdict(REFUTED, e, alpha, f"{_fmt(e)}: the opposite one-sided Mann-Whitney rejects "
+        return Verdict(REFUTED, e, alpha, f"{fmt_estimate(e)}: the opposite one-sided Mann-Whitney rejects "
                                           f"(p = {ro.p_mannwhitney:.3g}) at alpha = {alpha:g}", f"{cmp} 0")
-    return Verdict(INCONCLUSIVE, e, alpha, f"{_fmt(e)}: Mann-Whitney p = {r.p_mannwhitney:.3g} (claimed), "
+    return Verdict(INCONCLUSIVE, e, alpha, f"{fmt_estimate(e)}: Mann-Whitney p = {r.p_mannwhitney:.3g} (claimed), "
                                            f"{ro.p_mannwhitney:.3g} (opposite), alpha = {alpha:g}", f"{cmp} 0",
                    power=_mw_power(a.size, b.size, alpha))
 
@@ -281,7 +281,7 @@ def trend(x, y, side: str, alpha: float = 0.05, what: str = "kendall tau") -> Ve
     permutation p-values in each direction (valid with ties, e.g. censored values tied last)
     and a bootstrap CI; supported if the claimed-direction p < alpha, refuted if the opposite
     p < alpha."""
-    _check_side(side)
+    check_side(side)
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
@@ -298,30 +298,13 @@ def trend(x, y, side: str, alpha: float = 0.05, what: str = "kendall tau") -> Ve
 def rate_difference(k1: int, n1: int, k2: int, n2: int, side: str = "greater", alpha: float = 0.05,
                     what: str = "p1 - p2") -> Verdict:
     """Claim: p1 > p2 (or <): one-sided Fisher exact tests in each direction, Newcombe CIs."""
-    _check_side(side)
+    check_side(side)
     if n1 == 0 or n2 == 0:
         return Verdict(INCONCLUSIVE, None, alpha, f"{what}: an empty group", f"{side} 0")
     other = "less" if side == "greater" else "greater"
     e = _named(stats.rate_difference(k1, n1, k2, n2, alpha=alpha, alternative=side), what)
     o = stats.rate_difference(k1, n1, k2, n2, alpha=alpha, alternative=other)
     return interval(e, side, 0.0, alpha, opposite=o, what=what)
-
-
-def survival_trend(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, what: str = "", **kw) -> Verdict:
-    """Claim: the time to grok (right-censored at ``budget``: NaN / inf) rises (side="greater")
-    or falls with x: permutation log-rank trend test both ways, Cox log HR effect
-    (grokcore.decide.survival.trend_verdict, lifelines)."""
-    from grokcore.decide.survival import trend_verdict
-    return trend_verdict(x, t, budget, side, alpha, ok, what, **kw)
-
-
-def survival_two_groups(ta, tb, budget: float, side: str, alpha: float = 0.05, ok_a=None, ok_b=None,
-                        what: str = "", **kw) -> Verdict:
-    """Claim: group a's time to grok (censored at ``budget``) exceeds b's (side="greater") or
-    falls below it: exact permutation log-rank test both ways, Cox log HR effect, KM medians
-    (grokcore.decide.survival.two_groups_verdict, lifelines)."""
-    from grokcore.decide.survival import two_groups_verdict
-    return two_groups_verdict(ta, tb, budget, side, alpha, ok_a, ok_b, what, **kw)
 
 
 # ------------------------------------------------------------------ power statements

@@ -29,295 +29,24 @@ session and hands its address to the xdist workers.
 
 from __future__ import annotations
 
-import base64
-import functools
-import io
 import json
 import os
-import platform
-import re
 import socket
-import subprocess
 import time
-from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-import grokcore
 from grokcore.suite import report
-from grokcore.suite.reference import all_references, load_reference
+from grokcore.suite.claim import Claim, outcome_verdict
+from grokcore.suite.device import cuda_available, git_commit, gpu_for_worker, now, versions, visible_gpus
+from grokcore.suite.tiers import MARKERS, plan_tiers
 
-MARKERS = {"fast": "every claim at reduced scale, CPU", "gpu": "paper scale, needs a GPU"}
-# `long` (pyproject.toml) is not a tier of every claim: only the seed-002 claims the fast tier cannot
-# decide carry it (claims/test_boundaries.py, mod64-threshold), so --claims-plan plans it only when -m selects it.
-TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")]
 NO_GPU = "gpu tier needs a CUDA device; pass --claims-device cpu to force it on CPU"
 PROPERTY = "grokcore_claim"  # user_properties key that carries a record
-CONCLUSIONS = ("supported", "inconclusive")  # "refuted" comes from a strict xfail
 # --claims-seed k gives run seeds k * RUN_SEED_STRIDE + s: seeds of different k share no run
 # config, split or init (s < RUN_SEED_STRIDE; staged chains add at most a few 7919 strides).
 RUN_SEED_STRIDE = 1_000_000
-PINNED = "pinned refuted at this tier (strict xfail): the verdict is the measured message"
-
-
-def pinned_refuted(tier: str = "fast") -> list:
-    """Tier params for a claim that does not reproduce at ``tier``: a strict xfail there, whose
-    report reason is the measured failure message (not a stored string)."""
-    marks = {"fast": pytest.mark.fast, "gpu": pytest.mark.gpu}
-    return [pytest.param(t, marks=[m, pytest.mark.xfail(strict=True, reason=PINNED)] if t == tier else m, id=t)
-            for t, m in marks.items()]
-
-
-def share_sweep(name: str) -> pytest.MarkDecorator:
-    """Mark tests that share a sweep so xdist runs them on one worker (``--dist loadgroup``)."""
-    return pytest.mark.xdist_group(name)
-
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-# ---------------------------------------------------------------- environment
-
-
-def visible_gpus() -> list[str]:
-    """CUDA devices this process may use, each as a value valid for CUDA_VISIBLE_DEVICES,
-    found without initializing CUDA.
-
-    From CUDA_VISIBLE_DEVICES when set: its entries as given (indices, ``GPU-<uuid>``,
-    ``MIG-<uuid>`` or the older ``MIG-GPU-<uuid>/<gi>/<ci>``), up to the first invalid one,
-    where CUDA stops reading ("-1" or "" hides all). Else from ``nvidia-smi -L``
-    (`parse_nvidia_smi`): a GPU split into MIG slices counts as its slices (CUDA cannot use
-    the parent GPU then), any other GPU as itself; each by the UUID it lists."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        ids = [d.strip() for d in env.split(",")]
-        return ids[: next((i for i, d in enumerate(ids) if not _valid_device_entry(d)), len(ids))]
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):  # no driver, no GPUs
-        return []
-    return parse_nvidia_smi(out)
-
-
-def _valid_device_entry(d: str) -> bool:
-    """An entry CUDA accepts in CUDA_VISIBLE_DEVICES: an index >= 0 or a (possibly shortened) UUID."""
-    return d.isdigit() or (d.startswith(("GPU-", "MIG-")) and len(d) > 4)
-
-
-_SMI_UUID = re.compile(r"\(UUID:\s*([^)\s]+)\s*\)")
-
-
-def parse_nvidia_smi(out: str) -> list[str]:
-    """Devices from ``nvidia-smi -L`` output: per ``GPU i: ...`` line, its indented
-    ``MIG ... Device j: (UUID: MIG-...)`` lines if any, else the GPU itself; each by its
-    UUID (valid in CUDA_VISIBLE_DEVICES whatever CUDA_DEVICE_ORDER is), or by the GPU
-    index when a line lists none. Other lines are ignored."""
-    gpus: list[tuple[str, list[str]]] = []  # (GPU value, its MIG slices)
-    for line in out.splitlines():
-        text = line.strip()
-        uuid = _SMI_UUID.search(text)
-        if text.startswith("GPU ") and not line[:1].isspace():
-            index = text[4:].split(":", 1)[0].strip()
-            if uuid:
-                gpus.append((uuid.group(1), []))
-            elif index.isdigit():
-                gpus.append((index, []))
-        elif text.startswith("MIG ") and gpus and uuid:
-            gpus[-1][1].append(uuid.group(1))
-    return [d for gpu, migs in gpus for d in (migs or [gpu])]
-
-
-def gpu_for_worker(worker_id: str, gpus: list[str]) -> str | None:
-    """The device that xdist worker ``gwN`` gets: round-robin over ``gpus`` (as returned by
-    `visible_gpus`: indices, GPU or MIG UUIDs), None for a non-worker or no device."""
-    index = worker_id.strip().removeprefix("gw")
-    return gpus[int(index) % len(gpus)] if gpus and index.isdigit() else None
-
-
-@functools.cache
-def _cuda_available() -> bool:
-    import torch  # lazy: plain `pytest grokcore/tests` should not pay for it
-
-    return torch.cuda.is_available()
-
-
-@functools.cache
-def _describe_device(device: str | None) -> str | None:
-    """'cuda: <GPU name>' or 'cpu: <model>, <n> cores', for provenance."""
-    if device == "cuda":
-        import torch
-
-        return f"cuda: {torch.cuda.get_device_name()}"
-    if device != "cpu":
-        return device
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
-              if ln.startswith("model name")] if cpuinfo.exists() else []
-    return f"cpu: {models[0] if models else platform.machine()}, {os.cpu_count()} cores"
-
-
-@functools.cache
-def versions() -> dict[str, str | None]:
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    own = getattr(grokcore, "__version__", None)
-    return {"python": platform.python_version(), "torch": version("torch"), "numpy": version("numpy"), "grokcore": own}
-
-
-@functools.cache
-def git_commit() -> str | None:
-    """HEAD of the checkout holding this package, '-dirty' if tracked files changed."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(Path(__file__).parent), *args],
-                              capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-
-    try:
-        return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-# ---------------------------------------------------------------- the recorder
-
-
-class Claim:
-    """What one claim test measured (the ``claim`` fixture); ``record()`` is its JSON form."""
-
-    def __init__(self, item: pytest.Item, device: str | None) -> None:
-        groups = "_".join(sorted(str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                                 for m in item.iter_markers("xdist_group")))
-        self.nodeid = item.nodeid.removesuffix(f"@{groups}")  # xdist's loadgroup suffix
-        params = getattr(item, "callspec", None)
-        marked = next((t for t in MARKERS if item.get_closest_marker(t)), None)
-        self.tier = params.params.get("tier", marked) if params else marked
-        self.device = device
-        # a test named test_<id> needs no reference() call: its id and row are known up front
-        self.id = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", "-")
-        self._reference, self._notes = {}, []
-        try:
-            self._reference = all_references().get(self.id, {})
-        except (OSError, ValueError) as exc:  # a broken fixtures file should not hide the verdict
-            self._notes.append(f"fixtures unreadable: {exc}")
-        self._tested, self._alpha, self._scale, self._stats, self._figures, self._configs = "", None, {}, [], [], []
-        self.verdict, self.reason, self.decision = None, "", None
-        self._started, self._t0 = _now(), time.perf_counter()
-
-    def reference(self, claim_id: str) -> dict:
-        """Attach the fixtures row of ``claim_id`` (KeyError if unknown) and return it."""
-        self._reference, self.id = load_reference(claim_id), claim_id
-        return self._reference
-
-    def tested(self, text: str, alpha: float | None = None) -> None:
-        """What exactly was tested, including the statistic and α."""
-        self._tested, self._alpha = text, alpha if alpha is not None else self._alpha
-
-    def scale(self, **grid: object) -> None:
-        """The grid measured at this tier (M values, seeds, width, steps, ...)."""
-        self._scale.update(report.jsonable(grid))
-
-    def stat(self, name: str, est: object, claimed: object = None, headline: bool = False, unit: str = "") -> None:
-        """One statistic: an Estimate (or anything with ``to_dict``), a dict, or a number."""
-        fields = report.jsonable(est)
-        fields = fields if isinstance(fields, dict) else {"value": fields}
-        for s in self._stats if headline else ():  # one headline per claim
-            s["headline"] = False
-        claimed = report.jsonable(claimed)
-        self._stats.append({**fields, "name": name, "claimed": claimed, "unit": unit, "headline": headline})
-
-    def figure(self, fig: object, title: str, caption: str = "") -> None:
-        """Embed a matplotlib figure as PNG and close it."""
-        import matplotlib.pyplot as plt
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight", facecolor="white")
-        plt.close(fig)
-        self._figures.append({"title": title, "caption": caption, "png_b64": base64.b64encode(buf.getvalue()).decode()})
-
-    def configs(self, hashes: object) -> None:
-        """Run keys (config hashes) the verdict rests on."""
-        self._configs.extend(str(h) for h in hashes)
-
-    def conclude(self, verdict: str, reason: str) -> None:
-        """The verdict if the test passes; a failed assertion still wins."""
-        if verdict not in CONCLUSIONS:
-            raise ValueError(f"verdict must be one of {CONCLUSIONS}; mark refuted claims xfail(strict=True)")
-        self.verdict, self.reason = verdict, reason
-
-    def note(self, text: str) -> None:
-        self._notes.append(text)
-
-    def decide(self, rule, data, perturb=None, effect_name: str | None = None, headline: bool = True):
-        """Decide the claim: ``rule(data)`` -> Verdict, re-run under the robustness gates
-        (grokcore.decide.gates.decide), recorded with every gate's outcome. The effect becomes the
-        headline statistic. A refutation raises AssertionError with the measured reason (the
-        claim's test is then a strict xfail, or it fails); otherwise the verdict is concluded."""
-        from grokcore.decide import gates
-
-        d = gates.decide(rule, data, perturb)
-        self.decision = d
-        if d.base.effect is not None:
-            self.stat(effect_name or d.base.effect.name, d.base.effect, claimed=d.base.claimed, headline=headline)
-        if d.base.power:
-            self.note(f"power: {d.base.power}")
-        if self._alpha is None:
-            self._alpha = d.base.alpha
-        if d.verdict == "refuted":
-            self.verdict, self.reason = None, ""
-            raise AssertionError(f"refuted: {d.reason}")
-        self.conclude(d.verdict, d.reason)
-        return d
-
-    def record(self) -> dict:
-        headline = next((s for s in self._stats if s["headline"]), self._stats[0] if self._stats else None)
-        return {
-            "id": self.id, "nodeid": self.nodeid, "tier": self.tier,
-            "reference": {k: v for k, v in self._reference.items() if k != "id"},
-            "tested": self._tested, "scale": self._scale, "stats": self._stats, "headline": headline,
-            "figures": self._figures, "configs": self._configs, "notes": self._notes,
-            "verdict": self.verdict, "reason": self.reason,
-            "decision": self.decision.to_dict() if self.decision is not None else None,
-            "alpha": self._alpha if self._alpha is not None else (headline or {}).get("alpha"),
-            "wall_s": time.perf_counter() - self._t0, "device": _describe_device(self.device),
-            "worker": os.environ.get("PYTEST_XDIST_WORKER"), "versions": versions(),
-            "git_commit": git_commit(), "started": self._started, "outcome": None,
-        }
-
-
-def _verdict(call: pytest.CallInfo, rep: pytest.TestReport, claim: Claim | None) -> tuple[str, str, str]:
-    """(verdict, reason, pytest outcome) of a claim test's report for one phase."""
-    exc, xfail = call.excinfo, getattr(rep, "wasxfail", None)
-    message = str(exc.value).strip()[:1500] if exc else ""
-    last_line = (exc.exconly().strip() if exc else (rep.longreprtext.strip().splitlines() or [""])[-1])[:500]
-    if rep.skipped and xfail is None:
-        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
-        return "skipped", reason.removeprefix("Skipped: "), "skipped"
-    if rep.when != "call":
-        return "error", f"{rep.when}: {last_line}", "error"
-    if rep.skipped:  # xfailed: only a failed assertion (or pytest.xfail) measures a refutation
-        if exc is not None and exc.errisinstance(pytest.xfail.Exception):
-            return "refuted", xfail, "xfailed"
-        if exc is not None and exc.errisinstance(AssertionError):
-            return "refuted", message.removeprefix("refuted: "), "xfailed"
-        return "error", f"expected a failed assertion, got {last_line}", "xfailed"
-    if xfail is not None or (rep.failed and exc is None):  # XPASS; strict XPASS fails with no exception
-        measured = (claim.verdict or "supported") if claim else "supported"
-        why = f": {claim.reason}" if claim and claim.reason else ""
-        return measured, f"pinned refuted at this tier, measured {measured}{why} (strict xfail: the test fails)", "xpassed"
-    if rep.failed:
-        if exc.errisinstance(AssertionError) and claim is not None and claim.decision is not None:
-            return "refuted", message.removeprefix("refuted: "), "failed"  # refuted, but not pinned
-        return ("failed", message, "failed") if exc.errisinstance(AssertionError) else ("error", last_line, "error")
-    return (claim and claim.verdict) or "supported", claim.reason if claim else "", "passed"
-
-
-# ---------------------------------------------------------------- hooks and fixtures
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -339,19 +68,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--claims-ray-address", metavar="ADDR", default=None,
                     help="with --claims-executor ray: 'auto' joins this node's running cluster, HOST:PORT "
                          "that cluster's GCS; default: start a local instance on loopback for this session")
-
-
-def plan_tiers(markexpr: str) -> list[str]:
-    """The tiers a -m expression selects (a claim test carries exactly one tier marker);
-    fast and gpu when the expression is empty or selects no tier; `long` (only the claims that
-    have it) when the expression selects it."""
-    if not markexpr:
-        return list(MARKERS)
-    from _pytest.mark.expression import Expression  # pytest's own -m grammar (and, or, not)
-
-    expr = Expression.compile(markexpr)
-    chosen = [t for t in (*MARKERS, "long") if expr.evaluate(lambda name, /, **kw: name == t)]
-    return chosen or list(MARKERS)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -431,7 +147,7 @@ def pytest_configure_node(node: object) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     require = item.config.getoption("claims_require_gpu")
     forced_cpu = item.config.getoption("claims_device") == "cpu" and not require
-    if item.get_closest_marker("gpu") is None or forced_cpu or _cuda_available():
+    if item.get_closest_marker("gpu") is None or forced_cpu or cuda_available():
         return
     if require:
         pytest.fail(f"{NO_GPU} (--claims-require-gpu)", pytrace=False)
@@ -444,7 +160,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     if "claim" in getattr(item, "fixturenames", ()) and (rep.when == "call" or not rep.passed):
         claim = (getattr(item, "funcargs", None) or {}).get("claim")  # absent if setup failed first
         record = (claim or Claim(item, None)).record()
-        record["verdict"], record["reason"], record["outcome"] = _verdict(call, rep, claim)
+        record["verdict"], record["reason"], record["outcome"] = outcome_verdict(call, rep, claim)
         rep.user_properties.append((PROPERTY, json.dumps(report.jsonable(record))))
     return rep
 
@@ -463,7 +179,7 @@ def claims_seed(pytestconfig: pytest.Config) -> int:
 def claims_device(pytestconfig: pytest.Config) -> str:
     """'cuda' if visible and not forced to cpu (--claims-device), else 'cpu'."""
     choice = pytestconfig.getoption("claims_device")
-    if choice != "cpu" and _cuda_available():
+    if choice != "cpu" and cuda_available():
         return "cuda"
     if choice == "cuda":
         pytest.fail("--claims-device cuda, but no CUDA device is visible", pytrace=False)
@@ -499,7 +215,7 @@ class Collector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config, self.records, self.paths = config, {}, None
-        self.started, self.t0 = _now(), time.perf_counter()
+        self.started, self.t0 = now(), time.perf_counter()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
@@ -516,7 +232,7 @@ class Collector:
         records, opt = self.sorted_records(), self.config.getoption("claims_report")
         html = self.config.invocation_params.dir / opt if opt else self.config.rootpath / "reports" / "claims.html"
         meta = {
-            "args": list(self.config.invocation_params.args), "started": self.started, "finished": _now(),
+            "args": list(self.config.invocation_params.args), "started": self.started, "finished": now(),
             "wall_s": time.perf_counter() - self.t0, "hostname": socket.gethostname(),
             "device": ", ".join(sorted({r["device"] for r in records if r.get("device")})) or None,
             "versions": versions(), "git_commit": git_commit(), "seed": self.config.getoption("claims_seed"),

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from grokcore.decide import laws
 from grokcore.decide import adaptive as A
-from grokcore.decide import stats
 from grokcore.engine.config import RunConfig
 
 TRUE = {17: 300.0, 31: 900.0, 41: 1500.0}  # n* per boundary
@@ -121,7 +121,7 @@ def _grid_ci_width(true, rng_salt, ns, seeds):
     hs = run(_configs(17, 0, []) + [c for n in ns for c in _configs(17, n, range(seeds))])
     x = np.log([h.config.n_train for h in hs])
     y = np.array([h.y for h in hs])
-    b = stats.firth_boundary(x, y)
+    b = laws.firth_boundary(x, y)
     return b.x50.hi - b.x50.lo, b.x50, len(hs)
 
 

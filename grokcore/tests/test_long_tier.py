@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grokcore.suite.plugin import MARKERS
+from grokcore.suite.tiers import MARKERS
 
 CLAIMS = Path(__file__).resolve().parents[2] / "claims" / "test_boundaries.py"
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grokcore.suite import plugin
+from grokcore.suite import claim as claim_mod
+from grokcore.suite import device, plugin, tiers
 from grokcore.suite.reference import all_references, load_reference
 
 pytest_plugins = ["pytester"]
@@ -47,7 +48,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
-from grokcore.suite.plugin import TIERS, share_sweep
+from grokcore.suite.tiers import TIERS, share_sweep
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -120,7 +121,7 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     monkeypatch.setenv("GROKCORE_FIXTURES", str(pytester.path / "fx"))
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # xdist workers are fresh interpreters
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # workers start faster; hence -p xdist
-    monkeypatch.setattr(plugin, "_cuda_available", lambda: False)  # in-process runs only
+    monkeypatch.setattr(plugin, "cuda_available", lambda: False)  # in-process runs only
     pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile(test_claims=SUITE)
     return pytester
@@ -202,7 +203,7 @@ def test_markers_registered(pytester: pytest.Pytester) -> None:
 
 
 def test_conclude_rejects_refuted() -> None:
-    claim = plugin.Claim.__new__(plugin.Claim)
+    claim = claim_mod.Claim.__new__(claim_mod.Claim)
     with pytest.raises(ValueError, match="xfail"):
         claim.conclude("refuted", "measured")
 
@@ -210,15 +211,15 @@ def test_conclude_rejects_refuted() -> None:
 def test_visible_gpus_without_cuda_init(monkeypatch: pytest.MonkeyPatch) -> None:
     for env, expected in [("2,3", ["2", "3"]), ("", []), ("0,-1,1", ["0"]), ("GPU-ab, GPU-cd", ["GPU-ab", "GPU-cd"])]:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
-        assert plugin.visible_gpus() == expected
+        assert device.visible_gpus() == expected
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     monkeypatch.setenv("PATH", "")  # no nvidia-smi: no GPUs, and CUDA_VISIBLE_DEVICES stays unset
-    assert plugin.visible_gpus() == []
+    assert device.visible_gpus() == []
 
 
 def test_gpu_for_worker() -> None:
-    assert [plugin.gpu_for_worker(f"gw{i}", ["2", "3"]) for i in range(5)] == ["2", "3", "2", "3", "2"]
-    assert plugin.gpu_for_worker("gw0", []) is None and plugin.gpu_for_worker("master", ["0"]) is None
+    assert [device.gpu_for_worker(f"gw{i}", ["2", "3"]) for i in range(5)] == ["2", "3", "2", "3", "2"]
+    assert device.gpu_for_worker("gw0", []) is None and device.gpu_for_worker("master", ["0"]) is None
 
 
 def test_reference_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,7 +242,7 @@ def test_reference_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 DECIDED = '''
 import pytest
 from grokcore.decide import gates, verdicts
-from grokcore.suite.plugin import pinned_refuted
+from grokcore.suite.tiers import pinned_refuted
 from grokcore.decide.stats import Estimate
 
 
@@ -275,7 +276,7 @@ def test_lambda_stale_pin(tier, claim):
 
 def test_decide_records_gates_and_pins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setattr(plugin, "_cuda_available", lambda: False)
+    monkeypatch.setattr(plugin, "cuda_available", lambda: False)
     pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
     pytester.makepyfile(test_decided=DECIDED)
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers")
@@ -340,42 +341,42 @@ def _fake_smi(monkeypatch: pytest.MonkeyPatch, stdout: str | None) -> list:
         return subprocess.CompletedProcess(cmd, 0, stdout=stdout, stderr="")
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    monkeypatch.setattr(plugin.subprocess, "run", run)
+    monkeypatch.setattr(device.subprocess, "run", run)
     return calls
 
 
 def test_visible_gpus_from_nvidia_smi_uuids(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _fake_smi(monkeypatch, SMI_TWO_GPUS)
-    assert plugin.visible_gpus() == ["GPU-1b2c3d4e-0000-1111-2222-333344445555",
+    assert device.visible_gpus() == ["GPU-1b2c3d4e-0000-1111-2222-333344445555",
                                      "GPU-9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff"]
     assert calls == [["nvidia-smi", "-L"]]
 
 
 def test_visible_gpus_counts_mig_slices_not_their_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_smi(monkeypatch, SMI_MIG)
-    gpus = plugin.visible_gpus()
+    gpus = device.visible_gpus()
     assert gpus == ["MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f", "MIG-cba663e8-9bed-5b25-b243-5985ef7c9beb",
                     "MIG-1a2b3c4d-1111-5b25-b243-5985ef7c9beb",  # GPU 0's three slices
                     "GPU-0c1d2e3f-aaaa-bbbb-cccc-0123456789ab",  # GPU 1: no MIG, the GPU itself
                     "MIG-88888888-42e4-5de3-91c7-45d71c87eb3f"]  # GPU 2: one slice
-    assert [plugin.gpu_for_worker(f"gw{i}", gpus) for i in range(6)] == gpus + gpus[:1]
+    assert [device.gpu_for_worker(f"gw{i}", gpus) for i in range(6)] == gpus + gpus[:1]
 
 
 def test_visible_gpus_old_driver_mig_uuids(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_smi(monkeypatch, SMI_OLD_MIG)
-    assert plugin.visible_gpus() == ["MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0",
+    assert device.visible_gpus() == ["MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/1/0",
                                      "MIG-GPU-5d5ba0d6-d33d-2b2c-524d-9e3d8d2b8a77/2/0"]
 
 
 def test_visible_gpus_from_nvidia_smi_edge_cases(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_smi(monkeypatch, "")  # driver present, no GPU
-    assert plugin.visible_gpus() == []
+    assert device.visible_gpus() == []
     _fake_smi(monkeypatch, "No devices were found\n")
-    assert plugin.visible_gpus() == []
+    assert device.visible_gpus() == []
     _fake_smi(monkeypatch, "GPU 0: Tesla T4\nGPU 1: Tesla T4\n")  # no UUIDs listed: indices
-    assert plugin.visible_gpus() == ["0", "1"]
+    assert device.visible_gpus() == ["0", "1"]
     _fake_smi(monkeypatch, None)  # no driver
-    assert plugin.visible_gpus() == []
+    assert device.visible_gpus() == []
 
 
 def test_visible_gpus_env_forms_win_over_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -391,15 +392,15 @@ def test_visible_gpus_env_forms_win_over_nvidia_smi(monkeypatch: pytest.MonkeyPa
         ("", []),
     ]:
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
-        assert plugin.visible_gpus() == expected, env
+        assert device.visible_gpus() == expected, env
     assert calls == []  # the environment is authoritative: nvidia-smi not consulted
 
 
 def test_gpu_for_worker_pins_uuid_forms() -> None:
     mig = ["MIG-aaaa", "MIG-bbbb", "MIG-cccc"]
-    assert [plugin.gpu_for_worker(f"gw{i}", mig) for i in range(4)] == ["MIG-aaaa", "MIG-bbbb", "MIG-cccc", "MIG-aaaa"]
-    assert plugin.gpu_for_worker("gw1", ["GPU-x"]) == "GPU-x"
-    assert plugin.gpu_for_worker("gwx", mig) is None and plugin.gpu_for_worker("", mig) is None
+    assert [device.gpu_for_worker(f"gw{i}", mig) for i in range(4)] == ["MIG-aaaa", "MIG-bbbb", "MIG-cccc", "MIG-aaaa"]
+    assert device.gpu_for_worker("gw1", ["GPU-x"]) == "GPU-x"
+    assert device.gpu_for_worker("gwx", mig) is None and device.gpu_for_worker("", mig) is None
 
 
 PLAN_CLAIM = '''
@@ -415,11 +416,28 @@ def plan_configs(tier):
 '''
 
 
-@pytest.mark.parametrize("markexpr, tiers", [("gpu", ["gpu"]), ("fast", ["fast"]), ("", ["fast", "gpu"]),
+@pytest.mark.parametrize("markexpr, want", [("gpu", ["gpu"]), ("fast", ["fast"]), ("", ["fast", "gpu"]),
                                              ("not fast", ["gpu", "long"]), ("fast or gpu", ["fast", "gpu"]),
                                              ("long", ["long"]), ("not gpu and not long", ["fast"])])
-def test_plan_tiers(markexpr, tiers):
-    assert plugin.plan_tiers(markexpr) == tiers
+def test_plan_tiers(markexpr, want):
+    assert tiers.plan_tiers(markexpr) == want
+
+
+@pytest.mark.parametrize("markexpr", ["fast and", "(fast", "fast)", "or gpu", "fast gpu"])
+def test_plan_tiers_rejects_malformed_expressions(markexpr):
+    with pytest.raises(ValueError):
+        tiers.plan_tiers(markexpr)
+
+
+@pytest.mark.parametrize("markexpr", ["fast", "not fast", "fast or gpu", "not (fast or long)", "gpu and not fast",
+                                      "not not long", "(fast or gpu) and not long", "fast and gpu or long"])
+def test_marker_expression_matches_pytest(markexpr):
+    # the tiny -m parser agrees with pytest's own grammar on one-marker items
+    from _pytest.mark.expression import Expression  # test-only: the reference implementation
+
+    for m in ("fast", "gpu", "long", "other"):
+        want = Expression.compile(markexpr).evaluate(lambda name, /, **kw: name == m)
+        assert tiers.marker_expression_selects(markexpr, m) == want, (markexpr, m)
 
 
 def test_claims_plan_prints_and_trains_nothing(pytester: pytest.Pytester):

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from grokcore.decide import laws
 from grokcore.decide import rules_li2 as R
-from grokcore.decide import stats
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
@@ -22,7 +22,7 @@ Z = 1.959963984540054
 
 def fake_fit(M, log_n, se, slope=(15.0, 5.0, 45.0)):
     x50 = Estimate("x50", log_n, log_n - Z * se, log_n + Z * se, ALPHA)
-    b = stats.Boundary(x50, Estimate("slope", *slope, ALPHA), "fit", None)
+    b = laws.Boundary(x50, Estimate("slope", *slope, ALPHA), "fit", None)
     return R.BoundaryFit(M, b, se, np.array([]), np.array([]))
 
 

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats as sps
 
 from grokcore.decide import survival as S
 from grokcore.decide import verdicts as V
@@ -86,35 +85,35 @@ def test_cox_effect_direction_and_separation():
 def test_survival_trend_reaches_every_verdict_and_degenerate_inputs():
     x = np.repeat([0.0, 1, 2, 3], 4)
     t = np.where(x == 3, np.nan, np.tile([100.0, 120, 140, 160], 4) + 200 * x)  # rises; top level censored
-    assert V.survival_trend(x, t, 2500, "greater").verdict == V.SUPPORTED
-    assert V.survival_trend(x, t, 2500, "less").verdict == V.REFUTED
-    assert V.survival_trend(x, np.tile([100.0, 160, 120, 140], 4), 2500, "greater").verdict == V.INCONCLUSIVE
+    assert S.trend_verdict(x, t, 2500, "greater").verdict == V.SUPPORTED
+    assert S.trend_verdict(x, t, 2500, "less").verdict == V.REFUTED
+    assert S.trend_verdict(x, np.tile([100.0, 160, 120, 140], 4), 2500, "greater").verdict == V.INCONCLUSIVE
     # separated (only the top level groks): decided by the permutation test, the effect a half-line
-    sep = V.survival_trend(x, np.where(x == 3, 800.0, np.nan), 2500, "less")
+    sep = S.trend_verdict(x, np.where(x == 3, 800.0, np.nan), 2500, "less")
     assert sep.verdict == V.SUPPORTED and sep.effect.lo == 0 and sep.effect.p < 0.01
     for bad, why in (((x, np.full(16, np.nan)), "censored"), ((np.zeros(16), t), "x values"),
                      ((x[:2], t[:2]), "2 runs")):
-        v = V.survival_trend(*bad, 2500, "greater")
+        v = S.trend_verdict(*bad, 2500, "greater")
         assert v.verdict == V.INCONCLUSIVE and why in v.reason and v.alpha == ALPHA, v.reason
     ok = np.ones(16, bool)
     ok[:15] = False  # 15 diverged: 1 run left
-    assert V.survival_trend(x, t, 2500, "greater", ok=ok).verdict == V.INCONCLUSIVE
+    assert S.trend_verdict(x, t, 2500, "greater", ok=ok).verdict == V.INCONCLUSIVE
     with pytest.raises(ValueError):
-        V.survival_trend(x, t, 2500, "two-sided")
+        S.trend_verdict(x, t, 2500, "two-sided")
 
 
 def test_survival_two_groups_reaches_every_verdict_and_degenerate_inputs():
     fast, slow = [500.0, 600, 700, 800, 900], [2000.0, 2100, 2500, np.inf, np.inf]
-    sup = V.survival_two_groups(fast, slow, 3000, "less")
+    sup = S.two_groups_verdict(fast, slow, 3000, "less")
     assert sup.verdict == V.SUPPORTED and sup.effect.value > 0 and "KM median" in sup.reason
     assert sup.effect.p == pytest.approx(1 / math.comb(10, 5))  # exact: every fast run before every slow one
-    assert V.survival_two_groups(fast, slow, 3000, "greater").verdict == V.REFUTED
-    mixed = V.survival_two_groups([500.0, 2500, 700, np.inf, 900], [2000.0, 600, 2100, 800, np.inf], 3000, "less")
+    assert S.two_groups_verdict(fast, slow, 3000, "greater").verdict == V.REFUTED
+    mixed = S.two_groups_verdict([500.0, 2500, 700, np.inf, 900], [2000.0, 600, 2100, 800, np.inf], 3000, "less")
     assert mixed.verdict == V.INCONCLUSIVE
-    assert V.survival_two_groups([np.inf] * 4, [np.inf] * 4, 3000, "less").verdict == V.INCONCLUSIVE
-    assert V.survival_two_groups([500.0], slow, 3000, "less").verdict == V.INCONCLUSIVE
+    assert S.two_groups_verdict([np.inf] * 4, [np.inf] * 4, 3000, "less").verdict == V.INCONCLUSIVE
+    assert S.two_groups_verdict([500.0], slow, 3000, "less").verdict == V.INCONCLUSIVE
     # 4 vs 4, every finetuned run diverged but one: explicit inconclusive, counted
-    v = V.survival_two_groups(fast[:4], slow[:4], 3000, "less", ok_a=[True, False, False, False])
+    v = S.two_groups_verdict(fast[:4], slow[:4], 3000, "less", ok_a=[True, False, False, False])
     assert v.verdict == V.INCONCLUSIVE and "3 diverged" in v.reason
 
 
@@ -129,7 +128,7 @@ def test_survival_trend_null_calibration(shape, cut):
     def draw(r):
         t = _weibull(r, x.size, shape, 1.0)
         return x, np.where(t > cut, np.nan, t), cut
-    sup, ref = _rates(draw, lambda a, b, c: V.survival_trend(a, b, c, "greater"))
+    sup, ref = _rates(draw, lambda a, b, c: S.trend_verdict(a, b, c, "greater"))
     assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
 
 
@@ -137,7 +136,7 @@ def test_survival_two_groups_null_calibration_small_groups_heavy_censoring():
     def draw(r):  # 4 vs 6 runs, exponential, ~55% censored
         a, b = r.exponential(1.0, 4), r.exponential(1.0, 6)
         return np.where(a > 0.8, np.inf, a), np.where(b > 0.8, np.inf, b), 0.8
-    sup, ref = _rates(draw, lambda a, b, c: V.survival_two_groups(a, b, c, "less"))
+    sup, ref = _rates(draw, lambda a, b, c: S.two_groups_verdict(a, b, c, "less"))
     assert sup <= ALPHA + MC and ref <= ALPHA + MC, (sup, ref)
 
 
@@ -145,7 +144,7 @@ def test_logrank_power_rows_match_the_rule():
     rng = np.random.default_rng(3)
     t = np.minimum(rng.exponential(1.0, (5, 10)), 1.2)
     e = t < 1.2
-    want = [V.survival_two_groups(np.where(e[i, :5], t[i, :5], np.inf), np.where(e[i, 5:], t[i, 5:], np.inf), 1.2,
+    want = [S.two_groups_verdict(np.where(e[i, :5], t[i, :5], np.inf), np.where(e[i, 5:], t[i, 5:], np.inf), 1.2,
                                   "less").effect for i in range(5)]
     got = S.logrank_p_rows(t, e, 5)
     for w, g in zip(want, got):

@@ -1,0 +1,1 @@
+"""The claim suite: one module per claim family (test_<family>.py), its designs in designs/."""
