@@ -9,6 +9,12 @@ does not fit in GPU memory is halved), stores
 each run, and returns one History per config, in order. Chunks train on an
 executor (`grokcore.engine.executor`: here by default, or one Ray task each); the
 caller's process alone writes the store.
+
+Which stored history a call may reuse depends on how it stops (`reusable`):
+early_stop=False needs full length, early_stop=True also takes a history a batch
+cut short (every run generalized) but never one that compaction cut at the run's
+own stop, and compact=True takes any of them cut at the run's own compaction
+point, so its result does not depend on what the store held.
 """
 from __future__ import annotations
 
@@ -22,10 +28,11 @@ from typing import Callable
 import numpy as np
 
 from grokcore import __version__
+from grokcore.base.history import GEN_PATIENCE, GEN_THRESHOLD
 from grokcore.engine import executor as _executor
 from grokcore.engine.config import RunConfig
 from grokcore.engine.oom import split_on_oom
-from grokcore.engine.train import History, train
+from grokcore.engine.train import CHECK_EVERY, History, train
 
 
 def _set(cfg: RunConfig, name: str, value) -> RunConfig:
@@ -99,11 +106,83 @@ def from_stored(s) -> History:
     return History(RunConfig.from_dict(s.config), dict(s.history), s.status, s.wall_s, s.device, dict(s.summary))
 
 
-def _train_chunk(cfgs: list[RunConfig], device, save_params, progress, early_stop=True) -> list[History]:
+def own_stop_rows(h: History, check_every: int = CHECK_EVERY) -> int | None:
+    """Rows that `train(..., compact=True)` keeps of the run whose uncompacted history is h:
+    e + 1 for the first host check e ((e + 1) % check_every == 0, not the history's last row
+    at cfg.steps) where test acc has been >= GEN_THRESHOLD for GEN_PATIENCE evals (the
+    streak as train counts it, compared in float32 as there); None if no check met it.
+    Exact for runs that did not diverge (compaction also stops a run at the first check
+    after its training loss turned non-finite, which the logged curves do not show)."""
+    acc = np.asarray(h.metrics["test/acc"])
+    ok = acc >= np.float32(GEN_THRESHOLD)  # (E,) train compares a float32 tensor with the rule
+    last = len(acc) - 1 if int(h.metrics["step"][-1]) >= h.config.steps else len(acc)
+    streak = 0
+    for e, hit in enumerate(ok):
+        streak = streak + 1 if hit else 0
+        if (e + 1) % check_every == 0 and e < last and streak >= GEN_PATIENCE:
+            return e + 1
+    return None
+
+
+def cut(h: History, rows: int, stop: str) -> History:
+    """h as compaction would have returned it: its first `rows` evaluations, the summary of
+    those, marked compacted with `stop`. The last row's delta/rel_delta become NaN (compaction
+    makes no update after a run's last row); metrics that are not one value per evaluation
+    (param/*, order/*) are dropped: they describe the run beyond the cut."""
+    E = len(h.metrics["step"])
+    m = {k: np.array(v[:rows]) for k, v in h.metrics.items()
+         if not k.startswith(("param/", "order/")) and np.ndim(v) == 1 and len(v) == E}
+    for k in m:
+        if k.startswith(("delta/", "rel_delta/")) and rows < E:
+            m[k][-1] = np.nan
+    out = History(h.config, m, h.status, h.wall_s, h.device)
+    out.summary.update(compacted=True, stop=stop)
+    return out
+
+
+def reusable(s, early_stop: bool = True, compact: bool = False, save_params: tuple[str, ...] = ()) -> History | None:
+    """The stored run `s` as a call with these settings may use it, or None (train it again).
+
+      early_stop=False: only a full-length history (last step = cfg.steps).
+      early_stop=True:  also one that a whole-batch stop cut short, never one that compaction
+                        cut at the run's own stop (summary "compacted", shorter than cfg.steps):
+                        what a batch logs after a run's grokking step (a late memorized_step,
+                        the final accuracies) is missing there.
+      compact=True:     any of those, cut where compaction would have stopped the run
+                        (`own_stop_rows`), so that a warm store returns what a cold one trains.
+                        A diverged run's stored history is served as stored, marked stop
+                        "diverged" (its compaction point is not in the logged curves); a cut is
+                        refused when save_params are asked (stored parameters are those of the
+                        last stored row). Nothing is written back: the store keeps what it had.
+    Every history needs the param/<p> of save_params."""
+    if not all(f"param/{p}" in s.history for p in save_params):
+        return None
+    short = s.history["step"][-1] < s.config["steps"]
+    if not early_stop:
+        return None if short else from_stored(s)
+    if not compact:
+        return None if short and s.summary.get("compacted") else from_stored(s)
+    h = from_stored(s)
+    if s.summary.get("compacted"):
+        return h
+    if h.status != "ok":  # as stored, with the mark a compact call gives every history
+        h.summary.update(compacted=True, stop="diverged")
+        return h
+    rows = own_stop_rows(h)
+    if rows is None and short:  # a batch stop that no check of this cadence explains: retrain
+        return None
+    if rows is None or rows == len(h.metrics["step"]):  # compaction would end it where it ends
+        h.summary.update(compacted=True, stop="budget" if rows is None else "grokked")
+        return h
+    return None if save_params else cut(h, rows, "grokked")
+
+
+def _train_chunk(cfgs: list[RunConfig], device, save_params, progress, early_stop=True,
+                 compact=False) -> list[History]:
     """Train one chunk; on out-of-memory, free the failed attempt's memory, then train
     each half (`oom.split_on_oom`: the retry runs outside the exception handler)."""
     def attempt(part: list[RunConfig]) -> list[History]:
-        res = train(part, device, progress=progress, early_stop=early_stop)
+        res = train(part, device, progress=progress, early_stop=early_stop, compact=compact)
         for r, hist in enumerate(res.histories):
             for p in save_params:
                 hist.metrics[f"param/{p}"] = res.params[p][r].cpu().numpy()
@@ -125,13 +204,21 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
         max_batch: int = 256, save_params: tuple[str, ...] = (), early_stop: bool = True,
         accept: Callable[[History], bool] | None = None,
         train_chunk: Callable[[list[RunConfig]], list[History]] | None = None,
-        executor=None) -> list[History]:
+        executor=None, compact: bool = False) -> list[History]:
     """One History per config (in order): cached ones from `store`, the rest trained.
 
     early_stop=True stops a batch once every run in it has generalized (seed 002's
     rule) or diverged, so a history may end before cfg.steps; early_stop=False
     trains (and reuses from the store) only full-length histories, as claims that
     re-read a history under a longer-patience rule need.
+
+    compact=True (opt-in, default off) trains with `train(..., compact=True)`: each run
+    leaves its batch at the first host check after it generalized (or diverged), so its
+    history ends at its own stop (summary "compacted" = True, "stop" = "grokked" |
+    "diverged" | "budget"). For claims that read nothing after a run's grokking step
+    (generalized_step, success at the budget). Which stored histories each setting reuses:
+    `reusable` (a compacted one is never served to a call without compact=True unless it
+    is full length).
 
     The one front-end for cached training: ``accept(history)`` may further restrict
     which stored histories are reused (e.g. trajectory.run needs its order parameters),
@@ -144,15 +231,17 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
     chunk's histories are stored as they return. Chunks that fail for good are stored
     as nothing and raise `executor.UnitsFailed` (run key -> error) once the others
     are stored."""
+    if compact and not early_stop:
+        raise ValueError("compact=True stops each run at its own grokking step: it needs early_stop=True")
+    if compact and train_chunk is not None:
+        raise ValueError("compact=True trains with train(..., compact=True); a custom train_chunk does not")
     keys = [c.key for c in cfgs]
     have: dict[str, History] = {}
     if store is not None:
         for k, s in store.get_many(set(keys)).items():
-            full = early_stop or s.history["step"][-1] >= s.config["steps"]
-            if full and all(f"param/{p}" in s.history for p in save_params):
-                h = from_stored(s)
-                if accept is None or accept(h):
-                    have[k] = h
+            h = reusable(s, early_stop, compact, save_params)
+            if h is not None and (accept is None or accept(h)):
+                have[k] = h
     todo = {c.key: c for c in cfgs if c.key not in have}  # dedupe repeated configs
     groups = defaultdict(list)
     for c in todo.values():
@@ -171,14 +260,14 @@ def run(cfgs: list[RunConfig], store=None, device: str = "cpu", experiment: str 
                 hists = split_on_oom(train_chunk, chunk, "training chunk")  # same OOM fallback
             else:
                 bar, cb = _bar(chunk[0].steps, f"{experiment} M={chunk[0].M} R={len(chunk)}")
-                hists = _train_chunk(chunk, device, save_params, cb, early_stop)
+                hists = _train_chunk(chunk, device, save_params, cb, early_stop, compact)
                 if bar is not None:
                     bar.close()
             keep(hists)
     elif work:
         fn = (functools.partial(split_on_oom, train_chunk, what="training chunk") if train_chunk is not None
               else functools.partial(_train_chunk, device=device, save_params=save_params, progress=None,
-                                     early_stop=early_stop))
+                                     early_stop=early_stop, compact=compact))
         failed: dict[str, str] = {}
         for i, out in executor.map(fn, work, gpu=str(device).startswith("cuda")):
             if isinstance(out, _executor.Failure):

@@ -16,6 +16,15 @@ The host syncs only every `check_every` evaluations, to stop early once every
 run has generalized (test acc ≥ rule threshold for `patience` evals) or
 diverged. A run whose loss turns NaN/inf is marked `diverged`, never "did not
 grok".
+
+Compaction (``compact=True``, opt-in): at the same host checks, each run that
+has generalized or diverged leaves the batch on its own, and the rest go on in
+a smaller batch (every (R, ...) tensor of the loop is index-selected on the run
+axis: parameters, optimizer state, per-run hyperparameters, data masks and
+indices, log buffers). A run's history is then its uncompacted history cut at
+its own stop (see `train`), and its summary says so: ``summary["compacted"] =
+True`` and ``summary["stop"]`` = "grokked" | "diverged" | "budget". Only for
+claims that read nothing after a run's grokking step.
 """
 from __future__ import annotations
 
@@ -48,11 +57,17 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
+# Evaluations between host checks (early stop, compaction). sweep.run trains with this value,
+# and reading a stored history's compaction point back (sweep.own_stop_rows) assumes it.
+CHECK_EVERY = 20
+STOPS = ("grokked", "diverged", "budget")  # summary["stop"] of a history trained with compact=True
+
+
 @dataclass
 class TrainResult:
     histories: list[History]
-    params: dict[str, torch.Tensor]  # final (R, ...) parameters, detached
-    opt_state: dict
+    params: dict[str, torch.Tensor]  # final (R, ...) parameters, detached (compact: each run's at its stop)
+    opt_state: dict | None  # None when compaction stopped runs at different steps (no common Adam t)
     checkpoints: list[tuple[int, dict[str, torch.Tensor]]]  # (step, {name: (R, ...)}) on CPU
 
 
@@ -166,9 +181,10 @@ def _grad_cosine(g: torch.Tensor) -> torch.Tensor:
 
 def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
           params: dict[str, torch.Tensor] | None = None, opt_state: dict | None = None,
-          early_stop: bool = True, check_every: int = 20, checkpoint_every: int = 0,
+          early_stop: bool = True, check_every: int = CHECK_EVERY, checkpoint_every: int = 0,
           start_step: int = 0, eval_chunk_elems: int = 1 << 24, progress=None,
-          compile: bool = False, cuda_graph: bool = False, flat_optim: bool | None = None) -> TrainResult:
+          compile: bool = False, cuda_graph: bool = False, flat_optim: bool | None = None,
+          compact: bool = False) -> TrainResult:
     """Train R = len(cfgs) shape-compatible runs together.
 
     params / opt_state continue earlier training (curricula, finetuning);
@@ -183,9 +199,29 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
     device not CUDA) it warns (CudaGraphFallback) and trains with the step it would otherwise use.
     flat_optim: the optimizer updates all parameters as one flat (R, D) tensor (a dozen
     kernels per step instead of ~10 per parameter); None = on CUDA only, since on CPU the
-    default per-parameter path is the one the verdict-stability table was measured with."""
+    default per-parameter path is the one the verdict-stability table was measured with.
+
+    compact (default off; needs early_stop): at each host check (every `check_every`
+    evaluations, the same syncs as early_stop, none added), every run that has generalized
+    (test acc >= GEN_THRESHOLD for GEN_PATIENCE evals) or diverged leaves the batch, and the
+    others continue as a smaller batch. The rule for a run that leaves at the check of step s:
+      - its history is its rows 0..s: its gradient statistics at s are logged, the update
+        after s is not made (delta/<p>, rel_delta/<p> of that row stay NaN, as on the last
+        row of every history), so it equals the uncompacted history cut at s;
+      - its params are those at step s; summary["compacted"] = True, summary["stop"] =
+        "grokked" | "diverged" (runs that reach cfg.steps: "budget").
+    A run's trajectory does not depend on its batch-mates: minibatches come from its own
+    (seed, step) (hash_index), padding of full-batch steps is kept (weight 0; trimming it
+    would change the reduction's blocking), and the evaluation chunk stays the one of the
+    first batch. Not with checkpoint_every (checkpoints are (R, ...) of one batch);
+    opt_state is None once runs stopped at different steps (Adam's t differs between them);
+    with compile each new batch size compiles the step once more."""
     if len({c.batch_key for c in cfgs}) != 1:
         raise ValueError("runs in one batch must share batch_key (shapes, optimizer, steps, loss)")
+    if compact and not early_stop:
+        raise ValueError("compact=True stops each run at its own grokking step: it needs early_stop=True")
+    if compact and checkpoint_every:
+        raise ValueError("compact=True cannot keep checkpoints: they hold (R, ...) of one batch, and the batch shrinks")
     c0, R, t0 = cfgs[0], len(cfgs), time.perf_counter()
     spec, M, steps, k = c0.model, c0.M, c0.steps, c0.eval_every
     a, b, y, n, train_mask, test_mask, idx = _data(cfgs, device)
@@ -232,6 +268,9 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
     finite = torch.ones(R, dtype=torch.bool, device=device)
     streak = torch.zeros(R, device=device)  # consecutive evals at test acc >= GEN_THRESHOLD
     log_steps, checkpoints = [], []
+    # compaction: row r of every (R, ...) tensor is run orig[r] of cfgs; runs that left are
+    # kept on device as (their cfgs indices, rows kept, {key: (E', L)}, finite (L,), {p: (L, ...)})
+    orig, left = list(range(R)), []
 
     step, e = 0, 0
     while True:
@@ -250,8 +289,14 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
         if checkpoint_every and step % checkpoint_every == 0:
             checkpoints.append((step, {kk: v.detach().cpu().clone() for kk, v in P.items()}))
         stop = step == steps
+        leave = None  # compact: host (R,) bool of the runs that leave after this step's gradient
         if not stop and early_stop and log and (e + 1) % check_every == 0:  # the only host sync
-            stop = bool(((streak >= GEN_PATIENCE) | ~finite).all())
+            if compact:
+                done = ((streak >= GEN_PATIENCE) | ~finite).cpu()  # (R,): one transfer, as the .all() below
+                stop = bool(done.all())
+                leave = done if bool(done.any()) and not stop else None
+            else:
+                stop = bool(((streak >= GEN_PATIENCE) | ~finite).all())
 
         # --- forward and backward on each run's training batch
         if c0.batch_size:
@@ -284,6 +329,35 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
             e += 1
             break
 
+        if leave is not None:  # --- compaction: finished runs leave before the update, as at a stop
+            out = torch.nonzero(leave).flatten().tolist()
+            L = torch.tensor(out, device=device)
+            left.append(([orig[i] for i in out], e + 1, {kk: v[: e + 1].index_select(1, L) for kk, v in buf.items()},
+                         finite[L], {kk: v.detach()[L] for kk, v in P.items()}))
+            stay = [i for i in range(len(orig)) if not leave[i]]
+            orig = [orig[i] for i in stay]
+            K_ = torch.tensor(stay, device=device)  # (R',) the rows that go on
+
+            def sel(t: torch.Tensor) -> torch.Tensor:
+                return t.index_select(0, K_)
+
+            sd = opt.state_dict()  # rebuilt through its public state: same hyperparameter floats, same t
+            P = {kk: sel(v.detach()).requires_grad_(True) for kk, v in P.items()}  # (R', ...) leaves again
+            opt = BatchedOptimizer(P, [cfgs[i].optim for i in orig], flat=flat_optim, compile=compile)
+            opt.load_state_dict({"t": sd["t"], "state": {kk: {nm: sel(b) for nm, b in st.items()}
+                                                          for kk, st in sd["state"].items()}})
+            G = {kk: sel(v) for kk, v in G.items()}
+            P0 = {kk: sel(v) for kk, v in P0.items()}
+            if want & {"delta", "rel_delta"}:
+                before = {kk: sel(v) for kk, v in before.items()}
+            alpha, seeds, n, finite, streak = sel(alpha), sel(seeds), sel(n), sel(finite), sel(streak)  # (R',)
+            train_mask, test_mask, idx = sel(train_mask), sel(test_mask), sel(idx)  # (R', N), (R', N), (R', Nmax)
+            if c0.batch_size:
+                w_mb = sel(w_mb)  # (R', B)
+            else:
+                full_w, a_full, b_full, y_full = sel(full_w), sel(a_full), sel(b_full), sel(y_full)  # (R', Nmax)
+            buf = {kk: v.index_select(1, K_) for kk, v in buf.items()}  # (E, R')
+
         # --- update, then the per-step weight change at logged steps
         opt.step(P, G)
         if log:
@@ -300,6 +374,10 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
 
     # --- one transfer to host; split into per-run histories
     E_done = len(log_steps)
+    if compact:
+        return _compact_result(cfgs, device, left + [(orig, E_done, {kk: v[:E_done] for kk, v in buf.items()},
+                                                      finite, {kk: v.detach() for kk, v in P.items()})],
+                               log_steps, time.perf_counter() - t0, opt)
     host = {kk: v[:E_done].cpu().numpy() for kk, v in buf.items()}
     fin = finite.cpu().numpy()
     wall = time.perf_counter() - t0
@@ -309,3 +387,26 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
         hists.append(History(c, m, "ok" if fin[r] else "diverged", wall / R, str(device)))
     final = {kk: v.detach() for kk, v in P.items()}
     return TrainResult(hists, final, opt.state_dict(), checkpoints)
+
+
+def _compact_result(cfgs: list[RunConfig], device, groups: list, log_steps: list[int], wall: float,
+                    opt: BatchedOptimizer) -> TrainResult:
+    """Histories and final parameters of a compacted batch, in cfgs' order. groups: one per set of
+    runs that left together (the last: those still in the batch at the end), each (cfgs indices,
+    rows kept E', {key: (E', L)} on device, finite (L,), {p: (L, ...)} parameters at the stop)."""
+    R, steps = len(cfgs), cfgs[0].steps
+    hists: list[History | None] = [None] * R
+    rows = {}
+    for where, E_r, logs, fin, params in groups:
+        host, fin = {kk: v.cpu().numpy() for kk, v in logs.items()}, fin.cpu().numpy()
+        for j, r in enumerate(where):
+            m = {"step": np.asarray(log_steps[:E_r])} | {kk: v[:, j] for kk, v in host.items()}
+            h = History(cfgs[r], m, "ok" if fin[j] else "diverged", wall / R, str(device))
+            # a reader (and sweep.run's cache) must never take this for a full-budget history
+            h.summary["compacted"] = True
+            h.summary["stop"] = "diverged" if not fin[j] else "budget" if int(m["step"][-1]) >= steps else "grokked"
+            hists[r] = h
+            rows[r] = {kk: v[j] for kk, v in params.items()}
+    final = {kk: torch.stack([rows[r][kk] for r in range(R)]) for kk in rows[0]}  # (R, ...)
+    same_t = len(groups) == 1  # nobody left early: the optimizer state is the whole batch's
+    return TrainResult(hists, final, opt.state_dict() if same_t else None, [])
