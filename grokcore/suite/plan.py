@@ -2,31 +2,17 @@
 
   grokcore plan [--tier gpu|fast] [--device-flops F] [--utilization U] [--device NAME] [--claims DIR]
 
-One row per grid of each claim module ``claims/test_*.py`` (imported by path; a module
-that fails to import gets a row saying so): runs, model-steps (runs x steps), FLOPs and
-the estimated wall time, then the total.
+One row per grid of each family's design module ``claims/designs/<family>.py`` (imported by
+path; a module that fails to import gets a row saying so): runs, model-steps (runs x steps),
+FLOPs and the estimated wall time, then the total.
 
-Where the numbers come from, per module (the ``source`` column):
+Where the numbers come from: each design defines ``plan_configs(tier) -> list[RunConfig]`` (or a
+dict ``{grid name: list[RunConfig]}``, one row per grid), built by the same functions that
+build the configs its sweeps train, so the plan is the training set. `plan` never trains.
+Configs shared between grids (the store trains them once) are counted once in the total. A
+design without the hook gets an ``unknown`` row, not counted.
 
-* ``configs``: the module defines ``plan_configs(tier) -> list[RunConfig]`` (or a dict
-  ``{grid name: list[RunConfig]}``, one row per grid), returning exactly the configs the
-  tier trains. This is the hook claim modules should provide; `plan` never trains and
-  calls nothing else. Configs shared between grids (the store trains them once) are
-  counted once in the total.
-* ``GRIDS~``: no ``plan_configs``; a rough estimate from the module's ``GRIDS[tier]``
-  dict: a grid, plus one grid per dict-valued entry (a named sub-grid, inheriting the
-  tier dict's scalars). Every list-valued entry is taken as a grid axis (runs = product
-  of axis lengths x seeds), except ``stage_steps`` (stages of one run: steps = their
-  sum); ``steps`` may be an int or a dict of per-arm budgets (each arm an axis value);
-  the training split is ``n_train`` / ``n``, ``ratio`` x M², ``factors`` f x M ln M
-  (capped at ``max_frac`` x M²) or else M²/2; the width ``width`` or ``d_models`` (then
-  a transformer); evaluation every ``eval_every`` steps (else 10); M and the model
-  from the module's ``M`` and ``MODEL`` (a ModelSpec) where the grid has none. Arms
-  the dict does not spell out (e.g. a paired direct arm, SGD vs Adam) are missed; the
-  row's note lists what was assumed.
-* ``unknown``: neither (or the grid has no M / steps); not counted in the total.
-
-FLOP model (as ``claims/test_li2.py::_cost``): forward FLOPs per pair = 2 x the
+FLOP model (``config_flops``, the suite's only cost model): forward FLOPs per pair = 2 x the
 multiply-adds of the dense layers (one-hot first layers are lookups): li2 and mu_mlp
 K·M + (depth−1)·K², embed_mlp 2·D·K + K·M, transformer 2 tokens x depth x (12 d² + 4 d)
 + d·M. A run costs that x (3 x pairs per step x steps + M² x evaluations): a step is
@@ -53,8 +39,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
-import itertools
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +58,7 @@ DEFAULT_UTILIZATION = 0.10  # guessed for these tiny models (launch-bound), not 
 class Row:
     module: str
     grid: str
-    source: str  # "configs" | "GRIDS~" | "unknown" | "error"
+    source: str  # "configs" | "unknown" | "error"
     runs: int | None = None
     model_steps: int | None = None
     flops: float | None = None
@@ -156,116 +140,39 @@ def rows_from_configs(module: str, out: Any) -> list[Row]:
     return rows
 
 
-# ------------------------------------------------------------------ GRIDS fallback
-
-def _count(v: Any) -> int:
-    return len(v) if isinstance(v, (list, tuple, range, set, frozenset)) else int(v)
-
-
-def grid_estimate(g: dict, model: Any = None, M: int | None = None) -> tuple[int, int, float, str] | None:
-    """(runs, model-steps, FLOPs, assumptions) from one grid dict, or None if it lacks M or steps.
-    ``model`` (a ModelSpec) and ``M``: the module's defaults for what the grid does not say."""
-    g = dict(g)
-    if "M" not in g and M is not None:
-        g["M"] = M
-    if "steps" not in g and isinstance(g.get("stage_steps"), (list, tuple)):
-        g["steps"] = int(sum(g["stage_steps"]))  # one staged run: its stages in sequence
-    if "M" not in g or "steps" not in g:
-        return None
-    notes = []
-    skip = {"seeds", "stage_steps"}
-    axes = {k: list(v) for k, v in g.items() if isinstance(v, (list, tuple)) and k not in skip}
-    if isinstance(g["steps"], dict):
-        axes["steps"] = list(g["steps"].values())
-    seeds = _count(g.get("seeds", 1))
-    if "seeds" not in g:
-        notes.append("1 seed")
-    transformer = "d_models" in g or getattr(model, "family", None) == "transformer"
-    family = "transformer" if transformer else getattr(model, "family", None)
-    depth = g.get("depth", getattr(model, "depth", 2 if transformer else 1))
-    if "depth" not in g and model is None:
-        notes.append(f"depth {depth}")
-    eval_every = g.get("eval_every")
-    if eval_every is None:
-        eval_every = 10
-        notes.append("eval every 10")
-    runs = model_steps = 0
-    flops = 0.0
-    half = False
-    for combo in itertools.product(*axes.values()):
-        p = {**g, **dict(zip(axes, combo))}
-        M, steps = int(p["M"]), int(p["steps"])
-        K = int(p.get("d_models") or p.get("width") or p.get("widths") or getattr(model, "width", 0) or 0)
-        if K < 1:
-            raise ValueError("no width")
-        if "factors" in g:
-            n = min(int(round(p["factors"] * M * math.log(M))), int(p.get("max_frac", 1.0) * M * M))
-        elif p.get("n_train") or p.get("n"):
-            n = int(p.get("n_train") or p["n"])
-        elif p.get("ratio"):
-            n = round(float(p["ratio"]) * M * M)
-        else:
-            n, half = round(0.5 * M * M), True
-        step_pairs = int(p.get("batch_size") or 0) or n
-        embed = int(p.get("embed", getattr(model, "embed", 0)) or 0)
-        macs = forward_macs(family or "li2", M, K, int(depth), embed)
-        runs += seeds
-        model_steps += seeds * steps
-        flops += seeds * run_flops(macs, M, step_pairs, steps, int(eval_every))
-    if half:
-        notes.append("ratio 0.5")
-    notes.append(family if family else "MLP, lookup first layer")
-    return runs, model_steps, flops, "assumed " + ", ".join(notes)
-
-
-def rows_from_grids(module: str, grids: Any, tier: str, model: Any = None, M: int | None = None) -> list[Row]:
-    if not isinstance(grids, dict) or tier not in grids:
-        return [Row(module, "", "unknown", note=f"no plan_configs and no GRIDS[{tier!r}]")]
-    g = grids[tier]
-    if not isinstance(g, dict):
-        return [Row(module, "", "unknown", note=f"GRIDS[{tier!r}] is not a dict")]
-    subs = {k: v for k, v in g.items() if isinstance(v, dict) and k != "steps"}
-    top = {k: v for k, v in g.items() if k not in subs}
-    named = {}
-    if not subs or "steps" in top or "stage_steps" in top:
-        named[""] = top  # the tier dict is a grid itself (besides any named sub-grids)
-    inherit = {k: v for k, v in top.items() if not isinstance(v, (list, tuple, dict))}
-    named.update({k: {**inherit, **v} for k, v in subs.items()})
-    rows = []
-    for name, sub in named.items():
-        try:
-            est = grid_estimate(sub, model, M)
-        except (TypeError, ValueError, KeyError) as err:
-            rows.append(Row(module, name, "unknown", note=f"GRIDS not understood: {type(err).__name__}: {err}"))
-            continue
-        if est is None:
-            rows.append(Row(module, name, "unknown", note="GRIDS grid has no M or steps"))
-        else:
-            runs, ms, fl, note = est
-            rows.append(Row(module, name, "GRIDS~", runs, ms, fl, note))
-    return rows
-
-
 # ------------------------------------------------------------------ claim modules
 
 def default_claims_dir() -> Path:
     here = Path.cwd() / "claims"
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "claims"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "claims"
+
+
+def design_paths(claims_dir: Path) -> list[Path]:
+    """The family design modules: ``<claims_dir>/designs/<family>.py`` (no leading underscore)."""
+    return sorted(p for p in (Path(claims_dir) / "designs").glob("*.py") if not p.name.startswith("_"))
 
 
 def load_module(path: Path):
-    """Import a claim module by path (under a private name, so pytest's own import is untouched)."""
+    """Import a design module by path, under a private name (pytest's own imports are untouched),
+    with the claims directory's parent on sys.path so ``from claims.designs import ...`` works."""
     name = f"_grokcore_plan_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
+    root = str(Path(path).resolve().parents[2])
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
     try:
         spec.loader.exec_module(mod)
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    finally:
+        if added:
+            sys.path.remove(root)
     return mod
 
 
@@ -273,25 +180,23 @@ def plan_module(path: Path, tier: str) -> list[Row]:
     name = path.stem
     try:
         mod = load_module(path)
-    except Exception as err:  # noqa: BLE001 - a broken claim module is a row, not a crash
+    except Exception as err:  # noqa: BLE001 - a broken design module is a row, not a crash
         return [Row(name, "", "error", note=f"import failed: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}")]
     grids = getattr(mod, "GRIDS", None)
     if isinstance(grids, dict) and tier not in grids:  # a tier only some claims have (long)
         return []
     hook = getattr(mod, "plan_configs", None)
-    if callable(hook):
-        try:
-            return rows_from_configs(name, hook(tier))
-        except Exception as err:  # noqa: BLE001
-            return [Row(name, "", "error", note=f"plan_configs({tier!r}) failed: {type(err).__name__}: {err}")]
-    model, M = getattr(mod, "MODEL", None), getattr(mod, "M", None)
-    return rows_from_grids(name, getattr(mod, "GRIDS", None), tier,
-                           model if isinstance(model, ModelSpec) else None, M if isinstance(M, int) else None)
+    if not callable(hook):
+        return [Row(name, "", "unknown", note="no plan_configs(tier): cannot plan this design")]
+    try:
+        return rows_from_configs(name, hook(tier))
+    except Exception as err:  # noqa: BLE001
+        return [Row(name, "", "error", note=f"plan_configs({tier!r}) failed: {type(err).__name__}: {err}")]
 
 
 def plan(claims_dir: Path, tier: str) -> list[Row]:
     rows = []
-    for path in sorted(Path(claims_dir).glob("test_*.py")):
+    for path in design_paths(claims_dir):
         rows += plan_module(path, tier)
     return rows
 
@@ -340,7 +245,7 @@ def table(rows: list[Row], rate: float) -> list[dict]:
         else:
             runs, steps, flops = runs + r.runs, steps + r.model_steps, flops + r.flops
     missing = len(rows) - len(known)
-    out.append({"claim module": "TOTAL", "grid": "-", "source": "~" if any(r.source == "GRIDS~" for r in known) else "",
+    out.append({"claim module": "TOTAL", "grid": "-", "source": "",
                 "runs": runs, "model-steps": _si(steps), "FLOPs": _si(flops),
                 "peak/chunk~": _si(max((r.peak_bytes or 0.0 for r in rows), default=0.0) or None, "B"),
                 "est. wall": fmt_time(flops / rate),
@@ -367,7 +272,7 @@ def report(claims_dir: Path, tier: str, device_flops: float | None = None, utili
         f"wall time at {_si(flops_rate, 'FLOP/s')} ({device}) x {util:.0%} utilization = {_si(rate, 'FLOP/s')}"
         + ("" if measured else ": a spec-based guess, not measured"),
         "FLOPs: 2 x dense multiply-adds x (3 x pairs per step x steps + M² x evals), full budgets (no early stop);"
-        " source GRIDS~ = rough estimate from the GRIDS dict; peak/chunk~ = estimated peak memory of the largest"
+        " peak/chunk~ = estimated peak memory of the largest"
         " training chunk as sweep.chunks forms it on CUDA, an estimate from shapes (see grokcore/suite/plan.py)",
         format_rows(table(plan(claims_dir, tier), rate)),
     ])

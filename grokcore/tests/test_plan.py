@@ -1,8 +1,7 @@
-"""grokcore plan: per-grid cost rows from a fake claims directory (plan_configs hook, GRIDS
-fallback, broken modules), the FLOP model, the total's de-duplication and the CLI."""
+"""grokcore plan: per-grid cost rows from a fake claims directory's designs (plan_configs hook,
+no hook, broken modules), the FLOP model, the total's de-duplication and the CLI."""
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 
@@ -21,16 +20,6 @@ def cfgs(tier):
 
 def plan_configs(tier):
     return cfgs(tier)
-'''
-GRIDS_ONLY = '''
-GRIDS = {
-    "fast": dict(M=[11, 13], factors=[1, 2], max_frac=0.9, seeds=3, width=32, steps=50, eval_every=10),
-    "gpu": dict(
-        boundary=dict(M=[23, 31], factors=[1, 2, 4], max_frac=0.95, seeds=5, width=256, steps=2000, eval_every=100),
-        arms=dict(M=23, ratio=0.4, wds=[0.0, 1e-3], seeds=2, width=128, steps={1.0: 300, 0.1: 600}),
-        sgld=dict(chains=4, draws=500),
-    ),
-}
 '''
 BROKEN = '''
 import not_a_module_anywhere_42
@@ -52,8 +41,8 @@ def _shared_cfgs(tier):
 
 @pytest.fixture
 def claims(tmp_path: Path) -> Path:
-    d = tmp_path / "claims"
-    d.mkdir()
+    d = tmp_path / "claims" / "designs"
+    d.mkdir(parents=True)
     (d / "test_a_hook.py").write_text(HOOK)
     # a dict of named grids; "shared" repeats test_a_hook's configs (counted once in the total)
     (d / "test_b_dict.py").write_text(HOOK + textwrap.dedent('''
@@ -62,16 +51,16 @@ def claims(tmp_path: Path) -> Path:
                      for i, c in enumerate(cfgs(tier)[:2])]
             return {"shared": cfgs(tier), "extra": extra}
         '''))
-    (d / "test_c_grids.py").write_text(GRIDS_ONLY)
     (d / "test_d_broken.py").write_text(BROKEN)
     (d / "test_e_nothing.py").write_text(NOTHING)
     (d / "test_f_hook_fails.py").write_text(HOOK_FAILS)
-    (d / "helper.py").write_text("raise RuntimeError('not a claim module: never imported')\n")
-    return d
+    (d / "_helper.py").write_text("raise RuntimeError('not a design module: never imported')\n")
+    (d.parent / "test_x.py").write_text("raise RuntimeError('a claim module: plan reads designs only')\n")
+    return d.parent
 
 
 def _li2_cost(c: RunConfig) -> float:
-    """claims/test_li2.py::_cost's formula for li2 (evals as train.train logs them)."""
+    """The li2 FLOP formula written out independently (evals as train.train logs them)."""
     K, M = c.model.width, c.M
     per = K * M + (c.model.depth - 1) * K * K
     evals = c.steps // c.eval_every + 1 + (c.steps % c.eval_every != 0)
@@ -91,27 +80,13 @@ def test_flop_model_matches_the_claims_cost_formula():
 
 def test_rows_per_module(claims: Path):
     rows = {(r.module, r.grid): r for r in plan.plan(claims, "gpu")}
-    assert "helper" not in {m for m, _ in rows}
+    assert not {"_helper", "test_x"} & {m for m, _ in rows}
     a = rows[("test_a_hook", "")]
     cfgs = _shared_cfgs("gpu")
     assert (a.source, a.runs, a.model_steps) == ("configs", 4, 4000)
     assert a.flops == pytest.approx(sum(_li2_cost(c) for c in cfgs))
     assert rows[("test_b_dict", "shared")].keys == a.keys
     assert rows[("test_b_dict", "extra")].runs == 2
-
-    b = rows[("test_c_grids", "boundary")]
-    assert b.source == "GRIDS~" and b.runs == 2 * 3 * 5 and b.model_steps == 30 * 2000
-    want = 0.0
-    for M in (23, 31):
-        for f in (1, 2, 4):
-            n = min(round(f * M * math.log(M)), int(0.95 * M * M))
-            want += 5 * _li2_cost(RunConfig(M=M, ratio=None, n_train=n, model=ModelSpec(family="li2", width=256),
-                                            steps=2000, eval_every=100))
-    assert b.flops == pytest.approx(want)
-    arms = rows[("test_c_grids", "arms")]  # wds axis x steps arms x seeds
-    assert arms.runs == 2 * 2 * 2 and arms.model_steps == 2 * 2 * (300 + 600)
-    assert "eval every 10" in arms.note
-    assert rows[("test_c_grids", "sgld")].source == "unknown" and rows[("test_c_grids", "sgld")].flops is None
 
     broken = rows[("test_d_broken", "")]
     assert broken.source == "error" and "import failed" in broken.note and "not_a_module_anywhere_42" in broken.note
@@ -123,8 +98,6 @@ def test_rows_per_module(claims: Path):
 def test_fast_tier_uses_the_fast_grid(claims: Path):
     rows = {(r.module, r.grid): r for r in plan.plan(claims, "fast")}
     assert rows[("test_a_hook", "")].model_steps == 400
-    c = rows[("test_c_grids", "")]
-    assert c.source == "GRIDS~" and c.runs == 2 * 2 * 3
 
 
 def test_total_counts_shared_configs_once(claims: Path):
@@ -142,7 +115,7 @@ def test_total_counts_shared_configs_once(claims: Path):
     assert total["FLOPs"] == plan._si(want_flops)
     assert total["est. wall"] == plan.fmt_time(want_flops / rate)
     n_unknown = sum(r.flops is None for r in rows)
-    assert n_unknown == 4 and total["note"].startswith("4 row(s) unknown")
+    assert n_unknown == 3 and total["note"].startswith("3 row(s) unknown")
 
 
 def test_cli_plan_prints_rows_rate_and_total(claims: Path, capsys: pytest.CaptureFixture[str]):
@@ -150,7 +123,7 @@ def test_cli_plan_prints_rows_rate_and_total(claims: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "tier gpu" in out and "60 TFLOP/s" in out and "10% utilization" in out
     assert "spec-based guess, not measured" in out
-    for name in ("test_a_hook", "test_c_grids", "test_d_broken", "import failed", "TOTAL"):
+    for name in ("test_a_hook", "test_d_broken", "import failed", "TOTAL"):
         assert name in out
     assert plan.main(["--claims", str(claims), "--tier", "fast", "--device-flops", "2e12",
                       "--device", "H100 (bench)"]) == 0
