@@ -85,7 +85,29 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
+def check_options(config: pytest.Config) -> None:
+    """Refuse bad --claims-* values before anything runs or is written: one line, rc 4
+    (pytest.UsageError), instead of every test erroring at setup and the report being
+    overwritten with error cards."""
+    seed = config.getoption("claims_seed", 0)
+    if seed is not None and seed < 0:
+        raise pytest.UsageError(f"--claims-seed must be >= 0, got {seed}")
+    if config.getoption("claims_device", "auto") == "cuda" and not cuda_available():
+        raise pytest.UsageError("--claims-device cuda, but no CUDA device is visible (use auto or cpu)")
+    opt = config.getoption("claims_report", None)
+    if opt:
+        path = Path(opt)
+        if path.suffix.lower() != ".html":
+            raise pytest.UsageError(f"--claims-report {opt}: must name an .html file (the JSON is written beside it "
+                                    "with the .json suffix)")
+        parent = (config.invocation_params.dir / path).parent
+        existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
+        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise pytest.UsageError(f"--claims-report {opt}: cannot write under {parent}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    check_options(config)
     for name, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     if not config.pluginmanager.hasplugin("xdist"):  # share_sweep must pass --strict-markers without xdist
@@ -169,10 +191,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 def claims_seed(pytestconfig: pytest.Config) -> int:
     """Base of the run seeds: --claims-seed k -> k * RUN_SEED_STRIDE; tests use base + 0, 1, ...
     so different k share no run (no config, split or init)."""
-    k = pytestconfig.getoption("claims_seed")
-    if k < 0:
-        raise pytest.UsageError(f"--claims-seed must be >= 0, got {k}")
-    return k * RUN_SEED_STRIDE
+    return pytestconfig.getoption("claims_seed") * RUN_SEED_STRIDE  # >= 0: check_options
 
 
 @pytest.fixture(scope="session")
@@ -181,8 +200,6 @@ def claims_device(pytestconfig: pytest.Config) -> str:
     choice = pytestconfig.getoption("claims_device")
     if choice != "cpu" and cuda_available():
         return "cuda"
-    if choice == "cuda":
-        pytest.fail("--claims-device cuda, but no CUDA device is visible", pytrace=False)
     # Split the cores between xdist workers: oversubscribed intra-op threads
     # make the small matmuls of these models several times slower.
     import torch
@@ -208,13 +225,19 @@ def claim(request: pytest.FixtureRequest, claims_device: str) -> Claim:
     return Claim(request.node, claims_device)
 
 
+def only_setup_errors(records: list[dict]) -> bool:
+    """True when no claim measured anything: every record is an error raised before the test body."""
+    return bool(records) and all(r.get("verdict") == "error" and str(r.get("reason", "")).startswith("setup:")
+                                 for r in records)
+
+
 class Collector:
     """On the controller: gathers records from reports; writes claims.json and the HTML at the end."""
 
     COLORS = {"supported": "green", "refuted": "red", "inconclusive": "yellow", "failed": "red", "error": "red"}
 
     def __init__(self, config: pytest.Config) -> None:
-        self.config, self.records, self.paths = config, {}, None
+        self.config, self.records, self.paths, self.kept_report = config, {}, None, False
         self.started, self.t0 = now(), time.perf_counter()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -231,6 +254,10 @@ class Collector:
             return
         records, opt = self.sorted_records(), self.config.getoption("claims_report")
         html = self.config.invocation_params.dir / opt if opt else self.config.rootpath / "reports" / "claims.html"
+        if only_setup_errors(records) and html.with_suffix(".json").exists():
+            # a broken environment must not replace the last good report: write beside it
+            html = html.with_name(html.stem + ".errors.html")
+            self.kept_report = True
         meta = {
             "args": list(self.config.invocation_params.args), "started": self.started, "finished": now(),
             "wall_s": time.perf_counter() - self.t0, "hostname": socket.gethostname(),
@@ -252,3 +279,6 @@ class Collector:
             tr.write_line(f"  {report.format_stat(r['headline']) or (reason[0][:100] if reason else '')}")
         if self.paths:
             tr.write_line(f"report: {self.paths[1]}  (records: {self.paths[0]})")
+        if self.kept_report:
+            tr.write_line("every claim errored before it measured anything: the previous report was kept, "
+                          "this run's error cards are in the report above", yellow=True)

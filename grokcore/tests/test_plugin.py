@@ -450,3 +450,55 @@ def test_claims_plan_prints_and_trains_nothing(pytester: pytest.Pytester):
     assert "cost plan, tier gpu" in out and "tier fast" not in out
     assert "test_x" in out and "15 k" in out and "peak/chunk~" in out and "TOTAL" in out  # 3 runs x 5000 steps
     assert "passed" not in out and "failed" not in out
+
+
+# ---------------------------------------------------------------- bad options, broken environments
+
+CLAIM_SUITE = """
+import pytest
+from grokcore.suite.tiers import TIERS
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_x(tier, claim):
+    claim.conclude("supported", "measured")
+"""
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--claims-seed", "-1"), "--claims-seed must be >= 0"),
+    (("--claims-device", "cuda"), "no CUDA device is visible"),
+    (("--claims-report", "out/r.json"), "must name an .html file"),
+])
+def test_bad_options_stop_before_anything_runs(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                               args, message) -> None:
+    """A bad --claims-* value is one usage line (rc 4), and the last good report stays as it was."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setattr(plugin, "cuda_available", lambda: False)
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
+    pytester.makepyfile(CLAIM_SUITE)
+    assert pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m", "fast").ret == 0
+    before = (pytester.path / "reports" / "claims.json").read_bytes()
+    bad = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m", "fast", *args)
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in bad.stderr.str()
+    assert "Traceback" not in bad.stderr.str() + bad.stdout.str()
+    assert (pytester.path / "reports" / "claims.json").read_bytes() == before
+
+
+def test_setup_errors_only_keep_the_last_good_report(pytester: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run in which every claim errors at setup (a broken environment) writes its cards beside
+    the last good report, not over it."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
+    pytester.makepyfile(CLAIM_SUITE)
+    assert pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m", "fast").ret == 0
+    good = (pytester.path / "reports" / "claims.json").read_bytes()
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]\nimport pytest\n'
+                          '@pytest.fixture(autouse=True)\ndef broken():\n    raise RuntimeError("no store")\n')
+    broken = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m", "fast")
+    assert broken.ret != 0
+    assert (pytester.path / "reports" / "claims.json").read_bytes() == good
+    errors = json.loads((pytester.path / "reports" / "claims.errors.json").read_text())
+    assert [r["verdict"] for r in errors["claims"]] == ["error"]
+    assert "previous report was kept" in broken.stdout.str()
