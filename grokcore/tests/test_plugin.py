@@ -442,13 +442,13 @@ def test_marker_expression_matches_pytest(markexpr):
 
 def test_claims_plan_prints_and_trains_nothing(pytester: pytest.Pytester):
     pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
-    (pytester.path / "claims").mkdir()
-    (pytester.path / "claims" / "test_x.py").write_text(PLAN_CLAIM)
+    (pytester.path / "claims" / "designs").mkdir(parents=True)
+    (pytester.path / "claims" / "designs" / "x.py").write_text(PLAN_CLAIM)
     result = pytester.runpytest("-p", "no:cacheprovider", "claims", "-m", "gpu", "--claims-plan")
     assert result.ret == 0
     out = result.stdout.str()
     assert "cost plan, tier gpu" in out and "tier fast" not in out
-    assert "test_x" in out and "15 k" in out and "peak/chunk~" in out and "TOTAL" in out  # 3 runs x 5000 steps
+    assert "x " in out and "15 k" in out and "peak/chunk~" in out and "TOTAL" in out  # 3 runs x 5000 steps
     assert "passed" not in out and "failed" not in out
 
 
