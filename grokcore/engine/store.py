@@ -4,16 +4,20 @@ A run's ``key`` is a hex digest of its frozen config plus the library's
 training-semantics version (computed elsewhere), so a key present in the store
 means "this exact run was already done" and callers skip recomputing it.
 
-Schema (see ``_TABLES`` and ``_VIEWS``)::
+Schema version 2 (see ``_TABLES`` and ``_VIEWS``)::
 
     runs       key TEXT PRIMARY KEY, experiment, config_json, status ('ok' | 'diverged'),
                summary_json, wall_s REAL, device, version, created,
                -- denormalized from config_json (NULL when absent), for the views:
                task, M, model (config.model.family), width (config.model.width),
-               ratio, n_train, weight_decay (config.optim.weight_decay), seed
+               ratio, n_train, weight_decay (config.optim.weight_decay), seed,
+               row_sha256  -- sha256 over every field a reader gets back (`_row_digest`):
+                           -- key, experiment, config_json, status, summary_json, wall_s,
+                           -- device, version, created and the history's sha256
     histories  key TEXT PRIMARY KEY REFERENCES runs ON DELETE CASCADE,
                blob BLOB (an .npz zip of metric name -> array), sha256 TEXT, nbytes INTEGER
-    artifacts  key TEXT PRIMARY KEY, kind TEXT, blob BLOB (pickle), sha256 TEXT, created
+    artifacts  key TEXT PRIMARY KEY, kind TEXT, blob BLOB, sha256 TEXT, created,
+               format TEXT  -- 'safetensors': arrays plus a JSON manifest (`artifact_codec`)
                -- derived results that are not one run (a staged curriculum with the LLC
                -- of its checkpoints); the caller's key must cover everything they depend on
 
@@ -25,66 +29,104 @@ Schema (see ``_TABLES`` and ``_VIEWS``)::
     VIEW experiment_overview  per experiment: n_runs, n_diverged, n_grokked,
                               fastest_grok, slowest_grok, total_wall_s
 
-Entries that fail to decode (checksum mismatch, broken blob, bad JSON) are
-reported with a ``CorruptEntry`` warning and deleted, so they get recomputed.
+Nothing read from the store can run code. Histories are npz read with
+``allow_pickle=False``; artifacts are safetensors plus JSON (`artifact_codec`), which
+instantiates only allow-listed classes. Artifacts written by schema 1 were pickles:
+they are never read (no unpickler exists here), only reported missing, so the caller
+recomputes them and the new entry replaces the old one.
 
-Device-safe: everything written is on the CPU (histories are numpy; artifacts go
-through `to_cpu`, which moves every torch tensor inside dicts, lists, tuples, sets
-and dataclasses to the CPU), and artifacts are unpickled with every tensor storage
-mapped to the CPU (as ``torch.load(..., map_location="cpu")``), so one pickled on
-a CUDA machine by older code still loads on a machine without CUDA.
+Reading checks, in this order: the history checksum, the row checksum, the JSON,
+the history blob, then the shape of what came back (`_problem`: a status in
+``_STATUSES``, a 1-D numeric ``step`` history, dict config and summary ...). An entry
+that fails is reported with a ``CorruptEntry`` warning and left out (the caller
+recomputes it, and ``put`` replaces it). It is deleted only when a checksum fails:
+an entry this reader merely cannot decode (written by a newer grokcore, say) stays
+for the readers that can.
 
-Concurrency: several processes (e.g. pytest-xdist workers) may write at once.
-The file runs in WAL mode, every write is one ``BEGIN IMMEDIATE`` transaction
-with a 60 s busy timeout, and each process opens its own connection.
+Upgrades: a schema-1 store is upgraded in place when opened writable (two columns
+added, views rebuilt). Its existing runs have no row checksum, and the upgrade cannot
+vouch for rows it did not write: they are read with their history checksum only,
+come back with ``StoredRun.checksum == "history"``, and one ``UnverifiedEntry``
+warning per store says how many were read. A store with a *newer* schema version is
+refused (`StoreError`), never downgraded.
+
+Opening: ``Store(path, mode="auto" | "rw" | "ro")``. "auto" opens an existing file
+read-only when the file or its directory is not writable; "ro" always does
+(SQLite's ``mode=ro`` URI: the file is never written, not even its schema); a
+read-only store refuses ``put`` with a `StoreError` and never deletes anything. A
+file that is not an SQLite database, is truncated, or cannot be opened raises one
+`StoreError` whose message names the file and what to do. A WAL-mode store in a
+folder this process cannot write, with no ``-wal`` file beside it, is read as
+``immutable`` (SQLite cannot create the ``-shm`` it would share otherwise), so a writer
+with more rights would go unseen: publish a read-only store in ``delete`` journal mode.
+
+Concurrency: several processes (e.g. pytest-xdist workers) may write at once. Every
+write is one ``BEGIN IMMEDIATE`` transaction with a 60 s busy timeout, and each
+process opens its own connection. A new store runs in WAL mode, which needs a local
+filesystem (its readers share memory through the ``-wal``/``-shm`` files). On NFS and
+the like use the rollback journal: ``journal="delete"`` or ``GROKCORE_STORE_JOURNAL=
+delete`` (either switches an existing store; without either, a store keeps the mode
+it has). In WAL mode the ``-wal`` file is part of the store: copy it with the main
+file, or checkpoint first (``sqlite3 store.sqlite 'PRAGMA wal_checkpoint(TRUNCATE)'``).
 
 Also here: ``format_rows`` (aligned text table) and ``db_main``, the
-``grokcore db [--store PATH] [VIEW]`` command.
+``grokcore db [--store PATH] [--read-only] [VIEW]`` command.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import dataclasses
+import functools
 import hashlib
 import io
 import json
+import math
 import os
-import pickle
 import sqlite3
 import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from grokcore.engine import artifact_codec
+
 _BUSY_TIMEOUT_S = 60.0
-# Bump when _VIEWS changes: stores made by older code then get their views rebuilt.
-_SCHEMA_VERSION = 1
+# 1: tables and views. 2: runs.row_sha256, artifacts.format (pickled artifacts no longer read).
+# Bump when the tables or _VIEWS change; older stores are upgraded, newer ones refused.
+_SCHEMA_VERSION = 2
 _STATUSES = ("ok", "diverged")
+ARTIFACT_FORMAT = "safetensors"  # artifacts.format of entries `artifact_codec` wrote
+JOURNAL_ENV = "GROKCORE_STORE_JOURNAL"
+JOURNAL_MODES = ("wal", "delete")
+MODES = ("auto", "rw", "ro")
 
 # Separate statements, not one script: executescript() would commit our transaction.
+# New columns go last, in the order an upgrade's ALTER TABLE appends them (_ADDED_COLUMNS).
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
         key TEXT PRIMARY KEY, experiment TEXT NOT NULL, config_json TEXT NOT NULL,
         status TEXT NOT NULL, summary_json TEXT NOT NULL, wall_s REAL, device TEXT,
         version TEXT, created TEXT,
         task TEXT, M INTEGER, model TEXT, width INTEGER, ratio REAL, n_train INTEGER,
-        weight_decay REAL, seed INTEGER)""",
+        weight_decay REAL, seed INTEGER, row_sha256 TEXT)""",
     "CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment)",
     """CREATE TABLE IF NOT EXISTS histories (
         key TEXT PRIMARY KEY REFERENCES runs (key) ON DELETE CASCADE,
         blob BLOB NOT NULL, sha256 TEXT NOT NULL, nbytes INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS artifacts (
-        key TEXT PRIMARY KEY, kind TEXT NOT NULL, blob BLOB NOT NULL, sha256 TEXT NOT NULL, created TEXT)""",
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, blob BLOB NOT NULL, sha256 TEXT NOT NULL, created TEXT,
+        format TEXT)""",
 )
+_ADDED_COLUMNS = (("runs", "row_sha256", "TEXT"), ("artifacts", "format", "TEXT"))  # schema 2
+_RUN_COLUMNS = ("key", "experiment", "config_json", "status", "summary_json", "wall_s", "device", "version",
+                "created", "task", "M", "model", "width", "ratio", "n_train", "weight_decay", "seed", "row_sha256")
 
 _GRID = "experiment, task, M, model, width, n_train, ratio, weight_decay"
 _VIEWS = {
@@ -114,7 +156,11 @@ _VIEWS = {
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One finished run. ``history`` maps metric names ("step", "test/acc") to arrays."""
+    """One finished run. ``history`` maps metric names ("step", "test/acc") to arrays.
+
+    ``checksum`` says what a read verified: "row" (every field, checksummed together
+    with the history) or "history" (a run written before schema 2: only its history
+    blob; its config, summary and status are unverified). Ignored by ``put``."""
 
     key: str
     experiment: str
@@ -126,14 +172,30 @@ class StoredRun:
     device: str
     version: str
     created: str
+    checksum: str = "row"
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (damaged file, newer schema, read-only, cannot
+    open). The message is one line naming the file and what to do."""
 
 
 class CorruptEntry(UserWarning):
-    """A stored run could not be decoded; it was deleted so it will be recomputed."""
+    """A stored entry could not be read; it is left out so the caller recomputes it (and
+    deleted only if its checksum failed)."""
+
+
+class UnverifiedEntry(UserWarning):
+    """Runs written before schema 2 were read: only their history blob is checksummed."""
 
 
 class _Corrupt(Exception):
-    """Internal: why a row failed to decode."""
+    """Internal: why an entry failed to decode; ``checksum``: a checksum failed (the
+    bytes are damaged, so the entry may be deleted)."""
+
+    def __init__(self, reason: str, checksum: bool = False) -> None:
+        super().__init__(reason)
+        self.checksum = checksum
 
 
 def default_store_path() -> Path:
@@ -158,66 +220,6 @@ def _to_json(value: dict, what: str, key: str) -> str:
         return json.dumps(value, sort_keys=True, allow_nan=False, default=_json_default)
     except ValueError as err:
         raise ValueError(f"run {key}: {what} has a non-finite float ({err})") from None
-
-
-def to_cpu(obj: Any) -> Any:
-    """``obj`` with every torch tensor moved to the CPU (detached), recursing into dicts,
-    lists, tuples (named ones too), sets and dataclass instances. Containers holding no
-    tensor off the CPU are returned as they are (not copied); others are shallow-copied."""
-    torch = sys.modules.get("torch")  # no tensor can exist unless torch was imported
-    return obj if torch is None else _to_cpu(obj, torch, {})
-
-
-def _to_cpu(obj: Any, torch: Any, memo: dict[int, Any]) -> Any:
-    if isinstance(obj, (str, bytes, int, float, bool, type(None), np.ndarray, np.generic)):
-        return obj
-    if id(obj) in memo:  # shared or cyclic references keep their sharing
-        return memo[id(obj)]
-    memo[id(obj)] = obj  # a cycle back to obj before it is rebuilt sees the original
-    out = obj
-    if isinstance(obj, torch.Tensor):
-        out = obj.detach().cpu() if obj.device.type != "cpu" else obj
-    elif isinstance(obj, dict):
-        items = {k: _to_cpu(v, torch, memo) for k, v in obj.items()}
-        if any(items[k] is not v for k, v in obj.items()):
-            out = copy.copy(obj)  # keeps the dict's type (OrderedDict, defaultdict, ...)
-            out.update(items)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        items = [_to_cpu(v, torch, memo) for v in obj]
-        if any(a is not b for a, b in zip(items, obj)):
-            if isinstance(obj, list):
-                out = copy.copy(obj)
-                out[:] = items
-            elif hasattr(obj, "_fields"):  # namedtuple
-                out = type(obj)(*items)
-            else:
-                out = type(obj)(items)
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)}
-        moved = {k: _to_cpu(v, torch, memo) for k, v in fields.items()}
-        if any(moved[k] is not v for k, v in fields.items()):
-            out = copy.copy(obj)
-            for k, v in moved.items():
-                object.__setattr__(out, k, v)  # frozen dataclasses too
-    memo[id(obj)] = out
-    return out
-
-
-class _CpuUnpickler(pickle.Unpickler):
-    """Unpickles torch tensors onto the CPU whatever device they were pickled from: a pickled
-    tensor's storage is a ``torch.storage._load_from_bytes(torch.save bytes)`` call, which here
-    becomes ``torch.load(..., map_location="cpu")``."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "torch.storage" and name == "_load_from_bytes":
-            return _load_storage_on_cpu
-        return super().find_class(module, name)
-
-
-def _load_storage_on_cpu(b: bytes) -> Any:
-    import torch
-
-    return torch.load(io.BytesIO(b), map_location="cpu", weights_only=False)
 
 
 def _encode_history(history: dict[str, np.ndarray]) -> bytes:
@@ -245,55 +247,204 @@ def _dig(config: dict, *path: str) -> Any:
     return value if isinstance(value, (str, int, float)) else None
 
 
-def _run_row(run: StoredRun) -> tuple:
-    if run.status not in _STATUSES:
-        raise ValueError(f"run {run.key}: status must be one of {_STATUSES}, got {run.status!r}")
+def _problem(experiment: Any, config: Any, status: Any, summary: Any, history: Any, wall_s: Any) -> str | None:
+    """What is wrong with the shape of a run, or None. The same check guards ``put`` (so a
+    run that could not be read back is refused) and every read (so an edited or foreign
+    row is reported, not a KeyError deep in a caller)."""
+    if not isinstance(experiment, str):
+        return f"experiment is {type(experiment).__name__}, not str"
+    if status not in _STATUSES:
+        return f"status must be one of {_STATUSES}, got {status!r}"
+    if not isinstance(config, dict) or not isinstance(summary, dict):
+        return "config and summary must be JSON objects"
+    if summary.get("status", status) != status:
+        return f"summary status {summary['status']!r} differs from the row's {status!r}"
+    if wall_s is not None and (isinstance(wall_s, bool) or not isinstance(wall_s, (int, float))):
+        return f"wall_s is {type(wall_s).__name__}, not a number"
+    if not isinstance(history, dict) or "step" not in history:
+        return "history has no 'step'"
+    step = np.asarray(history["step"])
+    if step.ndim != 1 or len(step) == 0 or step.dtype.kind not in "iuf":
+        return f"history 'step' must be a non-empty 1-D numeric array, got {step.dtype} {step.shape}"
+    odd = [name for name, a in history.items() if np.asarray(a).dtype.kind not in "biuf"]
+    if odd:
+        return f"history arrays of non-numeric dtype: {odd[:5]}"
+    return None
+
+
+def _sql_real(x: Any) -> float | None:
+    """A float as SQLite keeps it: SQLite stores NaN as NULL, so the row checksum must see None."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _row_digest(key: str, experiment: str, config_json: str, status: str, summary_json: str,
+                wall_s: float | None, device: Any, version: Any, created: Any, history_sha: str) -> str:
+    """sha256 binding every field a reader gets back to the history's checksum. A JSON list of
+    the exact stored strings: unambiguous, and independent of JSON key order or whitespace."""
+    fields = [key, experiment, config_json, status, summary_json, wall_s, device, version, created, history_sha]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def _run_row(run: StoredRun) -> tuple[tuple, tuple]:
+    """(runs row in `_RUN_COLUMNS` order, histories row); ValueError for a run that could not
+    be read back (bad status, no step, a non-finite float in its JSON, object arrays)."""
+    if problem := _problem(run.experiment, run.config, run.status, run.summary, run.history, run.wall_s):
+        raise ValueError(f"run {run.key}: {problem}")
     cfg = run.config
-    return (
-        run.key, run.experiment, _to_json(cfg, "config", run.key), run.status,
-        _to_json(run.summary, "summary", run.key), float(run.wall_s), run.device,
+    config_json, summary_json = _to_json(cfg, "config", run.key), _to_json(run.summary, "summary", run.key)
+    blob = _encode_history(run.history)
+    history_sha = hashlib.sha256(blob).hexdigest()
+    wall_s = _sql_real(run.wall_s)
+    digest = _row_digest(run.key, run.experiment, config_json, run.status, summary_json, wall_s,
+                         run.device, run.version, run.created, history_sha)
+    runs_row = (
+        run.key, run.experiment, config_json, run.status, summary_json, wall_s, run.device,
         run.version, run.created, _dig(cfg, "task"), _dig(cfg, "M"),
         _dig(cfg, "model", "family"), _dig(cfg, "model", "width"), _dig(cfg, "ratio"),
-        _dig(cfg, "n_train"), _dig(cfg, "optim", "weight_decay"), _dig(cfg, "seed"),
+        _dig(cfg, "n_train"), _dig(cfg, "optim", "weight_decay"), _dig(cfg, "seed"), digest,
     )
+    return runs_row, (run.key, blob, history_sha, len(blob))
 
 
-def _history_row(run: StoredRun) -> tuple:
-    blob = _encode_history(run.history)
-    return run.key, blob, hashlib.sha256(blob).hexdigest(), len(blob)
-
-
-_SELECT = """
+def _select(row_sha: bool) -> str:
+    # A read-only schema-1 store has no row_sha256 column: its rows read as unverified.
+    return f"""
     SELECT r.key, r.experiment, r.config_json, r.status, r.summary_json, r.wall_s,
-           r.device, r.version, r.created, h.blob, h.sha256
+           r.device, r.version, r.created, {'r.row_sha256' if row_sha else 'NULL'}, h.blob, h.sha256
     FROM runs r LEFT JOIN histories h ON h.key = r.key"""
 
 
-def _decode_row(row: tuple) -> StoredRun:
-    key, experiment, config_json, status, summary_json, wall_s, device, version, created, blob, sha = row
+def _verify_checksums(row: tuple) -> bool:
+    """Check a row's checksums (raises _Corrupt); True if it has a row checksum, False for
+    a schema-1 row (history checksum only)."""
+    key, experiment, config_json, status, summary_json, wall_s, device, version, created, row_sha, blob, sha = row
     if blob is None:
-        raise _Corrupt("history missing")
-    if hashlib.sha256(blob).hexdigest() != sha:
-        raise _Corrupt("history checksum mismatch")
+        raise _Corrupt("history missing")  # not a checksum failure: nothing to delete
+    if not isinstance(blob, bytes) or hashlib.sha256(blob).hexdigest() != sha:
+        raise _Corrupt("history checksum mismatch", checksum=True)
+    if row_sha is None:
+        return False
+    if row_sha != _row_digest(key, experiment, config_json, status, summary_json, wall_s, device, version,
+                              created, sha):
+        raise _Corrupt("row checksum mismatch: config, summary or status edited or damaged", checksum=True)
+    return True
+
+
+def _decode_row(row: tuple) -> StoredRun:
+    key, experiment, config_json, status, summary_json, wall_s, device, version, created, _, blob, _ = row
+    verified = _verify_checksums(row)
     try:
         config, summary = json.loads(config_json), json.loads(summary_json)
         history = _decode_history(blob)
-    except (ValueError, TypeError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+    except (ValueError, TypeError, OSError, EOFError, KeyError, RecursionError, zipfile.BadZipFile) as err:
         raise _Corrupt(f"undecodable: {err!r}") from None
-    return StoredRun(key, experiment, config, status, summary, history, wall_s, device, version, created)
+    if problem := _problem(experiment, config, status, summary, history, wall_s):
+        raise _Corrupt(f"invalid: {problem}")
+    return StoredRun(key, experiment, config, status, summary, history, wall_s, device, version, created,
+                     checksum="row" if verified else "history")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _sqlite_errors(method: _F) -> _F:
+    """Turn SQLite's errors in a `Store` method into one `StoreError` naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            raise StoreError(self._explain(err)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _writable(path: Path) -> bool:
+    """The file and its directory are writable (SQLite creates journal files beside it)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _journal_setting(journal: str | None) -> str | None:
+    """The journal mode to enforce: ``journal``, else $GROKCORE_STORE_JOURNAL, else None (keep)."""
+    value = journal if journal is not None else os.environ.get(JOURNAL_ENV) or None
+    if value is not None and value.lower() not in JOURNAL_MODES:
+        source = "journal" if journal is not None else f"${JOURNAL_ENV}"
+        raise ValueError(f"{source} must be one of {JOURNAL_MODES}, got {value!r}")
+    return value.lower() if value is not None else None
 
 
 class Store:
-    """SQLite results store; safe to share one file between processes."""
+    """SQLite results store; safe to share one file between processes.
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    mode: "auto" (read-only if the file or its directory is not writable), "rw" (a
+    `StoreError` now if they are not: for callers that will write, e.g. before training)
+    or "ro".
+    journal: "wal" or "delete" (for NFS), else $GROKCORE_STORE_JOURNAL, else the store's
+    own (a new store: WAL). See the module docstring."""
+
+    def __init__(self, path: str | os.PathLike, mode: str = "auto", journal: str | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.journal = _journal_setting(journal)
+        self.mode = self._resolve_mode(mode)
         self._pid = -1
         self._db: sqlite3.Connection | None = None
         self._parent_db: sqlite3.Connection | None = None
-        self._connection()
+        self._columns: dict[str, set[str]] = {}
+        self._warned_unverified = False
+        self._connect_checked()
+
+    @property
+    def read_only(self) -> bool:
+        return self.mode == "ro"
+
+    def _resolve_mode(self, mode: str) -> str:
+        """'rw' or 'ro' for this path (see the class docstring); creates a new store's folder."""
+        if self.path == ":memory:":
+            if mode == "ro":
+                raise ValueError("an in-memory store cannot be read-only")
+            return "rw"
+        path = Path(self.path)
+        if path.is_dir():
+            raise StoreError(f"{path}: is a directory; give the store's file path (e.g. {path / 'store.sqlite'})")
+        if mode == "ro" or (mode == "auto" and path.exists() and not _writable(path)):
+            if not path.is_file():
+                raise StoreError(f"{path}: no store there to open read-only")
+            return "ro"
+        if path.exists() and not _writable(path):  # mode "rw": say so now, not at the first put
+            raise StoreError(f"{path}: the store or its folder is not writable; fix the permissions, "
+                             "or use another store (--store / $GROKCORE_STORE)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"{path}: cannot create the store's folder ({err.strerror}); "
+                             "choose a writable place (--store / $GROKCORE_STORE)") from None
+        return "rw"
+
+    def _explain(self, err: sqlite3.DatabaseError) -> str:
+        """One line for a SQLite error: the file, what happened, what to do."""
+        msg = str(err)
+        if "not a database" in msg or "malformed" in msg or "encrypted" in msg:
+            return (f"{self.path}: damaged or not a grokcore store ({msg}); move it aside together with its "
+                    "-wal and -shm files (the next run starts a new store) or restore it from a copy")
+        if "readonly" in msg:
+            return (f"{self.path}: cannot write the store ({msg}); fix the permissions of the file, its -wal/-shm "
+                    "files and its folder, or open it read-only (mode='ro', grokcore db --read-only)")
+        if "locked" in msg or "busy" in msg:
+            return (f"{self.path}: {msg} for over {_BUSY_TIMEOUT_S:.0f} s; another process holds it "
+                    f"(on NFS, set {JOURNAL_ENV}=delete for every process that opens it)")
+        if "unable to open" in msg:
+            return f"{self.path}: cannot open the store ({msg}); check that the file and its folder are readable"
+        return f"{self.path}: SQLite error: {msg}"
+
+    @_sqlite_errors
+    def _connect_checked(self) -> sqlite3.Connection:
+        return self._connection()
 
     def _connection(self) -> sqlite3.Connection:
         # SQLite connections must not cross fork(): a child process opens its own.
@@ -304,32 +455,100 @@ class Store:
         return self._db
 
     def _open(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return self._prepare(self._connect(self.path, uri=False))
+        # mode=ro: SQLite itself refuses every write, schema included.
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        try:
+            return self._prepare(self._connect(uri, uri=True))
+        except sqlite3.OperationalError as err:
+            # A WAL store in a folder we cannot write, with no -shm to share: SQLite can read it
+            # only as immutable. Safe when no -wal file exists (no committed data lives outside
+            # the main file); a writer elsewhere would be ignored, so say so in the docs.
+            if "unable to open" not in str(err) or os.access(Path(self.path).parent, os.W_OK) \
+                    or os.path.exists(self.path + "-wal"):
+                raise
+            return self._prepare(self._connect(uri + "&immutable=1", uri=True))
+
+    @staticmethod
+    def _connect(target: str, uri: bool) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves.
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute("PRAGMA foreign_keys = ON")
-        # Switching to WAL takes an exclusive lock, so only ask when needed (once per file).
-        # SQLite may answer that switch with SQLITE_BUSY at once, without calling the busy
-        # handler, while another process creates the file: retry until the busy timeout.
+        return sqlite3.connect(target, timeout=_BUSY_TIMEOUT_S, isolation_level=None, uri=uri)
+
+    def _prepare(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        """Check the schema version, then (writable) set the journal mode and create or upgrade
+        the tables, or (read-only) check that the tables exist. Closes ``db`` on failure."""
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            self._refuse_newer(db)  # the first read: a bad header fails here, before any write
+            if self.read_only:
+                self._check_tables(db)
+            else:
+                self._set_journal(db)
+                self._create_or_upgrade(db)
+            self._columns = {t: self._table_columns(db, t) for t in ("runs", "artifacts")}
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _refuse_newer(self, db: sqlite3.Connection) -> int:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > _SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema version {version} is newer than this grokcore's "
+                             f"({_SCHEMA_VERSION}); upgrade grokcore, or use another store (--store / $GROKCORE_STORE)")
+        return version
+
+    @staticmethod
+    def _table_columns(db: sqlite3.Connection, table: str) -> set[str]:
+        return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+    def _check_tables(self, db: sqlite3.Connection) -> None:
+        missing = [t for t in ("runs", "histories", "artifacts") if not self._table_columns(db, t)]
+        if missing:
+            raise StoreError(f"{self.path}: not a grokcore store (no {', '.join(missing)} table); "
+                             "check the path, or open it writable once to create the tables")
+
+    def _set_journal(self, db: sqlite3.Connection) -> None:
+        """Put the file in the requested journal mode; a new store gets WAL, an existing
+        one keeps its mode unless one is requested (so one process without the setting
+        cannot flip an NFS store back to WAL)."""
+        if self.path == ":memory:":
+            return
+        want = self.journal or ("wal" if not self._table_columns(db, "runs") else None)
+        # Switching takes an exclusive lock, so only ask when needed. SQLite may answer the
+        # switch with SQLITE_BUSY at once, without calling the busy handler, while another
+        # process creates the file: retry until the busy timeout.
         deadline = time.monotonic() + _BUSY_TIMEOUT_S
-        while self.path != ":memory:":
+        while want is not None:
             try:
-                if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                if db.execute("PRAGMA journal_mode").fetchone()[0] == want:
                     break
-                db.execute("PRAGMA journal_mode = WAL")
+                db.execute(f"PRAGMA journal_mode = {want.upper()}")
             except sqlite3.OperationalError as e:
                 if not ("locked" in str(e) or "busy" in str(e)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        db.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
+        if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            db.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
+
+    def _create_or_upgrade(self, db: sqlite3.Connection) -> None:
+        """Create the tables, or upgrade an older schema in place (columns added, views rebuilt)."""
+        if db.execute("PRAGMA user_version").fetchone()[0] == _SCHEMA_VERSION:
+            return  # current: no write transaction at all
         with self._write(db):
+            version = self._refuse_newer(db)  # again under the lock: another process may have upgraded
+            if version == _SCHEMA_VERSION:
+                return
             for statement in _TABLES:
                 db.execute(statement)
-            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
-                for name, sql in _VIEWS.items():
-                    db.execute(f'DROP VIEW IF EXISTS "{name}"')
-                    db.execute(f'CREATE VIEW "{name}" AS {sql}')
-                db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        return db
+            for table, column, decl in _ADDED_COLUMNS:
+                if column not in self._table_columns(db, table):
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+            for name, sql in _VIEWS.items():
+                db.execute(f'DROP VIEW IF EXISTS "{name}"')
+                db.execute(f'CREATE VIEW "{name}" AS {sql}')
+            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     @staticmethod
     @contextmanager
@@ -345,88 +564,141 @@ class Store:
                 db.execute("ROLLBACK")
             raise
 
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; nothing can be stored "
+                             "(make the file and its folder writable, or use another store)")
+
     def get(self, key: str) -> StoredRun | None:
         return self.get_many([key]).get(key)
 
+    @_sqlite_errors
     def get_many(self, keys: Iterable[str]) -> dict[str, StoredRun]:
-        """Runs found among ``keys`` (one query); absent or corrupt keys are left out."""
+        """Runs found among ``keys`` (one query); absent or unreadable keys are left out."""
         db = self._connection()
         # json_each binds the whole key list as one parameter: no host-parameter limit.
         rows = db.execute(
-            f"{_SELECT} WHERE r.key IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),)
+            f"{self._select()} WHERE r.key IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),)
         ).fetchall()
         found: dict[str, StoredRun] = {}
         for row in rows:
             try:
                 found[row[0]] = _decode_row(row)
             except _Corrupt as err:
-                self._drop_corrupt(row[0], str(err))
+                self._report_corrupt(row[0], err)
+        unverified = sum(run.checksum != "row" for run in found.values())
+        if unverified and not self._warned_unverified:
+            self._warned_unverified = True
+            warnings.warn(UnverifiedEntry(
+                f"store {self.path}: {unverified} run(s) written before schema {_SCHEMA_VERSION} were read; only "
+                "their history is checksummed, their config and summary are not verified"), stacklevel=3)
         return found
 
-    def _drop_corrupt(self, key: str, reason: str) -> None:
-        warnings.warn(CorruptEntry(f"store entry {key} is corrupt ({reason}); deleted"), stacklevel=4)
+    def _select(self) -> str:
+        return _select("row_sha256" in self._columns.get("runs", ()))
+
+    def _report_corrupt(self, key: str, err: _Corrupt) -> None:
+        """Warn; delete the entry only if a checksum failed (damaged bytes) and the store is
+        writable. Anything else stays for readers that can decode it."""
+        delete = err.checksum and not self.read_only
+        fate = "deleted" if delete else "left in the store"
+        warnings.warn(CorruptEntry(f"store entry {key} is unreadable ({err}); {fate}, will be recomputed"),
+                      stacklevel=4)
+        if not delete:
+            return
         db = self._connection()
         with self._write(db):
             # Re-check under the write lock: another process may have just re-put it.
-            row = db.execute(f"{_SELECT} WHERE r.key = ?", (key,)).fetchone()
+            row = db.execute(f"{self._select()} WHERE r.key = ?", (key,)).fetchone()
             try:
                 if row is not None:
-                    _decode_row(row)
-            except _Corrupt:
-                db.execute("DELETE FROM runs WHERE key = ?", (key,))  # cascades to histories
+                    _verify_checksums(row)
+            except _Corrupt as again:
+                if again.checksum:
+                    db.execute("DELETE FROM runs WHERE key = ?", (key,))  # cascades to histories
 
     def put(self, run: StoredRun) -> None:
         self.put_many([run])
 
+    @_sqlite_errors
     def put_many(self, runs: list[StoredRun]) -> None:
         """Insert or replace all ``runs`` in one transaction."""
+        self._require_writable()
         # Encode before taking the lock, so other writers wait only for the inserts.
-        run_rows = [_run_row(run) for run in runs]
-        history_rows = [_history_row(run) for run in runs]
+        rows = [_run_row(run) for run in runs]
         db = self._connection()
+        columns = ", ".join(_RUN_COLUMNS)
         with self._write(db):
             # REPLACE deletes the old runs row, which cascades to its history.
-            db.executemany(f"INSERT OR REPLACE INTO runs VALUES ({', '.join('?' * 17)})", run_rows)
-            db.executemany("INSERT OR REPLACE INTO histories VALUES (?, ?, ?, ?)", history_rows)
+            db.executemany(f"INSERT OR REPLACE INTO runs ({columns}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})",
+                           [r for r, _ in rows])
+            db.executemany("INSERT OR REPLACE INTO histories (key, blob, sha256, nbytes) VALUES (?, ?, ?, ?)",
+                           [h for _, h in rows])
 
+    @_sqlite_errors
     def get_artifact(self, key: str) -> Any | None:
-        """The object stored under ``key`` by `put_artifact`, or None. An entry that fails
-        its checksum or does not unpickle (e.g. made by an incompatible version of the
-        code) is reported with a ``CorruptEntry`` warning and deleted."""
-        row = self._connection().execute("SELECT blob, sha256 FROM artifacts WHERE key = ?", (key,)).fetchone()
+        """The object stored under ``key`` by `put_artifact`, or None. An entry that is not
+        readable is reported with a ``CorruptEntry`` warning and None is returned, so the
+        caller recomputes it: a pickled entry of schema 1 (never unpickled), one that fails
+        its checksum (then deleted), one `artifact_codec` cannot decode (left in place)."""
+        fmt = "format" if "format" in self._columns.get("artifacts", ()) else "NULL"
+        row = self._connection().execute(f"SELECT blob, sha256, {fmt} FROM artifacts WHERE key = ?",
+                                         (key,)).fetchone()
         if row is None:
             return None
-        blob, sha = row
+        blob, sha, fmt = row
+        if fmt != ARTIFACT_FORMAT:
+            warnings.warn(CorruptEntry(f"store artifact {key} has format {fmt or 'pickle (schema 1)'}, which is "
+                                       "never read; left in the store, will be recomputed"), stacklevel=3)
+            return None
+        if not isinstance(blob, bytes) or hashlib.sha256(blob).hexdigest() != sha:
+            self._drop_artifact(key, sha, "checksum mismatch")
+            return None
         try:
-            if hashlib.sha256(blob).hexdigest() != sha:
-                raise _Corrupt("checksum mismatch")
-            try:
-                return _CpuUnpickler(io.BytesIO(blob)).load()
-            except Exception as err:  # noqa: BLE001 - any unpickling failure means "recompute"
-                raise _Corrupt(f"does not unpickle: {type(err).__name__}: {err}") from err
-        except _Corrupt as err:
-            warnings.warn(CorruptEntry(f"store artifact {key} is corrupt ({err}); deleted"), stacklevel=2)
-            db = self._connection()
-            with self._write(db):
-                db.execute("DELETE FROM artifacts WHERE key = ? AND sha256 = ?", (key, sha))
+            return artifact_codec.decode(blob)
+        except artifact_codec.ArtifactDecodeError as err:
+            warnings.warn(CorruptEntry(f"store artifact {key} is unreadable ({err}); left in the store, "
+                                       "will be recomputed"), stacklevel=3)
             return None
 
+    def _drop_artifact(self, key: str, sha: str, reason: str) -> None:
+        fate = "left in the store (read-only)" if self.read_only else "deleted"
+        warnings.warn(CorruptEntry(f"store artifact {key} is corrupt ({reason}); {fate}, will be recomputed"),
+                      stacklevel=4)
+        if not self.read_only:
+            with self._write(self._connection()) as db:  # only the row we read: not one re-put since
+                db.execute("DELETE FROM artifacts WHERE key = ? AND sha256 IS ?", (key, sha))
+
+    @_sqlite_errors
     def put_artifact(self, key: str, obj: Any, kind: str = "") -> None:
-        """Store ``obj`` (pickled, its tensors moved to the CPU by `to_cpu`; ``obj`` itself is
-        not modified) under ``key``, replacing any earlier entry, atomically."""
-        blob = pickle.dumps(to_cpu(obj), protocol=pickle.HIGHEST_PROTOCOL)
+        """Store ``obj`` under ``key`` as arrays plus JSON (`artifact_codec.encode`: tensors are
+        written from the CPU, ``obj`` itself is not modified), replacing any earlier entry,
+        atomically. TypeError if ``obj`` holds a type the codec does not store."""
+        self._require_writable()
+        blob = artifact_codec.encode(obj)
         db = self._connection()
         with self._write(db):
-            db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, datetime('now'))",
-                       (key, kind, blob, hashlib.sha256(blob).hexdigest()))
+            db.execute("INSERT OR REPLACE INTO artifacts (key, kind, blob, sha256, created, format) "
+                       "VALUES (?, ?, ?, ?, datetime('now'), ?)",
+                       (key, kind, blob, hashlib.sha256(blob).hexdigest(), ARTIFACT_FORMAT))
 
+    @_sqlite_errors
     def keys(self) -> set[str]:
         return {key for (key,) in self._connection().execute("SELECT key FROM runs")}
 
+    @_sqlite_errors
+    def unverified_count(self) -> int:
+        """Runs written before schema 2 (no row checksum: config and summary unverified)."""
+        if "row_sha256" not in self._columns.get("runs", ()):
+            return len(self.keys())
+        return self._connection().execute("SELECT COUNT(*) FROM runs WHERE row_sha256 IS NULL").fetchone()[0]
+
+    @_sqlite_errors
     def view_names(self) -> list[str]:
         rows = self._connection().execute("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")
         return [name for (name,) in rows]
 
+    @_sqlite_errors
     def view(self, name: str) -> list[dict]:
         """All rows of the named view; ValueError if there is no such view."""
         if name not in self.view_names():  # also keeps ``name`` out of SQL unless it is a real view
@@ -472,7 +744,8 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def db_main(argv: list[str] | None = None) -> int:
-    """``grokcore db [--store PATH] [VIEW]``: list views with row counts, or print one view."""
+    """``grokcore db [--store PATH] [VIEW]``: list views with row counts, or print one view.
+    Opens the store read-only (it only reads), so it also works on a store it may not write."""
     parser = argparse.ArgumentParser(prog="grokcore db", description=db_main.__doc__)
     parser.add_argument("--store", type=Path, help="store file (default: $GROKCORE_STORE, else user cache dir)")
     parser.add_argument("view", nargs="?", help="view to print; omit to list views")
@@ -481,15 +754,25 @@ def db_main(argv: list[str] | None = None) -> int:
     if not path.exists():
         print(f"grokcore db: no store at {path} (nothing has been run yet)", file=sys.stderr)
         return 1
-    with Store(path) as store:
-        if args.view is None:
-            print(f"store {path}: {len(store.keys())} runs")
-            print(format_rows([{"view": n, "rows": len(store.view(n))} for n in store.view_names()]))
-            return 0
-        try:
-            rows = store.view(args.view)
-        except ValueError as err:
-            print(f"grokcore db: {err}", file=sys.stderr)
-            return 2
-        print(format_rows(rows))
+    try:
+        with Store(path, mode="ro") as store:
+            return _print_db(store, path, args.view)
+    except StoreError as err:
+        print(f"grokcore db: {err}", file=sys.stderr)
+        return 1
+
+
+def _print_db(store: Store, path: Path, view: str | None) -> int:
+    if view is None:
+        unverified = store.unverified_count()
+        note = f" ({unverified} written before schema {_SCHEMA_VERSION}: history checksum only)" if unverified else ""
+        print(f"store {path}: {len(store.keys())} runs{note}")
+        print(format_rows([{"view": n, "rows": len(store.view(n))} for n in store.view_names()]))
         return 0
+    try:
+        rows = store.view(view)
+    except ValueError as err:
+        print(f"grokcore db: {err}", file=sys.stderr)
+        return 2
+    print(format_rows(rows))
+    return 0
