@@ -1,184 +1,56 @@
-"""Measurements and decision rules of the Li² claims (claims/test_li2.py).
+"""Decision rules of the Li² claims (claims/test_li2.py).
 
-Pure functions of Histories (duck-typed: ``.config``, ``.metrics``, ``.status``) and of
-arrays; no pytest, no training. Each ``*_rule(data)`` maps what the claim measured to a
-``grokcore.decide.verdicts.Verdict`` and is re-run by the robustness gates (``grokcore.decide.gates``)
-on the same data at half the step budget, without each seed and without the n nearest
-each boundary estimate. The ``*_verdict`` functions below them take the measurements
-themselves (arrays, boundary fits) and are unit-tested on synthetic data
-(grokcore/tests/test_rules_li2.py).
-
-Boundaries. Per M (per task, per depth), "generalized" (seed 002's rule, ``generalized``)
-against log n is fitted by Firth's penalized logistic regression (``laws.firth_boundary``):
-log n* = x50 with a profile penalized-likelihood CI at level 1 - alpha, finite also when the
-outcomes are separated. The se of log n* used by the law comparison is (CI width) / (2 z),
-z = z_{1 - alpha/2}: the profile CI is calibrated against chi2_1 = z^2, so this is the normal
-se it implies (not a t, not the separation gap). An M whose CI is open (the data do not bound
-n*, e.g. every run failed) is left out of the law fit and named in the reason.
-
-The n grid must not encode a candidate law: every M uses the same absolute geometric grid
-(``n_grid``); per M only a window of it is trained (``grid_window``), [lo_f n0 M/M0,
-hi_f n0 (M/M0)^2] with n0 the expected n* at the smallest M0: wide enough to hold n* under
-any law between M^1 and M^2 calibrated at M0, capped at max_frac M^2.
+One ``<claim>_rule(data) -> Verdict`` per claim (li2-boundary: ``boundary_rule``, li2-wd-needed:
+``wd_needed_rule``, ...). Its docstring states the operational question and the decision (α,
+statistic, what supports, what refutes); the claim's card shows it (claim.decide records it),
+so a rule is stated once, here. The robustness gates (grokcore.decide.gates) re-run a rule on
+perturbed data: ``boundary_gates`` (half budget, each seed left out, the n nearest each n*),
+``fourier_gates``, ``gates.for_histories()`` for the stage claims. The ``*_verdict`` functions
+take the measurements themselves (boundary fits, arrays; measured by measures_li2) and are
+unit-tested on synthetic data (grokcore/tests/test_rules_li2.py). Torch-free: nothing trains here.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Callable
 
 import numpy as np
 
-from grokcore.base import detect
-from grokcore.decide import laws, stats, verdicts
+from grokcore.decide import gates, stats, verdicts
+from grokcore.decide.measures_li2 import (ALPHA, boundary_points, boundary_text, by_condition, condition,
+                                          fit_boundaries, generalized, gf_shape, law_fits, law_text,
+                                          local_exponent, se_from_ci, stage_rows)
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
-ALPHA = 0.05
+GROUP_TASKS = ("sub", "mul")  # li2-tasks' group operations besides add (x2y2 is the non-group contrast)
+PRIMARY = ("li2/adam", "embed_mlp/adam")  # seed 003 trains with Adam; the Li² net is the paper's
 
 
-# ------------------------------------------------------------------ n grids
+# ------------------------------------------------------------------ gates
 
-def n_grid(lo: float, ratio: float, hi: float) -> list[int]:
-    """The absolute geometric grid round(lo * ratio^i) <= hi (the same for every M)."""
-    if not (lo > 0 and ratio > 1 and hi >= lo):
-        raise ValueError(f"need lo > 0, ratio > 1, hi >= lo; got {lo}, {ratio}, {hi}")
-    out, i = [], 0
-    while (n := int(round(lo * ratio**i))) <= hi:
-        if not out or n > out[-1]:
-            out.append(n)
-        i += 1
-    return out
+def boundary_gates(group: Callable = lambda h: h.config.M) -> gates.Perturbations:
+    """Gates of a boundary claim: half budget, each seed left out, and per group (M, or (task, M))
+    the runs at the n nearest its n* left out."""
+    return gates.for_histories(grid_value=lambda h: h.config.n_train, grid_group=group, log=True)
 
 
-def grid_window(M: int, grid: list[int], M0: int, n0: float, lo_f: float = 0.5, hi_f: float = 3.0,
-                max_frac: float = 0.95) -> list[int]:
-    """The points of the common ``grid`` inside [lo_f n0 (M/M0), hi_f n0 (M/M0)^2], capped at
-    max_frac M^2 (the cap itself is added as a point when it lies inside the window and more
-    than 8% above the last grid point below it)."""
-    cap = int(max_frac * M * M)
-    lo, hi = lo_f * n0 * (M / M0), hi_f * n0 * (M / M0) ** 2
-    ns = [n for n in grid if lo <= n <= min(hi, cap)]
-    if cap <= hi and (not ns or cap > 1.08 * ns[-1]) and cap >= lo:
-        ns.append(cap)
-    return ns
+def half_budget(hists) -> list:
+    """The histories of the half-budget gate (each run read at T/2), for the card's T/2 row."""
+    return gates.half_budget(hists)[0][1]
 
 
-# ------------------------------------------------------------------ measurements
-
-def generalized(h, budget: int | None = None) -> float:
-    """1 if seed 002's rule (detect.grok_step: test acc >= 0.95 for 10 consecutive evals)
-    completes within ``budget`` steps (default: the run's own budget), 0 if not, NaN for a
-    diverged run."""
-    return float(detect.generalized([h], budget=budget if budget is not None else h.config.steps)[0])
-
-
-def boundary_points(hists, group: Callable = lambda h: h.config.M, budget: int | None = None) -> dict:
-    """group -> (log n_train, generalized within ``budget`` (default: each run's own)) arrays,
-    diverged runs dropped."""
-    per = defaultdict(lambda: ([], []))
-    for h in hists:
-        y = generalized(h, budget)
-        if not math.isnan(y):
-            per[group(h)][0].append(math.log(h.config.n_train))
-            per[group(h)][1].append(y)
-    return {g: (np.array(x), np.array(y)) for g, (x, y) in sorted(per.items(), key=lambda kv: str(kv[0]))}
+def fourier_gates() -> gates.Perturbations:
+    """Each seed left out; no budget gate: the final parameters (param/W) exist only at the end
+    of each run, not at T/2; no grid estimate."""
+    p = gates.for_histories(budget=False, seed_of=lambda r: r["seed"])
+    return dataclasses.replace(p, why_not={**p.why_not, "budget": "final parameters (param/W) exist only at the "
+                                                                  "end of each run, not at T/2"})
 
 
-@dataclass(frozen=True)
-class BoundaryFit:
-    """One M's Firth boundary: log n* with its profile CI, the slope per unit log n, and the
-    se of log n* for the law fit (NaN when the CI is open)."""
-    M: int
-    b: laws.Boundary
-    se: float
-    x: np.ndarray
-    y: np.ndarray
-
-    @property
-    def bounded(self) -> bool:
-        return math.isfinite(self.se) and math.isfinite(self.b.x50.value)
-
-
-def se_from_ci(lo: float, hi: float, alpha: float = ALPHA) -> float:
-    """Normal-equivalent se of a 1 - alpha profile-likelihood CI: (hi - lo) / (2 z_{1-alpha/2})."""
-    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        return math.nan
-    return (hi - lo) / (2 * NormalDist().inv_cdf(1 - alpha / 2))
-
-
-def fit_boundaries(points: dict, alpha: float = ALPHA) -> dict:
-    """Per group: laws.firth_boundary of y vs log n -> BoundaryFit (M = the group's M)."""
-    out = {}
-    for g, (x, y) in points.items():
-        b = laws.firth_boundary(x, y, alpha=alpha)
-        M = g[-1] if isinstance(g, tuple) else g
-        out[g] = BoundaryFit(int(M), b, se_from_ci(b.x50.lo, b.x50.hi, alpha), x, y)
-    return out
-
-
-def budget_convergence(hists, budgets: tuple[int, ...], group: Callable = lambda h: h.config.M,
-                       alpha: float = ALPHA) -> tuple[dict, str]:
-    """Per group, n* at each budget (the same runs read at T' <= T: a run's first T' steps are
-    the run of budget T'). A group is "converged" when, at every pair of consecutive budgets,
-    one budget's log n* lies inside the other's CI; else its n* still moves with the budget and a
-    verdict on it holds at the measured budget only. Returns (group -> converged, text)."""
-    fits = {T: fit_boundaries(boundary_points(hists, group, T), alpha) for T in budgets}
-    conv, lines = {}, []
-    for g in fits[budgets[-1]]:
-        es = [fits[T][g].b.x50 if g in fits[T] else None for T in budgets]
-        conv[g] = all(a is not None and b is not None and stats.agree(a, b)
-                      for a, b in zip(es, es[1:]))
-        txt = ", ".join(f"T={T}: " + (f"{math.exp(e.value):.0f} [{math.exp(e.lo):.0f}, {math.exp(e.hi):.0f}]"
-                                      if e is not None and math.isfinite(e.value) else "unbounded")
-                        for T, e in zip(budgets, es))
-        lines.append(f"{g}: {txt} ({'converged' if conv[g] else 'NOT converged'})")
-    return conv, "; ".join(lines)
-
-
-def law_fits(bds: dict, alpha: float = ALPHA):
-    """compare_scaling_laws over the M whose n* is bounded; (None, Ms) with fewer than 3."""
-    Ms = [g for g, d in bds.items() if d.bounded]
-    if len(Ms) < 3:
-        return None, [bds[g].M for g in Ms]
-    M = np.array([bds[g].M for g in Ms], float)
-    fits = laws.compare_scaling_laws(M, np.array([bds[g].b.x50.value for g in Ms]),
-                                      np.array([bds[g].se for g in Ms]), alpha=alpha)
-    return fits, [int(m) for m in M]
-
-
-def local_exponent(Ms) -> float:
-    """Least-squares slope of log(M log M) on log M over the Ms: the exponent the M log M
-    law looks like over this range (1 + 1/log M at a single M)."""
-    lm = np.log(np.asarray(Ms, float))
-    if lm.size < 2 or np.ptp(lm) == 0:
-        return 1 + 1 / float(lm.mean())
-    return float(np.polyfit(lm, lm + np.log(lm), 1)[0])
-
-
-def law_text(fits) -> str:
-    if fits is None:
-        return "fewer than 3 M with a bounded n*: no law comparison"
-    parts = []
-    for law, f in fits.items():
-        k = f" k={f.k.value:.2f} [{f.k.lo:.2f}, {f.k.hi:.2f}]" if f.k is not None else ""
-        parts.append(f"{law}: c={f.c.value:.3g} [{f.c.lo:.3g}, {f.c.hi:.3g}]{k} chi2={f.chi2:.2f} (dof {f.dof}) "
-                     f"p_fit={f.p_fit:.3g} dAIC={f.delta_aic:.2f}{' REJECTED' if f.rejected else ''}")
-    return "; ".join(parts)
-
-
-def boundary_text(bds: dict) -> str:
-    out = []
-    for g, d in bds.items():
-        x50 = d.b.x50
-        if math.isfinite(x50.value):
-            out.append(f"{g}: n*={math.exp(x50.value):.0f} [{math.exp(x50.lo):.0f}, {math.exp(x50.hi):.0f}]"
-                       + ("" if d.bounded else " (CI open: not in the law fit)"))
-        else:
-            out.append(f"{g}: {d.b.kind} (n* outside the sampled n: not in the law fit)")
-    return "; ".join(out)
+# ------------------------------------------------------------------ boundary laws
 
 
 def _unbounded(bds: dict) -> str:
@@ -194,12 +66,12 @@ RIVALS = (1.5, 2.0)
 
 
 def law_power(fits, Ms, rivals=RIVALS) -> tuple[bool, str]:
-    """Can the data tell M log M from the rival power laws M^r (default: M^2 only)? Yes iff
-    the power-law exponent's CI half-width is below the smallest gap |r - k_loc| between a
-    rival exponent and the local exponent k_loc of M log M over the Ms (with k at k_loc the
-    CI then excludes every rival). The default also demands that M log M be told from
-    M^1.5, which the fast tier's M range cannot do: there the law claims are inconclusive
-    with this power statement, not supported by a test that cannot see the difference."""
+    """Can the data tell M log M from the rival power laws M^r, r in ``rivals`` (default RIVALS:
+    M^1.5 and M^2)? Yes iff the power-law exponent's CI half-width is below the smallest gap
+    |r - k_loc| between a rival exponent and the local exponent k_loc of M log M over the Ms
+    (with k at k_loc the CI then excludes every rival). M^1.5 is the nearest rival over the fast
+    tier's M range, which cannot tell it from M log M: there the law claims are inconclusive with
+    this power statement, not supported by a test that cannot see the difference."""
     k = fits["power"].k
     kloc = local_exponent(Ms)
     half = (k.hi - k.lo) / 2
@@ -225,12 +97,8 @@ def _law_effect(fits, law: str = "M log M", what: str = "c") -> Estimate:
 
 def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, what: str = "",
                 rivals=RIVALS) -> Verdict:
-    """Claim: n*(M) follows c M log M (and, with ``c_min``, c > c_min).
-
-    supported  M^2 rejected (chi2 p < alpha), M log M not rejected, the exponent CI resolves
-               M log M from M^2 (``law_power``) and, with c_min, c's CI lower end > c_min;
-    refuted    M log M rejected (its chi2 goodness-of-fit p < alpha) or c's CI upper end < c_min;
-    else inconclusive, saying which part failed. Verdict.grid = {M: log n*} for the grid gate."""
+    """The decision of boundary_rule (c_min = 1) and deeper_rule (c_min None) on fitted
+    boundaries (measures_li2.fit_boundaries). Verdict.grid = {M: log n*} for the grid gate."""
     pre = f"{what}: " if what else ""
     grid = {g: d.b.x50.value for g, d in bds.items() if math.isfinite(d.b.x50.value)}
     fits, Ms = law_fits(bds, alpha)
@@ -266,18 +134,35 @@ def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, wha
 
 
 def boundary_rule(hists, alpha: float = ALPHA, c_min: float | None = 1.0, what: str = "", rivals=RIVALS) -> Verdict:
-    """li2-boundary (c_min = 1, seed 000's 'c > 1') / li2-deeper (c_min None) on Histories."""
+    """li2-boundary: does the critical training-set size n*(M) grow as c·M log M, with c > 1?
+
+    Per run, generalized = seed 002's rule (test acc >= 0.95 for 10 consecutive evals within the
+    step budget). Per M, log n* = the 50% point of a Firth penalized logistic regression of
+    generalized on log n, with its profile-likelihood CI (finite under separation; se = CI width /
+    (2 z_{1-α/2})). Across the M with a bounded n* (>= 3), weighted least-squares fits of log n*
+    under n* = c M log M, c M, c M² and c M^k: χ² goodness of fit, AIC, t CIs on c and k. At α = 0.05:
+      supported     M² rejected (χ² p < α), M log M not rejected, c's CI lower end > c_min = 1
+                    (seed 000's "c > 1"), and the exponent CI resolves M log M from the rival
+                    power laws M^1.5 and M² (RIVALS; law_power: k's CI half-width < the gap between
+                    the local exponent of M log M over the M range and the nearest rival);
+      refuted       M log M rejected (χ² p < α), or c's CI upper end < c_min;
+      inconclusive  otherwise, naming the part that failed (e.g. fewer than 3 M with a bounded n*)."""
     return law_verdict(fit_boundaries(boundary_points(hists), alpha), alpha, c_min, what, rivals)
 
 
-def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=("sub", "mul")) -> Verdict:
-    """Claim: the M log M law holds for each group task in ``tasks``.
+def deeper_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-deeper: does n*(M) of a Li² net with a second hidden layer (K x K, ReLU) still grow as
+    M log M? boundary_rule's statistic on the depth-2 runs, without the c > 1 part. At α = 0.05:
+      supported     M² rejected (χ² p < α), M log M not rejected, and the exponent CI resolves
+                    M log M from M^1.5 and M² (RIVALS, law_power);
+      refuted       M log M rejected (χ² p < α);
+      inconclusive  otherwise, naming the part that failed."""
+    return boundary_rule(hists, alpha, c_min=None, what="depth 2")
 
-    refuted    Holm over the tasks' M log M chi2 p-values (stats.holm, step-down that stops)
-               rejects M log M for at least one task;
-    supported  no task rejects M log M and, for every task, M^2 is rejected and the exponent
-               CI resolves M log M from M^1.5 and M^2 (RIVALS) (intersection-union: no multiplicity correction);
-    else inconclusive. Verdict.grid = {(task, M): log n*}."""
+
+def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=GROUP_TASKS) -> Verdict:
+    """The decision of tasks_rule on per-task boundary fits {task: {M: BoundaryFit}}.
+    Verdict.grid = {(task, M): log n*} for the grid gate."""
     claimed = "n* = c M log M for " + ", ".join(tasks)
     grid, fits, Ms, verdicts_, power = {}, {}, {}, {}, []
     for t in tasks:
@@ -305,7 +190,8 @@ def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=("sub", "mul"))
                                             + f"); {text}", claimed, grid, power_txt)
     missing = [t for t in tasks if t not in tested]
     missing += [f"{t}: M^2 not rejected" for t in tested if not fits[t]["M^2"].rejected]
-    missing += [f"{t}: exponent CI cannot tell M log M from " + ", ".join(f"M^{r:g}" for r in RIVALS) for t in tested if not verdicts_[t]]
+    rivals = ", ".join(f"M^{r:g}" for r in RIVALS)
+    missing += [f"{t}: exponent CI cannot tell M log M from {rivals}" for t in tested if not verdicts_[t]]
     if missing:
         return Verdict(INCONCLUSIVE, eff, alpha, f"M log M not rejected for {tested}, but {'; '.join(missing)}; "
                                                  f"{text}", claimed, grid, power_txt)
@@ -313,13 +199,23 @@ def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=("sub", "mul"))
                    claimed, grid, power_txt)
 
 
-def tasks_rule(hists, alpha: float = ALPHA, tasks=("sub", "mul")) -> Verdict:
-    pts = boundary_points(hists, group=lambda h: (h.config.task, h.config.M))
-    bds = fit_boundaries(pts, alpha)
+def tasks_rule(hists, alpha: float = ALPHA, tasks=GROUP_TASKS) -> Verdict:
+    """li2-tasks: does n*(M) grow as M log M for the group operations besides add (sub, mul mod M)?
+
+    Per (task, M) the Firth n* and per task the law fits of boundary_rule, for the tasks of
+    ``tasks`` that have runs in the data. At α = 0.05:
+      refuted       Holm's step-down over the tasks' M log M χ² p-values (stats.holm) rejects
+                    M log M for at least one task;
+      supported     no task rejects M log M and, for every task, M² is rejected and the exponent
+                    CI resolves M log M from M^1.5 and M² (intersection-union: no multiplicity
+                    correction);
+      inconclusive  otherwise, naming the task and the part that failed."""
+    present = {h.config.task for h in hists}
+    bds = fit_boundaries(boundary_points(hists, group=lambda h: (h.config.task, h.config.M)), alpha)
     by_task: dict = defaultdict(dict)
     for (t, M), d in bds.items():
         by_task[t][M] = d
-    return tasks_verdict(by_task, alpha, tasks)
+    return tasks_verdict(by_task, alpha, tuple(t for t in tasks if t in present))
 
 
 # ------------------------------------------------------------------ sharpening
@@ -360,9 +256,7 @@ def slope_trend(bds: dict, alpha: float = ALPHA) -> tuple[Estimate | None, list]
 
 
 def sharpening_verdict(bds: dict, alpha: float = ALPHA) -> Verdict:
-    """Claim: the transition (P(generalized) vs log n) sharpens as M grows: the trend of
-    log slope in log M is > 0. supported: its one-sided lower bound > 0 and p < alpha;
-    refuted: its upper bound < 0; else inconclusive, with the smallest detectable trend."""
+    """The decision of sharpening_rule on fitted boundaries (measures_li2.fit_boundaries)."""
     grid = {g: d.b.x50.value for g, d in bds.items() if math.isfinite(d.b.x50.value)}
     tr, Ms = slope_trend(bds, alpha)
     slopes = "; ".join(f"M={d.M}: {d.b.slope.value:.3g} [{d.b.slope.lo:.3g}, {d.b.slope.hi:.3g}]"
@@ -380,84 +274,19 @@ def sharpening_verdict(bds: dict, alpha: float = ALPHA) -> Verdict:
 
 
 def sharpening_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-sharpening: does the transition of P(generalized) in log n get sharper as M grows?
+
+    Per M the Firth logistic slope per unit log n with its profile CI (generalized as in
+    boundary_rule). Over the M whose slope CI is bounded and positive (>= 3), the weighted trend of
+    log slope on log M (slope_trend: weights 1/se², se = log-CI width / (2 z), scale inflated by
+    max(1, χ²/dof) (Birge), one-sided t_{#M-2} bounds). At α = 0.05:
+      supported     the trend's one-sided lower bound > 0 (p < α);
+      refuted       its upper bound < 0;
+      inconclusive  otherwise; the power note gives the smallest detectable trend."""
     return sharpening_verdict(fit_boundaries(boundary_points(hists), alpha), alpha)
 
 
 # ------------------------------------------------------------------ stages
-
-HIDDEN_IN = {"li2": "W", "embed_mlp": "W1", "mu_mlp": "W1"}
-OUTPUT = {"li2": "V", "embed_mlp": "W2", "mu_mlp": "W2"}
-PRIMARY = ("li2/adam", "embed_mlp/adam")  # seed 003 trains with Adam; the Li² net is the paper's
-
-
-def condition(h) -> str:
-    return f"{h.config.model.family}/{h.config.optim.name}"
-
-
-def _nanmed(a) -> float:
-    a = np.asarray(a, float)
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else math.nan
-
-
-def total_grad_norm(m: dict) -> np.ndarray:
-    """sqrt of the sum of squared per-parameter loss-gradient norms (weight decay excluded)."""
-    return np.sqrt(sum(m[k] ** 2 for k in m if k.startswith("grad/") and k != "grad/cos"))
-
-
-def stage_measures(h) -> dict:
-    """Per-run stage measurements (detect.stages: first train acc >= 0.99 = ``mem``, then the
-    first test acc >= 0.95 at or after it = ``gen``; -1 if never). Windows are eval indices:
-
-      Stage I   [1, mem)      the first eval (step 0) is left out: its update is Adam's first
-                              step, lr per weight whatever the gradient, fixed by the design;
-      Stage II  [mem, gen)    (for the lazy ratio: [mem, end) when the run never generalizes);
-      Stage III [gen, end].
-
-    Keys (absent when the window is empty): I_rel_hid / I_rel_out (median relative per-step
-    change ‖ΔW‖/‖W‖ of the hidden input weights / output weights), II_rel_hid, lazy_log_ratio =
-    log(I_rel_hid / II_rel_hid), II_cos_med (median mean-pairwise cosine of the hidden neurons'
-    gradients), II_norm_ratio (‖W1‖ at gen / at mem), III_gnorm_rel (median total gradient
-    norm in Stage III / the total gradient norm at step 0), III_gf_new_peak."""
-    m = h.metrics
-    st = detect.stages(m["step"], m["train/acc"], m["test/acc"])
-    mi, gi = int(st["mem_index"]), int(st["gen_index"])
-    fam = h.config.model.family
-    hid, out = HIDDEN_IN[fam], OUTPUT[fam]
-    E = len(m["step"])
-    r = dict(mem=mi, gen=gi, ok=h.status == "ok", cond=condition(h), seed=h.config.seed,
-             wd=h.config.optim.weight_decay)
-    if h.status != "ok":
-        return r
-    if mi > 1:
-        r["I_rel_hid"] = _nanmed(m[f"rel_delta/{hid}"][1:mi])
-        r["I_rel_out"] = _nanmed(m[f"rel_delta/{out}"][1:mi])
-    if mi >= 0:
-        end = gi if gi > mi else (E if gi < 0 else mi)
-        if end > mi:
-            r["II_rel_hid"] = _nanmed(m[f"rel_delta/{hid}"][mi:end])
-    if "I_rel_hid" in r and "II_rel_hid" in r and r["I_rel_hid"] > 0 and r["II_rel_hid"] > 0:
-        r["lazy_log_ratio"] = math.log(r["I_rel_hid"] / r["II_rel_hid"])
-    if mi >= 0 and gi > mi:
-        r["II_cos_med"] = _nanmed(m["grad/cos"][mi:gi])
-        r["II_norm_ratio"] = float(m[f"norm/{hid}"][gi] / m[f"norm/{hid}"][mi])
-    gn = total_grad_norm(m)
-    g3 = gn[gi:][np.isfinite(gn[gi:])] if gi >= 0 else np.array([])
-    if g3.size and np.isfinite(gn[0]) and gn[0] > 0:
-        r["III_gnorm_rel"] = float(np.median(g3) / gn[0])
-        r["III_gnorm_med"] = float(np.median(g3))
-        gf = m["gf/norm"][gi:]
-        gf = gf[np.isfinite(gf)]
-        r["III_gf_new_peak"] = bool(gf.size > 1 and np.max(gf[1:]) > gf[0])
-    return r
-
-
-def by_condition(rows: list[dict]) -> dict:
-    out: dict = defaultdict(list)
-    for r in rows:
-        out[r["cond"]].append(r)
-    return dict(out)
-
 
 def both(parts: dict, headline: str | None = None) -> Verdict:
     """The claim is meant to hold in every condition: supported if every part is supported,
@@ -517,7 +346,8 @@ def both_rate_power(n: int, m: int = len(PRIMARY), pi: float = 0.9, target: floa
     tol = n - max(k1, k0 + 1) if k1 is not None and k0 is not None else -1
     need = next((k for k in range(n, 41) if rate_support_prob(k, pi, p0, alpha) ** m >= target), None)
     return (f"all {m} conditions supported with {n} seeds each: power {p:.2f} if each run passes with probability "
-            f"{pi:g} (support tolerates {max(tol, 0)} failing run(s) per condition" + (", none at all" if tol < 0 else "")
+            f"{pi:g} (support tolerates {max(tol, 0)} failing run(s) per condition"
+            + (", none at all" if tol < 0 else "")
             + f"); {target:.0%} power needs "
             + (f"{need} seeds per condition" if need else "> 40 seeds per condition"))
 
@@ -561,10 +391,8 @@ def interactive_pass(r: dict, frac: float = 0.1):
 
 
 def lazy_verdict(rows: list[dict], primary=PRIMARY, alpha: float = ALPHA) -> Verdict:
-    """Claim: the hidden layer is lazy in Stage I: its relative per-step change in Stage I is
-    smaller than its own in Stage II (scale-free: lr, width, init scale and Adam's per-weight
-    step cancel in the ratio). Per primary condition: exact sign-flip test of mean
-    log(I_rel_hid / II_rel_hid) < 0 over runs (verdicts.one_sample), combined by ``both``."""
+    """The decision of lazy_freeze_rule on stage rows (measures_li2.stage_rows): per primary
+    condition verdicts.one_sample of the runs' lazy_log_ratio < 0, combined by ``both``."""
     conds = by_condition(rows)
     parts = {}
     for c in primary:
@@ -573,16 +401,54 @@ def lazy_verdict(rows: list[dict], primary=PRIMARY, alpha: float = ALPHA) -> Ver
     return both(parts)
 
 
-def stage_rows(hists, wd: float | None = None) -> list[dict]:
-    """stage_measures of every run; Li² Adam runs only at weight decay ``wd`` when given (the
-    other conditions have a single weight decay)."""
-    return [stage_measures(h) for h in hists
-            if wd is None or condition(h) != "li2/adam" or h.config.optim.weight_decay == wd]
+def lazy_freeze_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-lazy-freeze, scale-free: does the hidden layer move less in Stage I than in Stage II?
+
+    Per run (measures_li2.stage_measures; mem = first eval with train acc >= 0.99, gen = first test
+    acc >= 0.95 at or after it): log(median relative per-step change ‖ΔW1‖/‖W1‖ of the hidden input
+    weights over the Stage I evals [1, mem) / the same median over Stage II [mem, gen or end)). The
+    ratio cancels lr, width, init scale and Adam's per-weight step (the seed's absolute ‖ΔW1‖ < 1e-3
+    is set by lr under Adam). Per Adam condition (PRIMARY: Li² net, embed_mlp), exact sign-flip
+    tests of mean log ratio < 0 with a t CI (verdicts.one_sample) at α = 0.05, combined by ``both``:
+      supported     both conditions supported;
+      refuted       both refuted (the opposite one-sided test rejects);
+      inconclusive  otherwise (mixed or undecided)."""
+    return lazy_verdict(stage_rows(hists), alpha=alpha)
+
+
+def independent_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-independent: in Stage II, are the hidden neurons' gradients aligned while ‖W1‖ grows?
+
+    Stage II = the evals [mem, gen): from train acc >= 0.99 until test acc first reaches 0.95. A run
+    passes iff the median mean-pairwise cosine of the neurons' input-weight gradients (grad/cos)
+    > 0.6 and ‖W1‖ at gen > at mem (independent_pass; both scale-free, so the seed's thresholds are
+    kept). Runs without a Stage II (generalized no later than memorized, or never) are left out and
+    counted. Per Adam condition (PRIMARY), the pass rate vs 1/2 by exact one-sided binomial tests
+    with Clopper-Pearson bounds (verdicts.rate) at α = 0.05, combined by ``both``:
+      supported     both conditions' rates above 1/2;
+      refuted       both below 1/2;
+      inconclusive  otherwise."""
+    return stage_rate_verdict(stage_rows(hists), independent_pass, "aligned & growing", alpha=alpha)
+
+
+def interactive_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-interactive, scale-free: after generalization, is the loss gradient still significant?
+
+    Stage III = the evals from test acc first >= 0.95 to the end of the log. A run passes iff its
+    median total loss-gradient norm (weight decay excluded) in Stage III > 0.1 x the same run's total
+    gradient norm at initialization (interactive_pass; the seed's absolute 0.1 depends on loss, width
+    and parametrisation). Runs without a Stage III are left out and counted. Per Adam condition
+    (PRIMARY), the pass rate vs 1/2 by exact one-sided binomial tests (verdicts.rate) at α = 0.05,
+    combined by ``both``:
+      supported     both conditions' rates above 1/2;
+      refuted       both below 1/2;
+      inconclusive  otherwise."""
+    return stage_rate_verdict(stage_rows(hists), interactive_pass, "grad norm > 0.1 x init", alpha=alpha)
 
 
 def wd_verdict(y_wd, y_0, alpha: float = ALPHA, wd: float | None = None) -> Verdict:
-    """Claim: P(generalized | η > 0) > P(generalized | η = 0): one-sided Fisher exact tests in
-    each direction (verdicts.rate_difference)."""
+    """The decision of wd_needed_rule on generalized outcomes (1/0; NaN = diverged, dropped)
+    with weight decay ``wd`` and without."""
     y_wd = [y for y in y_wd if not math.isnan(y)]
     y_0 = [y for y in y_0 if not math.isnan(y)]
     v = verdicts.rate_difference(int(sum(y_wd)), len(y_wd), int(sum(y_0)), len(y_0), "greater", alpha,
@@ -607,30 +473,26 @@ def fisher_power(n1: int, n0: int, alpha: float = ALPHA) -> str:
             f"(a difference of >= {1 - max(ok) / n0:.2f}); smaller differences need more seeds")
 
 
-def wd_rule(wd: float, alpha: float = ALPHA) -> Callable:
-    def rule(hists) -> Verdict:
-        adam = [h for h in hists if condition(h) == "li2/adam"]
-        return wd_verdict([generalized(h) for h in adam if h.config.optim.weight_decay == wd],
-                          [generalized(h) for h in adam if h.config.optim.weight_decay == 0.0], alpha, wd)
-    return rule
+def wd_needed_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-wd-needed: does the Li² net under Adam generalize more often with weight decay η > 0 than
+    with η = 0?
 
-
-def gf_shape(h) -> tuple[bool, float] | None:
-    """(rise then decay, plateau) of ‖G_F‖ for one run: the maximum comes after the first
-    eval and the plateau (mean over the last 10% of evals) is < half the maximum."""
-    if h.status != "ok":
-        return None
-    gf = h.metrics["gf/norm"]
-    gf = gf[np.isfinite(gf)]  # engine: no gradient logged at the final eval (NaN)
-    if gf.size < 2:
-        return None
-    p = float(np.mean(gf[-max(1, len(gf) // 10):]))
-    return bool(int(np.argmax(gf)) > 0 and p < 0.5 * gf.max()), p
+    Data: the Li² Adam runs at one η > 0 and at η = 0; generalized as in boundary_rule (diverged runs
+    dropped). At α = 0.05 (verdicts.rate_difference):
+      supported     the one-sided Fisher exact test (η > 0 generalizes more) rejects and the
+                    Newcombe CI of P(gen | η) - P(gen | 0) lies above 0;
+      refuted       the opposite one-sided Fisher test rejects and the CI lies below 0;
+      inconclusive  otherwise; the power note says which counts these seeds can decide."""
+    adam = [h for h in hists if condition(h) == "li2/adam"]
+    etas = sorted({h.config.optim.weight_decay for h in adam} - {0.0})
+    if len(etas) != 1:
+        raise ValueError(f"wd_needed_rule compares one η > 0 with η = 0; the data hold η > 0 = {etas}")
+    return wd_verdict([generalized(h) for h in adam if h.config.optim.weight_decay == etas[0]],
+                      [generalized(h) for h in adam if h.config.optim.weight_decay == 0.0], alpha, etas[0])
 
 
 def gf_verdict(rise, etas, plateau, alpha: float = ALPHA) -> Verdict:
-    """Claim: ‖G_F‖ rises then decays (rate of runs > 1/2, Wilson) and its plateau increases
-    with η (Kendall tau-b > 0, permutation p; ties between seeds at one η allowed)."""
+    """The decision of gf_dynamics_rule on per-run (rise then decay, η, plateau)."""
     parts = {"plateau increases with η": verdicts.trend(etas, plateau, "greater", alpha,
                                                         what="kendall tau (η, plateau ‖G_F‖)"),
              "rise then decay": verdicts.rate(int(sum(rise)), len(rise), 0.5, "greater", alpha,
@@ -642,7 +504,17 @@ def gf_verdict(rise, etas, plateau, alpha: float = ALPHA) -> Verdict:
                          "permutation p is 1/(n_perm + 1)")
 
 
-def gf_rule(hists, alpha: float = ALPHA) -> Verdict:
+def gf_dynamics_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-gf-dynamics: does ‖G_F‖ rise then decay, to a plateau that grows with weight decay η?
+
+    Data: the Li² net under Adam over the η grid (0 included). Per run (measures_li2.gf_shape, on
+    gf/norm = ‖∂L/∂F‖ on the training batch): rise then decay = the maximum comes after the first
+    eval and the plateau (mean over the last 10% of evals) is < half the maximum (ratios: scale-free).
+    At α = 0.05, all of (verdicts.all_of):
+      rise then decay    the rate of such runs > 1/2 (exact one-sided binomial, verdicts.rate);
+      plateau grows      Kendall τ-b(η, plateau) > 0 (one-sided permutation p, ties between seeds
+                         at one η allowed; verdicts.trend);
+    supported iff both parts are; refuted iff a part's opposite test rejects; else inconclusive."""
     rise, etas, plateau = [], [], []
     for h in hists:
         s = gf_shape(h)
@@ -655,17 +527,22 @@ def gf_rule(hists, alpha: float = ALPHA) -> Verdict:
 
 # ------------------------------------------------------------------ Fourier
 
-def fourier_verdict(records: list[dict], alpha: float = ALPHA) -> Verdict:
-    """Claim: after generalization the hidden neurons' input weights concentrate on one
-    frequency. records: per run dict(seed, gen (0/1), share (final mean top-frequency share),
-    share_init (the same run at initialization)). all_of:
-      level        mean share of generalized runs > 0.5 (exact sign-flip, t CI);
-      above init   generalized runs' final share > their share at init (paired sign-flip);
-      above non    generalized > not-generalized runs of the same M (one-sided Mann-Whitney)."""
+def fourier_rule(records: list[dict], alpha: float = ALPHA) -> Verdict:
+    """li2-fourier: after generalization, do the hidden neurons' input weights concentrate on one
+    Fourier frequency?
+
+    records: per run dict(seed, gen (0/1), share = the final W's per-neuron share of the non-DC power
+    in its top frequency, averaged over the a- and b-blocks and the neurons, share_init = the same
+    run's W at initialization). At α = 0.05, all of (verdicts.all_of):
+      level         the generalized runs' mean share > 0.5 (exact sign-flip test, t CI);
+      above init    their final share > their share at init (paired sign-flip test);
+      above non     generalized > not-generalized runs (one-sided Mann-Whitney);
+    supported iff every part is; refuted iff a part's opposite test rejects; else inconclusive."""
     gen = [r for r in records if r["gen"] == 1]
     non = [r for r in records if r["gen"] == 0]
     s_gen = [r["share"] for r in gen]
-    parts = {"one frequency dominates": verdicts.one_sample(s_gen, 0.5, "greater", alpha, "mean top-frequency share (generalized)"),
+    parts = {"one frequency dominates": verdicts.one_sample(s_gen, 0.5, "greater", alpha,
+                                                            "mean top-frequency share (generalized)"),
              "above init": verdicts.paired(s_gen, [r["share_init"] for r in gen], "greater", alpha,
                                            what="share: final - init (generalized)"),
              "above not generalized": verdicts.two_groups(s_gen, [r["share"] for r in non], "greater", alpha,
@@ -673,6 +550,3 @@ def fourier_verdict(records: list[dict], alpha: float = ALPHA) -> Verdict:
     v = verdicts.all_of(parts)
     return Verdict(v.verdict, v.effect, v.alpha, f"{len(gen)} generalized, {len(non)} not; {v.reason}", v.claimed,
                    power=v.power)
-
-
-__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,6 +1,7 @@
-"""Li² decision rules (grokcore.rules_li2): every verdict of each rule is reachable on
-synthetic measurements, and under a simulated null the false "supported" / "refuted" rates
-stay <= alpha + Monte Carlo error."""
+"""Li² decision rules (grokcore.decide.rules_li2) and measurements (measures_li2): every verdict
+of each rule is reachable on synthetic measurements, and under a simulated null the false
+"supported" / "refuted" rates stay <= alpha + Monte Carlo error."""
+import inspect
 import math
 from types import SimpleNamespace
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from grokcore.decide import laws
+from grokcore.decide import measures_li2 as Mz
 from grokcore.decide import rules_li2 as R
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
@@ -23,7 +25,7 @@ Z = 1.959963984540054
 def fake_fit(M, log_n, se, slope=(15.0, 5.0, 45.0)):
     x50 = Estimate("x50", log_n, log_n - Z * se, log_n + Z * se, ALPHA)
     b = laws.Boundary(x50, Estimate("slope", *slope, ALPHA), "fit", None)
-    return R.BoundaryFit(M, b, se, np.array([]), np.array([]))
+    return Mz.BoundaryFit(M, b, se, np.array([]), np.array([]))
 
 
 def law_fits_of(law, rng=None, se=0.06, Ms=MS, c=4.5):
@@ -35,12 +37,20 @@ def law_fits_of(law, rng=None, se=0.06, Ms=MS, c=4.5):
     return out
 
 
+def window_ns(M):
+    """A fixed design's n at M: the geometric grid round(100 · 1.2^i) <= 3000 inside the law-neutral
+    window [0.7 · 220 M/17, 1.6 · 220 (M/17)²], at most 0.95 M² (the cap a point of its own when > 8%
+    above the last grid point)."""
+    lo, hi, cap = 0.7 * 220 * M / 17, 1.6 * 220 * (M / 17) ** 2, int(0.95 * M * M)
+    ns = [n for n in sorted({round(100 * 1.2**i) for i in range(19)}) if lo <= n <= min(hi, cap)]
+    return ns + [cap] if lo <= cap <= hi and (not ns or cap > 1.08 * ns[-1]) else ns
+
+
 def simulate_points(law, beta, seeds, rng, Ms=MS):
-    """Bernoulli outcomes at the fast tier's n windows, P = expit(beta (log n - log n*))."""
-    grid = R.n_grid(100, 1.2, 3000)
+    """Bernoulli outcomes at the fixed design's n windows, P = expit(beta (log n - log n*))."""
     pts = {}
     for M in Ms:
-        ns = np.repeat(R.grid_window(M, grid, 17, 220, 0.7, 1.6), seeds)
+        ns = np.repeat(window_ns(M), seeds)
         ls = {"mlogm": math.log(4.5 * M * math.log(M)), "m2": math.log(216 * (M / 17) ** 2)}[law]
         x = np.log(ns)
         pts[M] = (x, (rng.random(x.size) < 1 / (1 + np.exp(-beta * (x - ls)))).astype(float))
@@ -55,31 +65,16 @@ def hist(steps, **metrics):
     return SimpleNamespace(config=cfg, metrics=m, status="ok")
 
 
-# ------------------------------------------------------------------ grids
-
-def test_grid_is_one_absolute_grid_and_the_window_holds_any_law_from_M_to_M2():
-    g = R.n_grid(100, 1.2, 3000)
-    assert g[0] == 100 and all(b / a == pytest.approx(1.2, rel=0.02) for a, b in zip(g, g[1:]))
-    for M in MS:
-        w = R.grid_window(M, g, 17, 220, 0.7, 1.6)
-        cap = int(0.95 * M * M)
-        assert all(n in g or n == cap for n in w) and max(w) <= cap
-        # n* under M^1 and under M^2 calibrated at M0 = 17 lies inside the window (M^2 up to the cap)
-        for k in (1.0, 1.5, 2.0):
-            nstar = 220 * (M / 17) ** k
-            assert min(w) < nstar and (max(w) > nstar or nstar > cap)
-    with pytest.raises(ValueError):
-        R.n_grid(100, 1.0, 200)
-
+# ------------------------------------------------------------------ measurements
 
 def test_generalized_uses_the_sustained_rule_within_the_budget():
     steps = np.arange(0, 420, 20)
     acc = np.where(steps >= 100, 0.99, 0.1)  # 10 evals >= 0.95 from step 100: done at 280
     h = hist(steps, **{"test/acc": acc})
-    assert R.generalized(h) == 1.0
-    assert R.generalized(h, budget=200) == 0.0  # the window is still open at 200
+    assert Mz.generalized(h) == 1.0
+    assert Mz.generalized(h, budget=200) == 0.0  # the window is still open at 200
     h.status = "diverged"
-    assert math.isnan(R.generalized(h))
+    assert math.isnan(Mz.generalized(h))
 
 
 def _grok_hist(M, n, t_grok, steps=1500, every=20):
@@ -99,16 +94,16 @@ def test_budget_convergence_reads_the_same_runs_at_each_budget():
     for n in np.geomspace(300, 2000, 12).astype(int):
         t = 100 if n > 900 else (1000 if n > 600 else None)
         hs += [_grok_hist(31, int(n), t) for _ in range(2)]
-    pts = R.boundary_points(hs, budget=750)
-    assert pts[31][1].sum() < R.boundary_points(hs)[31][1].sum()  # fewer successes read at T/2
-    conv, txt = R.budget_convergence(hs, (750, 1500))
+    pts = Mz.boundary_points(hs, budget=750)
+    assert pts[31][1].sum() < Mz.boundary_points(hs)[31][1].sum()  # fewer successes read at T/2
+    conv, txt = Mz.budget_convergence(hs, (750, 1500))
     assert conv == {17: True, 31: False}
     assert "17: T=750" in txt and "NOT converged" in txt
 
 
 def test_se_from_ci_is_the_normal_equivalent_and_open_cis_give_nan():
-    assert R.se_from_ci(-1.96, 1.96) == pytest.approx(1.0, rel=1e-4)
-    assert math.isnan(R.se_from_ci(0.0, math.inf))
+    assert Mz.se_from_ci(-1.96, 1.96) == pytest.approx(1.0, rel=1e-4)
+    assert math.isnan(Mz.se_from_ci(0.0, math.inf))
 
 
 # ------------------------------------------------------------------ law rule
@@ -149,10 +144,10 @@ def test_law_verdict_end_to_end_on_simulated_outcomes():
     measured, slope ~15 per unit log n): M log M is rarely rejected when true, M^2 is."""
     rng = np.random.default_rng(1)
     n = 40
-    ref = sum(R.law_verdict(R.fit_boundaries(simulate_points("mlogm", 15, 4, rng)), c_min=1.0).verdict == REFUTED
+    ref = sum(R.law_verdict(Mz.fit_boundaries(simulate_points("mlogm", 15, 4, rng)), c_min=1.0).verdict == REFUTED
               for _ in range(n))
     assert ref / n <= ALPHA + 0.08  # MC allowance for 40 draws
-    sup = [R.law_verdict(R.fit_boundaries(simulate_points("m2", 15, 4, rng)), c_min=1.0).verdict for _ in range(10)]
+    sup = [R.law_verdict(Mz.fit_boundaries(simulate_points("m2", 15, 4, rng)), c_min=1.0).verdict for _ in range(10)]
     assert SUPPORTED not in sup and sup.count(REFUTED) >= 8
 
 
@@ -256,7 +251,7 @@ def test_stage_measures_windows_leave_out_the_first_eval():
     h = hist(steps, **{"train/acc": tr, "test/acc": te, "rel_delta/W": rel, "rel_delta/V": rel * 2,
                        "grad/cos": np.full(11, 0.1), "norm/W": np.linspace(1, 2, 11), "grad/W": g,
                        "grad/V": g * 0, "gf/norm": g})
-    r = R.stage_measures(h)
+    r = Mz.stage_measures(h)
     assert (r["mem"], r["gen"]) == (2, 5)
     assert r["I_rel_hid"] == pytest.approx(0.5)  # eval 0 (Adam's first, design-fixed step) left out
     assert r["II_rel_hid"] == pytest.approx(0.1)
@@ -282,6 +277,49 @@ def test_wd_and_gf_and_fourier_verdicts_reach_every_verdict():
     def recs(share_gen, share_non, init=0.2):
         return ([dict(seed=s, gen=1, share=v, share_init=init) for s, v in enumerate(share_gen)] +
                 [dict(seed=s, gen=0, share=v, share_init=init) for s, v in enumerate(share_non)])
-    assert R.fourier_verdict(recs(0.8 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == SUPPORTED
-    assert R.fourier_verdict(recs(0.1 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == REFUTED
-    assert R.fourier_verdict(recs(0.8 + 0.02 * rng.random(8), [])).verdict == INCONCLUSIVE
+    assert R.fourier_rule(recs(0.8 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == SUPPORTED
+    assert R.fourier_rule(recs(0.1 + 0.02 * rng.random(8), 0.3 + 0.02 * rng.random(8))).verdict == REFUTED
+    assert R.fourier_rule(recs(0.8 + 0.02 * rng.random(8), [])).verdict == INCONCLUSIVE
+
+
+# ------------------------------------------------------------------ rules on histories
+
+@pytest.mark.parametrize("name", sorted(n for n in dir(R) if n.endswith("_rule")))
+def test_every_rule_states_its_question_and_decision(name):
+    """The card shows the rule's docstring as the rule: it names the claim, α and both outcomes."""
+    doc = inspect.getdoc(getattr(R, name))
+    assert doc.startswith("li2-") and "?" in doc.split("\n\n")[0]
+    assert "α = 0.05" in doc and "supported" in doc and "refuted" in doc
+
+
+def _adam_run(wd, grok, seed):
+    h = _grok_hist(17, 100, 100 if grok else None)
+    h.config.optim, h.config.seed = SimpleNamespace(name="adam", weight_decay=wd), seed
+    return h
+
+
+def test_wd_needed_rule_compares_the_one_eta_in_its_data_with_zero():
+    hs = [_adam_run(1e-3, True, s) for s in range(6)] + [_adam_run(0.0, s == 0, s) for s in range(6)]
+    v, want = R.wd_needed_rule(hs), R.wd_verdict([1.0] * 6, [1.0] + [0.0] * 5, wd=1e-3)
+    assert (v.verdict, v.reason) == (want.verdict, want.reason) and v.verdict == SUPPORTED
+    with pytest.raises(ValueError):
+        R.wd_needed_rule(hs + [_adam_run(3e-3, True, 0)])
+
+
+def test_tasks_rule_decides_the_group_tasks_in_its_data():
+    hs = []
+    for M in MS:
+        nstar = 4.5 * M * math.log(M)
+        for n in np.geomspace(nstar / 3, nstar * 3, 8).astype(int):
+            for _ in range(2):
+                h = _grok_hist(M, int(n), 100 if n > nstar else None)
+                h.config.task = "mul"
+                hs.append(h)
+    v = R.tasks_rule(hs)
+    assert v.claimed == "n* = c M log M for mul" and set(v.grid) == {("mul", M) for M in MS}
+
+
+def test_fourier_gates_leave_seeds_out_and_say_why_there_is_no_budget_gate():
+    p = R.fourier_gates()
+    assert p.budget is None and "param/W" in p.why_not["budget"]
+    assert [label for label, _ in p.seed([dict(seed=s) for s in range(3)])] == [f"without seed {s}" for s in range(3)]

@@ -1,0 +1,242 @@
+"""Measurements of the Li² claims' runs (claims/test_li2.py), for their rules (rules_li2)
+and cards (claims/designs/li2.py).
+
+Pure functions of Histories (duck-typed: ``.config``, ``.metrics``, ``.status``) and of
+arrays; no torch, no training.
+
+Boundaries. Per M (per task, per depth), "generalized" (seed 002's rule, ``generalized``)
+against log n is fitted by Firth's penalized logistic regression (``laws.firth_boundary``):
+log n* = x50 with a profile penalized-likelihood CI at level 1 - alpha, finite also when the
+outcomes are separated. The se of log n* used by the law comparison is (CI width) / (2 z),
+z = z_{1 - alpha/2}: the profile CI is calibrated against chi2_1 = z^2, so this is the normal
+se it implies (not a t, not the separation gap). An M whose CI is open (the data do not bound
+n*, e.g. every run failed) is left out of the law fit (``law_fits``).
+
+Stages. Per run, the eval windows of the three stages (``stage_measures``: Stage I before
+memorization, II until generalization, III after) and what each stage claim reads in them.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Callable
+
+import numpy as np
+
+from grokcore.base import detect
+from grokcore.decide import laws, stats
+
+ALPHA = 0.05  # the level of every CI here and of every rule in rules_li2
+
+
+# ------------------------------------------------------------------ measurements
+
+def generalized(h, budget: int | None = None) -> float:
+    """1 if seed 002's rule (detect.grok_step: test acc >= 0.95 for 10 consecutive evals)
+    completes within ``budget`` steps (default: the run's own budget), 0 if not, NaN for a
+    diverged run."""
+    return float(detect.generalized([h], budget=budget if budget is not None else h.config.steps)[0])
+
+
+def boundary_points(hists, group: Callable = lambda h: h.config.M, budget: int | None = None) -> dict:
+    """group -> (log n_train, generalized within ``budget`` (default: each run's own)) arrays,
+    diverged runs dropped."""
+    per = defaultdict(lambda: ([], []))
+    for h in hists:
+        y = generalized(h, budget)
+        if not math.isnan(y):
+            per[group(h)][0].append(math.log(h.config.n_train))
+            per[group(h)][1].append(y)
+    return {g: (np.array(x), np.array(y)) for g, (x, y) in sorted(per.items(), key=lambda kv: str(kv[0]))}
+
+
+@dataclass(frozen=True)
+class BoundaryFit:
+    """One M's Firth boundary: log n* with its profile CI, the slope per unit log n, and the
+    se of log n* for the law fit (NaN when the CI is open)."""
+    M: int
+    b: laws.Boundary
+    se: float
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def bounded(self) -> bool:
+        return math.isfinite(self.se) and math.isfinite(self.b.x50.value)
+
+
+def se_from_ci(lo: float, hi: float, alpha: float = ALPHA) -> float:
+    """Normal-equivalent se of a 1 - alpha profile-likelihood CI: (hi - lo) / (2 z_{1-alpha/2})."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        return math.nan
+    return (hi - lo) / (2 * NormalDist().inv_cdf(1 - alpha / 2))
+
+
+def fit_boundaries(points: dict, alpha: float = ALPHA) -> dict:
+    """Per group: laws.firth_boundary of y vs log n -> BoundaryFit (M = the group's M)."""
+    out = {}
+    for g, (x, y) in points.items():
+        b = laws.firth_boundary(x, y, alpha=alpha)
+        M = g[-1] if isinstance(g, tuple) else g
+        out[g] = BoundaryFit(int(M), b, se_from_ci(b.x50.lo, b.x50.hi, alpha), x, y)
+    return out
+
+
+def budget_convergence(hists, budgets: tuple[int, ...], group: Callable = lambda h: h.config.M,
+                       alpha: float = ALPHA) -> tuple[dict, str]:
+    """Per group, n* at each budget (the same runs read at T' <= T: a run's first T' steps are
+    the run of budget T'). A group is "converged" when, at every pair of consecutive budgets,
+    one budget's log n* lies inside the other's CI; else its n* still moves with the budget and a
+    verdict on it holds at the measured budget only. Returns (group -> converged, text)."""
+    fits = {T: fit_boundaries(boundary_points(hists, group, T), alpha) for T in budgets}
+    conv, lines = {}, []
+    for g in fits[budgets[-1]]:
+        es = [fits[T][g].b.x50 if g in fits[T] else None for T in budgets]
+        conv[g] = all(a is not None and b is not None and stats.agree(a, b)
+                      for a, b in zip(es, es[1:]))
+        txt = ", ".join(f"T={T}: " + (f"{math.exp(e.value):.0f} [{math.exp(e.lo):.0f}, {math.exp(e.hi):.0f}]"
+                                      if e is not None and math.isfinite(e.value) else "unbounded")
+                        for T, e in zip(budgets, es))
+        lines.append(f"{g}: {txt} ({'converged' if conv[g] else 'NOT converged'})")
+    return conv, "; ".join(lines)
+
+
+def law_fits(bds: dict, alpha: float = ALPHA):
+    """compare_scaling_laws over the M whose n* is bounded; (None, Ms) with fewer than 3."""
+    Ms = [g for g, d in bds.items() if d.bounded]
+    if len(Ms) < 3:
+        return None, [bds[g].M for g in Ms]
+    M = np.array([bds[g].M for g in Ms], float)
+    fits = laws.compare_scaling_laws(M, np.array([bds[g].b.x50.value for g in Ms]),
+                                      np.array([bds[g].se for g in Ms]), alpha=alpha)
+    return fits, [int(m) for m in M]
+
+
+def local_exponent(Ms) -> float:
+    """Least-squares slope of log(M log M) on log M over the Ms: the exponent the M log M
+    law looks like over this range (1 + 1/log M at a single M)."""
+    lm = np.log(np.asarray(Ms, float))
+    if lm.size < 2 or np.ptp(lm) == 0:
+        return 1 + 1 / float(lm.mean())
+    return float(np.polyfit(lm, lm + np.log(lm), 1)[0])
+
+
+def law_text(fits) -> str:
+    if fits is None:
+        return "fewer than 3 M with a bounded n*: no law comparison"
+    parts = []
+    for law, f in fits.items():
+        k = f" k={f.k.value:.2f} [{f.k.lo:.2f}, {f.k.hi:.2f}]" if f.k is not None else ""
+        parts.append(f"{law}: c={f.c.value:.3g} [{f.c.lo:.3g}, {f.c.hi:.3g}]{k} chi2={f.chi2:.2f} (dof {f.dof}) "
+                     f"p_fit={f.p_fit:.3g} dAIC={f.delta_aic:.2f}{' REJECTED' if f.rejected else ''}")
+    return "; ".join(parts)
+
+
+def boundary_text(bds: dict) -> str:
+    out = []
+    for g, d in bds.items():
+        x50 = d.b.x50
+        if math.isfinite(x50.value):
+            out.append(f"{g}: n*={math.exp(x50.value):.0f} [{math.exp(x50.lo):.0f}, {math.exp(x50.hi):.0f}]"
+                       + ("" if d.bounded else " (CI open: not in the law fit)"))
+        else:
+            out.append(f"{g}: {d.b.kind} (n* outside the sampled n: not in the law fit)")
+    return "; ".join(out)
+
+
+# ------------------------------------------------------------------ stages
+
+HIDDEN_IN = {"li2": "W", "embed_mlp": "W1", "mu_mlp": "W1"}
+OUTPUT = {"li2": "V", "embed_mlp": "W2", "mu_mlp": "W2"}
+
+
+def condition(h) -> str:
+    """The run's condition: model family / optimizer (e.g. "li2/adam")."""
+    return f"{h.config.model.family}/{h.config.optim.name}"
+
+
+def _nanmed(a) -> float:
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else math.nan
+
+
+def total_grad_norm(m: dict) -> np.ndarray:
+    """sqrt of the sum of squared per-parameter loss-gradient norms (weight decay excluded)."""
+    return np.sqrt(sum(m[k] ** 2 for k in m if k.startswith("grad/") and k != "grad/cos"))
+
+
+def stage_measures(h) -> dict:
+    """Per-run stage measurements (detect.stages: first train acc >= 0.99 = ``mem``, then the
+    first test acc >= 0.95 at or after it = ``gen``; -1 if never). Windows are eval indices:
+
+      Stage I   [1, mem)      the first eval (step 0) is left out: its update is Adam's first
+                              step, lr per weight whatever the gradient, fixed by the design;
+      Stage II  [mem, gen)    (for the lazy ratio: [mem, end) when the run never generalizes);
+      Stage III [gen, end].
+
+    Keys (absent when the window is empty): I_rel_hid / I_rel_out (median relative per-step
+    change ‖ΔW‖/‖W‖ of the hidden input weights / output weights), II_rel_hid, lazy_log_ratio =
+    log(I_rel_hid / II_rel_hid), II_cos_med (median mean-pairwise cosine of the hidden neurons'
+    gradients), II_norm_ratio (‖W1‖ at gen / at mem), III_gnorm_rel (median total gradient
+    norm in Stage III / the total gradient norm at step 0), III_gf_new_peak."""
+    m = h.metrics
+    st = detect.stages(m["step"], m["train/acc"], m["test/acc"])
+    mi, gi = int(st["mem_index"]), int(st["gen_index"])
+    fam = h.config.model.family
+    hid, out = HIDDEN_IN[fam], OUTPUT[fam]
+    E = len(m["step"])
+    r = dict(mem=mi, gen=gi, ok=h.status == "ok", cond=condition(h), seed=h.config.seed,
+             wd=h.config.optim.weight_decay)
+    if h.status != "ok":
+        return r
+    if mi > 1:
+        r["I_rel_hid"] = _nanmed(m[f"rel_delta/{hid}"][1:mi])
+        r["I_rel_out"] = _nanmed(m[f"rel_delta/{out}"][1:mi])
+    if mi >= 0:
+        end = gi if gi > mi else (E if gi < 0 else mi)
+        if end > mi:
+            r["II_rel_hid"] = _nanmed(m[f"rel_delta/{hid}"][mi:end])
+    if "I_rel_hid" in r and "II_rel_hid" in r and r["I_rel_hid"] > 0 and r["II_rel_hid"] > 0:
+        r["lazy_log_ratio"] = math.log(r["I_rel_hid"] / r["II_rel_hid"])
+    if mi >= 0 and gi > mi:
+        r["II_cos_med"] = _nanmed(m["grad/cos"][mi:gi])
+        r["II_norm_ratio"] = float(m[f"norm/{hid}"][gi] / m[f"norm/{hid}"][mi])
+    gn = total_grad_norm(m)
+    g3 = gn[gi:][np.isfinite(gn[gi:])] if gi >= 0 else np.array([])
+    if g3.size and np.isfinite(gn[0]) and gn[0] > 0:
+        r["III_gnorm_rel"] = float(np.median(g3) / gn[0])
+        r["III_gnorm_med"] = float(np.median(g3))
+        gf = m["gf/norm"][gi:]
+        gf = gf[np.isfinite(gf)]
+        r["III_gf_new_peak"] = bool(gf.size > 1 and np.max(gf[1:]) > gf[0])
+    return r
+
+
+def by_condition(rows: list[dict]) -> dict:
+    out: dict = defaultdict(list)
+    for r in rows:
+        out[r["cond"]].append(r)
+    return dict(out)
+
+
+def stage_rows(hists, wd: float | None = None) -> list[dict]:
+    """stage_measures of every run; Li² Adam runs only at weight decay ``wd`` when given (the
+    other conditions have a single weight decay)."""
+    return [stage_measures(h) for h in hists
+            if wd is None or condition(h) != "li2/adam" or h.config.optim.weight_decay == wd]
+
+
+def gf_shape(h) -> tuple[bool, float] | None:
+    """(rise then decay, plateau) of ‖G_F‖ for one run: the maximum comes after the first
+    eval and the plateau (mean over the last 10% of evals) is < half the maximum."""
+    if h.status != "ok":
+        return None
+    gf = h.metrics["gf/norm"]
+    gf = gf[np.isfinite(gf)]  # engine: no gradient logged at the final eval (NaN)
+    if gf.size < 2:
+        return None
+    p = float(np.mean(gf[-max(1, len(gf) // 10):]))
+    return bool(int(np.argmax(gf)) > 0 and p < 0.5 * gf.max()), p
