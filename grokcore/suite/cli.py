@@ -10,17 +10,33 @@
   grokcore flips compare reports/claims.json reports/claims-fp2.json
   grokcore plan [--tier gpu|fast] [--device-flops F]
 
-Bad flags or impossible configs print a clear message and exit with code 2.
+Bad flags or impossible configs print a clear message and exit with code 2, before
+anything trains: float flags must be finite, --device must name a device this machine
+has, --out must be writable. A store that cannot be used (damaged, newer schema, not
+writable) prints one line and exits with code 1.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 from grokcore.engine.config import ACTIVATIONS, FAMILIES, LOSSES, OPTIMIZERS, ModelSpec, OptimSpec, RunConfig
 from grokcore.engine.tasks import OPERATIONS
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is finite (inf and nan would train into nonsense)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def _run_args(p: argparse.ArgumentParser, many: bool) -> None:
@@ -29,7 +45,7 @@ def _run_args(p: argparse.ArgumentParser, many: bool) -> None:
     p.add_argument("--task", choices=sorted(OPERATIONS), default="add")
     p.add_argument("--M", type=int, nargs=n, default=[71] if many else 71, help="modulus")
     split = p.add_mutually_exclusive_group()
-    split.add_argument("--ratio", type=float, nargs=n, help="fraction of the M² pairs used for training")
+    split.add_argument("--ratio", type=finite_float, nargs=n, help="fraction of the M² pairs used for training")
     split.add_argument("--n-train", type=int, nargs=n, help="number of training pairs")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--model", choices=FAMILIES, default="li2")
@@ -37,11 +53,11 @@ def _run_args(p: argparse.ArgumentParser, many: bool) -> None:
     p.add_argument("--embed", type=int, default=0, help="embedding dim (embed_mlp; 0 = width)")
     p.add_argument("--depth", type=int, default=1)
     p.add_argument("--act", choices=ACTIVATIONS, default=None, help="default: x2 for li2, relu/gelu otherwise")
-    p.add_argument("--alpha", type=float, default=0.0, help="output scale width^-alpha (mu_mlp)")
-    p.add_argument("--init-scale", type=float, default=1.0)
+    p.add_argument("--alpha", type=finite_float, default=0.0, help="output scale width^-alpha (mu_mlp)")
+    p.add_argument("--init-scale", type=finite_float, default=1.0)
     p.add_argument("--optim", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--lr", type=float, nargs=n, default=[1e-3] if many else 1e-3)
-    p.add_argument("--wd", type=float, nargs=n, default=[0.0] if many else 0.0, help="weight decay")
+    p.add_argument("--lr", type=finite_float, nargs=n, default=[1e-3] if many else 1e-3)
+    p.add_argument("--wd", type=finite_float, nargs=n, default=[0.0] if many else 0.0, help="weight decay")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=0, help="0 = full batch")
@@ -50,12 +66,34 @@ def _run_args(p: argparse.ArgumentParser, many: bool) -> None:
 
 
 def _device(name: str) -> str:
+    """The torch device for --device (auto | cpu | cuda[:i]); ValueError, naming what this
+    machine has, for any other name or a CUDA device it lacks. Called before training."""
     import torch
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but no CUDA device is available")
+    kind, _, index = name.partition(":")
+    if name == "cpu":
+        return name
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise ValueError(f"--device {name}: use auto, cpu, cuda or cuda:<index>")
+    if not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA device is available here (torch {torch.__version__}); "
+                         "use --device cpu")
+    if index and int(index) >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return name
+
+
+def _check_out(out: Path) -> None:
+    """Create ``out`` and check that a file can be written in it, before training (so a bad
+    --out cannot cost the run). ValueError naming the path otherwise."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".grokcore-write-check-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot write there ({err.strerror or err})") from None
 
 
 def _config(a, M, ratio, n_train, width, lr, wd, seed) -> RunConfig:
@@ -101,6 +139,8 @@ def cmd_train(a) -> int:
     from grokcore.engine.train import train
     cfg = _config(a, a.M, a.ratio, a.n_train, a.width, a.lr, a.wd, a.seed)
     device = _device(a.device)
+    if a.out:
+        _check_out(Path(a.out))
     with tqdm(total=cfg.steps, unit="step", disable=not sys.stderr.isatty()) as bar:
         h = train([cfg], device, progress=lambda s, n: bar.update(1), early_stop=not a.full).histories[0]
     s = h.summary
@@ -116,6 +156,7 @@ def cmd_train(a) -> int:
 def cmd_sweep(a) -> int:
     from grokcore.engine import sweep
     from grokcore.engine.store import Store, default_store_path, format_rows
+    device = _device(a.device)
     splits = [("ratio", r) for r in a.ratio] if a.ratio else [("n_train", n) for n in (a.n_train or [None])]
     cfgs = [_config(a, M, v if k == "ratio" else None, v if k == "n_train" else None, w, lr, wd, a.seed0 + s)
             for M in a.M for k, v in splits for w in a.width for lr in a.lr for wd in a.wd for s in range(a.seeds)]
@@ -124,9 +165,9 @@ def cmd_sweep(a) -> int:
         ex = executor.make(a.executor, a.ray_address)
     except ImportError as err:
         raise ValueError(f"--executor ray: {err}") from None
-    store = Store(a.store or default_store_path())
+    store = Store(a.store or default_store_path(), mode="rw")  # "rw": an unwritable store fails before training
     try:
-        hists = sweep.run(cfgs, store=store, device=_device(a.device), experiment=a.experiment, executor=ex)
+        hists = sweep.run(cfgs, store=store, device=device, experiment=a.experiment, executor=ex)
     finally:
         if a.executor == "ray":
             ex.shutdown()
@@ -177,10 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         from grokcore.engine.bench import main as bench_main
         return bench_main(argv[1:])
     a = parser.parse_args(argv)
+    from grokcore.engine.store import StoreError
     try:
         return cmd_train(a) if a.cmd == "train" else cmd_sweep(a)
     except ValueError as e:  # impossible configs: a clear message, exit code 2 like argparse
         parser.error(str(e))
+    except StoreError as e:  # the message names the file and what to do: no traceback
+        print(f"grokcore {a.cmd}: {e}", file=sys.stderr)
+        return 1
     return 2
 
 

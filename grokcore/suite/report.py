@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -72,7 +72,7 @@ def fmt_num(x: object) -> str:
 
 
 def fmt_p(p: object) -> str:
-    if not isinstance(p, (int, float)) or isinstance(p, bool):
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or abs(p) > 1e300:  # an int too big for a float
         return "—"
     return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
@@ -191,28 +191,112 @@ def write_report(records: Sequence[Mapping], meta: Mapping, html_path: str | os.
     return json_path, html_path
 
 
+def _finite(text: str) -> float:
+    """json parse_float/parse_constant hook: strict JSON has no NaN or Infinity (write_report
+    never writes them), and 1e400 would parse as inf."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite number {text} (not strict JSON)")
+    return value
+
+
 def load_records(json_path: str | os.PathLike) -> tuple[list[dict], dict]:
-    """(records, meta) from a claims.json; ValueError if it is not one."""
-    data = json.loads(Path(json_path).read_text(encoding="utf-8"))
+    """(records, meta) from a claims.json; ValueError if it is not one (wrong top-level
+    shape, a record that is not an object, meta not an object, a non-finite number)."""
+    data = json.loads(Path(json_path).read_text(encoding="utf-8"), parse_float=_finite, parse_constant=_finite)
     if isinstance(data, list):  # a bare list of records is accepted too
         data = {"claims": data}
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ValueError("expected an object with a 'claims' list")
-    return data["claims"], data.get("meta") or {}
+    meta = data.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"'meta' must be an object, got {_json_type(meta)}")
+    for i, record in enumerate(data["claims"]):
+        if not isinstance(record, dict):
+            raise ValueError(f"claims[{i}] must be an object, got {_json_type(record)}")
+    return data["claims"], meta
+
+
+def _json_type(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+# What the template reads from a record and from meta, with the JSON type each field must
+# have when present (null counts as absent). Checked before rendering, so a claims.json of
+# the wrong shape gets one line naming the field, not a traceback from inside the template.
+_RECORD_SHAPE: dict[str, type] = {
+    "reference": dict, "scale": dict, "versions": dict, "decision": dict, "rule": dict, "headline": dict,
+    "stats": list, "figures": list, "configs": list, "notes": list, "reason": str,
+}
+_NESTED_SHAPE: dict[str, dict[str, type]] = {
+    "reference": {"source": dict, "see_also": list},
+    "decision": {"gates": list, "moved_by": list},
+}
+_SOURCE_SHAPE: dict[str, type] = {"title": str, "id": str}  # truncated as text in the summary table
+_META_SHAPE: dict[str, type] = {"versions": dict, "args": list}
+
+
+def _shape_errors(obj: Mapping, shape: Mapping[str, type], where: str) -> Iterator[str]:
+    for field, want in shape.items():
+        value = obj.get(field)
+        if value is not None and not isinstance(value, want):
+            yield f"{where}.{field} must be {_json_type(want())}, got {_json_type(value)}"
+
+
+def shape_errors(records: Sequence[Mapping], meta: Mapping) -> list[str]:
+    """Every field of ``records`` and ``meta`` whose JSON type the report cannot render."""
+    errors = list(_shape_errors(meta, _META_SHAPE, "meta"))
+    for i, record in enumerate(records):
+        where = f"claims[{i}]"
+        errors += _shape_errors(record, _RECORD_SHAPE, where)
+        for field, shape in _NESTED_SHAPE.items():
+            if isinstance(record.get(field), Mapping):
+                errors += _shape_errors(record[field], shape, f"{where}.{field}")
+        ref = record.get("reference")
+        if isinstance(ref, Mapping) and isinstance(ref.get("source"), Mapping):
+            errors += _shape_errors(ref["source"], _SOURCE_SHAPE, f"{where}.reference.source")
+    return errors
+
+
+def _output_error(json_path: Path, out: Path) -> str | None:
+    """Why ``out`` must not be written, or None: it is the input (the records would be lost
+    under HTML) or a .json path (where records, not a page, belong)."""
+    same = out.resolve() == json_path.resolve() or (out.exists() and json_path.exists()
+                                                    and os.path.samefile(out, json_path))
+    if same:
+        return f"refusing to write the report over its input {json_path}; choose another -o"
+    if out.suffix.lower() == ".json":
+        return f"refusing to write HTML to {out}: a .json path is for records; name the report .html"
+    return None
 
 
 def report_main(argv: Sequence[str] | None = None) -> int:
-    """``grokcore report claims.json [-o out.html]``: re-render the HTML report."""
+    """``grokcore report claims.json [-o out.html]``: re-render the HTML report. Exit 2, with
+    one line, for input that is not a claims.json of the right shape or an output path that
+    would overwrite it."""
     parser = argparse.ArgumentParser(prog="grokcore report", description="Re-render the HTML report of a claims.json.")
     parser.add_argument("json_path", type=Path, help="claims.json written by a pytest run")
     parser.add_argument("-o", "--output", type=Path, help="HTML file to write (default: beside the JSON, .html)")
     args = parser.parse_args(argv)
+    out = args.output or args.json_path.with_suffix(".html")
+    if problem := _output_error(args.json_path, out):
+        print(f"grokcore report: {problem}", file=sys.stderr)
+        return 2
     try:
         records, meta = load_records(args.json_path)
+        if errors := shape_errors(records, meta):
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise ValueError(errors[0] + more)
     except (OSError, ValueError) as exc:
         print(f"grokcore report: cannot read {args.json_path}: {exc}", file=sys.stderr)
         return 2
-    out = args.output or args.json_path.with_suffix(".html")
-    _atomic_write(out, render(records, meta))
+    try:
+        html = render(records, meta)
+    except (TypeError, ValueError, AttributeError, OverflowError, jinja2.TemplateError) as exc:
+        # A field of a type shape_errors does not know about: still one line, naming the input.
+        print(f"grokcore report: cannot render {args.json_path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    _atomic_write(out, html)
     print(f"grokcore report: wrote {out} ({len(records)} claims)")
     return 0
