@@ -215,7 +215,8 @@ def train(cfgs: list[RunConfig], device: str | torch.device = "cpu", *,
     would change the reduction's blocking), and the evaluation chunk stays the one of the
     first batch. Not with checkpoint_every (checkpoints are (R, ...) of one batch);
     opt_state is None once runs stopped at different steps (Adam's t differs between them);
-    with compile each new batch size compiles the step once more."""
+    with compile each new batch size compiles the step once more (past dynamo's recompile
+    limit that step runs eager)."""
     if len({c.batch_key for c in cfgs}) != 1:
         raise ValueError("runs in one batch must share batch_key (shapes, optimizer, steps, loss)")
     if compact and not early_stop:

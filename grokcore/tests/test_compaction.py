@@ -185,3 +185,18 @@ def test_compact_call_on_a_store_of_full_histories_returns_what_a_cold_one_train
     for h, c in zip(with_params, cold):
         if h.status == "ok":
             assert h.summary["stop"] == c.summary["stop"] and "param/W" in h.metrics
+
+
+def test_compaction_benchmark_runs_at_toy_size(capsys):
+    """benchmarks/bench_compaction.py end to end (its figures are measured by hand: benchmarks/README.md)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_compaction.py"
+    spec = importlib.util.spec_from_file_location("bench_compaction", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--M", "13", "--fracs", "0.6", "--seeds", "2", "--steps", "60", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| compact |" in out and "cut at each run's stop: True" in out
+    with pytest.raises(SystemExit):
+        mod.main(["--seeds", "0"])
