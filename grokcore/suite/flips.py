@@ -32,7 +32,7 @@ FLOAT_PATHS: dict[str, dict[str, str]] = {
 }
 FLOAT_VARS = sorted({k for env in FLOAT_PATHS.values() for k in env})
 MISSING = "missing"  # the "verdict" of a claim that one condition did not record
-REPO = Path(__file__).resolve().parents[1]  # holds claims/ in a source checkout
+REPO = Path(__file__).resolve().parents[2]  # holds claims/ in a source checkout
 
 
 def _rootdir() -> Path:

@@ -35,7 +35,7 @@ def fixtures_root(root: str | os.PathLike | None = None) -> Path:
     if root is not None:
         return Path(root)
     env = os.environ.get(ENV_VAR)
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "fixtures"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def _load_file(path: Path) -> dict[str, dict]:

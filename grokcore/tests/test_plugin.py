@@ -8,6 +8,7 @@ crashes or is a strict xfail, and we read the verdicts back from claims.json.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -502,3 +503,16 @@ def test_setup_errors_only_keep_the_last_good_report(pytester: pytest.Pytester,
     errors = json.loads((pytester.path / "reports" / "claims.errors.json").read_text())
     assert [r["verdict"] for r in errors["claims"]] == ["error"]
     assert "previous report was kept" in broken.stdout.str()
+
+
+def test_the_checkout_fixtures_are_found_without_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every claim id the suite tests has its source row, found from the package's own location
+    (after the move into grokcore/suite the default path pointed at grokcore/fixtures, and
+    every card lost its quote silently)."""
+    monkeypatch.delenv("GROKCORE_FIXTURES", raising=False)
+    refs = all_references()
+    claims = Path(__file__).resolve().parents[2] / "claims"
+    ids = {m.removeprefix("test_").replace("_", "-")
+           for p in claims.glob("test_*.py") for m in re.findall(r"^def (test_\w+)\(", p.read_text(), re.M)}
+    assert ids and ids <= set(refs), sorted(ids - set(refs))
+    assert all(refs[i].get("quote") or refs[i].get("claim") for i in ids)
