@@ -1,9 +1,13 @@
 """Seed 002 (grokking boundaries): measurements and decision rules of capacity-boundary,
-capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py).
+capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py; the sweep is
+claims/designs/boundaries.py).
 
-Every rule maps histories (or arrays, for the unit-tested array rules) to a
-grokcore.decide.verdicts.Verdict; the claims pass them to ``claim.decide`` with the standard gates
-(half budget, each seed left out, the ratio nearest the estimated boundary dropped).
+Array rules (``boundary_verdict``, ``u_shape_verdict``, ``wd_shift_verdict``, ``flips_verdict``;
+unit-tested on synthetic data in grokcore/tests/test_rules_boundaries.py) map measurements to a
+grokcore.decide.verdicts.Verdict; the claim rules (``<claim>_rule``, what ``claim.decide`` calls,
+each docstring the claim's decision rule) read them from histories, and ``perturbations`` gives
+their gates (half budget, each seed left out, the ratio nearest the estimated boundary dropped).
+``*_stats`` are what the cards record beside the verdicts (reported, not decided).
 
 "Grokked" is grokcore.base.detect's ``first_sustained`` on test accuracy with seed 002's rule
 (>= 0.95 for 10 consecutive evaluations) or a given DetectRule; a diverged run counts as not
@@ -14,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from functools import partial
 
 import numpy as np
 from scipy import stats as sps
 
 from grokcore.base import detect
 from grokcore.base.detect import DetectRule
-from grokcore.decide import laws, stats
+from grokcore.decide import gates, laws, rules_empirical, stats
 from grokcore.decide.stats import Estimate
 from grokcore.decide.survival import SEPARATED_LOGHR
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
@@ -48,6 +53,18 @@ def log_ratio(hs) -> np.ndarray:
 
 def wd_of(hs) -> np.ndarray:
     return np.array([h.config.optim.weight_decay for h in hs], float)
+
+
+def grokked(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
+    """1.0 per run that grokked within its budget under ``rule``, else 0.0."""
+    return np.isfinite(grok_steps(hs, rule)).astype(float)
+
+
+def perturbations(by_wd: bool = False) -> gates.Perturbations:
+    """The seed-002 claims' gates: half budget, each seed left out, and the ratio nearest the
+    estimated boundary dropped (per WD with ``by_wd``)."""
+    return gates.for_histories(grid_value=ratio_of, log=True,
+                               grid_group=(lambda h: h.config.optim.weight_decay) if by_wd else (lambda h: None))
 
 
 # ------------------------------------------------------------------ capacity-boundary
@@ -98,11 +115,49 @@ def _with_note(v: Verdict, note: str) -> Verdict:
     return dataclasses.replace(v, power=f"{v.power}; {note}" if v.power and note else v.power or note)
 
 
-def capacity_boundary(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
-    """capacity-boundary on the WD = 1 runs (``note``: the scale that would decide, appended to the power)."""
+def capacity_boundary_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    """capacity-boundary: at WD = 1, does P(grok) rise with the capacity ratio r = d_model / p and
+    cross 1/2 inside the swept range?
+
+    grokked = seed 002's rule (test acc >= 0.95 for 10 evals) within the budget; a Firth-penalized
+    logistic fit of grokked on log r with profile penalized-likelihood CIs at alpha = 0.05
+    (boundary_verdict). Supported if the slope's CI is > 0 (penalized LR p < alpha) and the
+    critical ratio r* = exp(x50) has a finite CI inside the swept range; refuted if the slope's
+    CI is < 0 (more capacity groks less); inconclusive when every run groks or none does (no
+    transition inside the range), or the CIs do not decide. Not decided: r*'s value at p = 97
+    (gpu tier only), nor that it is the same across p. ``note``: the scale that would decide,
+    appended to the power note."""
     hs = [h for h in hs if h.config.optim.weight_decay == 1.0]
-    y = np.isfinite(grok_steps(hs, rule)).astype(float)
-    return _with_note(boundary_verdict(log_ratio(hs), y, alpha, group=None)[0], note)
+    return _with_note(boundary_verdict(log_ratio(hs), grokked(hs, rule), alpha, group=None)[0], note)
+
+
+def capacity_stats(hs) -> list[dict]:
+    """Recorded beside capacity-boundary's verdict: the grok rate per width (Wilson), the Firth
+    slope, and r* of the same runs read at T/2 with a note on whether r* still moves with the
+    budget (the verdict is about the boundary's existence inside the range, which the budget gate
+    checks; r*'s value may hold at this budget only)."""
+    x, y = log_ratio(hs), grokked(hs)
+    out = []
+    for d in sorted({h.config.model.width for h in hs}):
+        sel = np.array([h.config.model.width == d for h in hs])
+        out.append(dict(name=f"d_model={d} (r={d / hs[0].config.M:.2f}) grok rate",
+                        est=stats.wilson_ci(int(y[sel].sum()), int(sel.sum()))))
+    v, b = boundary_verdict(x, y, ALPHA)
+    if b.kind == "fit":
+        out.append(dict(name="logistic slope in log r (Firth)", est=b.slope, claimed="> 0"))
+    T = int(hs[0].config.steps)
+    half = [gates.truncate(h, T // 2) for h in hs]
+    v_half, _ = boundary_verdict(log_ratio(half), grokked(half), ALPHA)
+    if v.effect is not None and v_half.effect is not None:  # r* of the same runs read at T/2 and at T
+        h_, f_ = v_half.effect, v.effect
+        out += [dict(name=f"r* read at T/2 = {T // 2} steps", est=h_),
+                dict(note=f"budget convergence: r*(T/2) = {h_.value:.3g} [{h_.lo:.3g}, {h_.hi:.3g}], r*(T) = "
+                          f"{f_.value:.3g} [{f_.lo:.3g}, {f_.hi:.3g}]: "
+                          + ("converged (one inside the other's CI)" if stats.agree(h_, f_) else
+                             "NOT converged: r* still moves with the budget, so its value holds at this budget only "
+                             "(the verdict is about the boundary's existence inside the range, which the budget gate "
+                             "checks)"))]
+    return out
 
 
 # ------------------------------------------------------------------ capacity-u-shape
@@ -202,13 +257,28 @@ def u_shape_verdict(x, t, wd, weak: float = 0.01, strong: float = 1.0, alpha: fl
                                                 f"{c_diff.value:.3g} (p = {c_diff.p:.3g}); {txt}", claimed, power=power)
 
 
-def u_shape(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
-    """capacity-u-shape on the WD = 0.01 and WD = 1 runs, each censored at its own step budget."""
+def capacity_u_shape_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    """capacity-u-shape: at weak regularization (WD = 0.01), is grok step vs log capacity ratio
+    U-shaped, and more so than at WD = 1?
+
+    Every WD = 0.01 and WD = 1 run enters, right-censored at its own budget when it does not grok
+    (diverged runs excluded): a log-normal AFT (lifelines) of t_grok with a quadratic in log r per
+    WD (u_shape_verdict). Supported if the curvature c2(0.01) > 0 and c2(0.01) - c2(1) > 0 (one-sided
+    Wald vs t, alpha = 0.05 each); refuted if c2(0.01) < 0 at alpha; inconclusive with fewer than 3
+    ratios or 2 grokked runs per WD, or a fit that does not converge. Not decided: the position of
+    the U's minimum, nor intermediate WD."""
     hs = [h for h in hs if h.config.optim.weight_decay in (0.01, 1.0)]
     budget = np.array([float(h.config.steps) for h in hs])
     ok = np.array([h.status == "ok" for h in hs])
     return _with_note(u_shape_verdict(log_ratio(hs), grok_steps(hs, rule), wd_of(hs), 0.01, 1.0, alpha, budget, ok),
                       note)
+
+
+def u_shape_stats(hs) -> list[dict]:
+    """Recorded beside capacity-u-shape's verdict: grokked runs per WD."""
+    wd, t = wd_of(hs), grok_steps(hs)
+    return [dict(name=f"WD={w:g}: grokked runs", est=f"{int(np.isfinite(t[wd == w]).sum())}/{int((wd == w).sum())}")
+            for w in (0.01, 1.0)]
 
 
 # ------------------------------------------------------------------ wd-shifts-boundary
@@ -304,12 +374,35 @@ def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: di
                    grid, power)
 
 
-def wd_shift(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
-    y = np.isfinite(grok_steps(hs, rule)).astype(float)
+def wd_shifts_boundary_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA, note: str = "") -> Verdict:
+    """wd-shifts-boundary: does the capacity boundary move with weight decay (WD 1, 0.1, 0.01; the
+    source states no direction)?
+
+    For each WD pair an exact conditional test of equal grok success given the ratio
+    (hypergeometric per ratio, convolved over ratios), two-sided; Holm over the pairs, stopping
+    at the first non-rejection, alpha = 0.05 (wd_shift_verdict). Supported if some pair rejects
+    (the direction is reported); never refuted (no direction or equivalence margin is claimed:
+    'no shift' is only 'not detected', inconclusive). A shift carried by one or two grokked runs
+    cannot reach significance (the smallest attainable p is in the power note). Where every WD
+    trained the same budget (the seed gives 20k / 100k / 200k), the reason names the confound with
+    weak WD's slower grokking."""
+    y = grokked(hs, rule)
     wd = wd_of(hs)
     budgets = {w: int(h.config.steps) for h in hs for w in [h.config.optim.weight_decay]}
     return _with_note(wd_shift_verdict(log_ratio(hs), y, wd, tuple(w for w in WDS if (wd == w).any()), alpha, budgets),
                       note)
+
+
+def wd_shift_stats(hs, wds) -> list[dict]:
+    """Recorded beside wd-shifts-boundary's verdict: per WD the grok rate (Wilson) and the Firth
+    boundary x50 = log r* (reported, not decided)."""
+    wd, x, y = wd_of(hs), log_ratio(hs), grokked(hs)
+    out = []
+    for w in wds:
+        sel = wd == w
+        out += [dict(name=f"WD={w:g}: grok rate", est=stats.wilson_ci(int(y[sel].sum()), int(sel.sum()))),
+                dict(name=f"WD={w:g}: Firth x50 (log r)", est=laws.firth_boundary(x[sel], y[sel], alpha=ALPHA).x50)]
+    return out
 
 
 # ------------------------------------------------------------------ detection-robust
@@ -352,15 +445,57 @@ def flips_verdict(base: dict, table: dict, alpha: float = ALPHA) -> Verdict:
     return Verdict(SUPPORTED, e, alpha, f"{counts}: no decided verdict changes direction under any rule", claimed)
 
 
-def flips(data: dict) -> Verdict:
-    """flips_verdict on {"base": ..., "table": ...} (the form claim.decide passes)."""
+def detection_robust_rule(data: dict) -> Verdict:
+    """detection-robust: do the detection-dependent verdicts keep their direction when the grokking
+    rule (test accuracy >= threshold for ``patience`` consecutive evaluations) varies over
+    threshold {0.90, 0.95, 0.99} x patience {5, 10, 20}?
+
+    data = detection_table: each claim's final verdict (its rule through the same gates as the
+    claim) under its own rule ("base": seed 002's 0.95 x 10, seed 001's code 0.95 x 1) and under
+    each of the 9 rules ("table"), from the same cached, full-length histories. A flip is
+    supported <-> refuted; decided <-> inconclusive is reported, not counted (a stricter rule can
+    censor a verdict without contradicting it). Refuted: any flip; supported: no flip and at least
+    one decided pair compared; inconclusive: nothing decided to compare (flips_verdict). Counts
+    only (the cells re-read the same runs: no interval over them). Not decided: rules of another
+    form (smoothed curves, loss-based detection)."""
     return flips_verdict(data["base"], data["table"])
 
 
 def final_verdict(rule, data, perturb) -> str:
     """The verdict a claim would record: ``rule(data)`` through the gates (grokcore.decide.gates.decide);
     an inconclusive base verdict stays inconclusive, so its gates are not computed."""
-    from grokcore.decide import gates
     if rule(data).verdict == INCONCLUSIVE:
         return INCONCLUSIVE
     return gates.decide(rule, data, perturb).verdict
+
+
+def verdicts002(hs002: list, rule: DetectRule) -> dict:
+    """Seed-002 claim -> final verdict (its rule + gates) under detection ``rule``."""
+    return {"capacity-boundary": final_verdict(partial(capacity_boundary_rule, rule=rule),
+                                               [h for h in hs002 if h.config.optim.weight_decay == 1.0],
+                                               perturbations()),
+            "capacity-u-shape": final_verdict(partial(capacity_u_shape_rule, rule=rule), hs002, gates.for_histories()),
+            "wd-shifts-boundary": final_verdict(partial(wd_shifts_boundary_rule, rule=rule), hs002,
+                                                perturbations(by_wd=True))}
+
+
+def verdicts001(runs001: dict, grok_rule) -> dict:
+    """Seed-001 claim -> final verdict under grok rule (threshold, patience) (rules_empirical.rederive)."""
+    return {cid: final_verdict(f, hs, gates.for_histories())
+            for cid, (f, hs) in rules_empirical.rederive(runs001, grok_rule).items()}
+
+
+def detection_table(hs002: list, runs001: dict) -> dict:
+    """detection_robust_rule's data: every claim's verdict under its own rule ("base") and under
+    each of the 9 rules of RULES ("table", keyed "threshold/patience")."""
+    base = {**verdicts002(hs002, BASE_RULE), **verdicts001(runs001, rules_empirical.GROK_RULE)}
+    table = {f"{r.threshold:.2f}/{r.patience}": {**verdicts002(hs002, r),
+                                                   **verdicts001(runs001, (r.threshold, r.patience))} for r in RULES}
+    return {"base": base, "table": table}
+
+
+def detection_stats(data: dict) -> list[dict]:
+    """Recorded beside detection-robust's verdict: the baseline verdicts and each rule's row."""
+    return ([dict(name=f"baseline {cid}", est=v) for cid, v in data["base"].items()]
+            + [dict(name=f"rule {rk}", est="; ".join(f"{k}: {v}" for k, v in row.items()))
+               for rk, row in data["table"].items()])

@@ -1,25 +1,21 @@
 """Decision rules and measurements of the SLT, curriculum and finetuning claims
-(claims/test_slt.py, seed 004). Pure functions of Histories and per-seed arrays: no
-pytest, no training, so each rule is unit-tested on synthetic measurements
-(grokcore/tests/test_rules_slt.py) and re-run by the robustness gates.
+(claims/test_slt.py, seed 004; the run sets are built in claims/designs/slt.py). Pure functions
+of Histories and per-seed arrays: no pytest, no training, so each rule is unit-tested on synthetic
+measurements (grokcore/tests/test_rules_slt.py) and re-run by the robustness gates.
 
-Per-seed data sets are dicts whose numpy arrays all carry the seed on axis 0 (key
-"seed"); ``drop_seed`` removes one seed from every array, ``seeded_gates`` builds the
-gates for such a dict (budget gate n/a for the staged sets, with the reason).
+Per-seed data sets are dicts whose numpy arrays all carry the seed on axis 0 (key "seed");
+``drop_seed`` removes one seed from every array, ``seeded_gates`` builds the gates for such a dict
+(budget gate n/a for the staged sets, with the reason). ``*_data`` turn a design's run set into a
+rule's data, ``*_stats`` are what the card records beside the verdict (reported, not decided).
 
-  threshold_rule      mod64-threshold: Firth n* (profile CI) within [200, 800]
-  curriculum_rule     curriculum-vs-direct: paired direct - curriculum final test acc
-                      (test loss when every pair ties), after a convergence check (both
-                      arms on a plateau)
-  curriculum_llc_rule curriculum-llc: paired final LLC, curriculum - direct, after the same
-                      convergence check
-  spike_rule          llc-spike-collapse: peak/final LLC > 1 and peak before the jump
-                      (``conjunction``: every part supported at alpha, refuted if one part is
-                      refuted at alpha/m)
-  tracks_rule         llc-tracks-test: Spearman rho(LLC, test loss) > 0, levels and differences
-  finetune_rule       finetune-accelerates: steps to grok, finetuned < scratch (right-censored
-                      at the budget: permutation log-rank + Cox HR, grokcore.decide.survival),
-                      refutable only on chains whose previous stage grokked
+  mod64_threshold_rule       Firth n* (profile CI) within [200, 800]
+  curriculum_vs_direct_rule  paired direct - curriculum final test acc (test loss when every pair
+                             ties), after a convergence check (both arms on a plateau)
+  curriculum_llc_rule        paired final LLC, curriculum - direct, after the same check
+  llc_spike_collapse_rule    peak/final LLC > 1 and peak before the jump (``conjunction``)
+  llc_tracks_test_rule       Spearman rho(LLC, test loss) > 0, levels and differences
+  finetune_accelerates_rule  steps to grok, finetuned < scratch (right-censored: permutation
+                             log-rank + Cox HR), refutable only on chains whose previous stage grokked
 """
 from __future__ import annotations
 
@@ -30,7 +26,8 @@ import numpy as np
 from scipy import stats as sps
 
 from grokcore.base import detect
-from grokcore.decide import gates, laws, survival, verdicts
+from grokcore.base.detect import first_sustained
+from grokcore.decide import adaptive, gates, laws, stats, survival, verdicts
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, Verdict
 
@@ -55,6 +52,12 @@ def drop_seed(d: dict, r: int) -> dict:
 def seeded_gates(budget=None, why_no_budget: str = STAGED_NO_BUDGET) -> gates.Perturbations:
     """Seed gate over d["seed"]; ``budget(d)`` -> [(label, d at T/2)] or None (n/a, with the reason)."""
     return gates.for_seeded_dict(drop_seed, lambda d: len(d["seed"]), budget=budget, why_no_budget=why_no_budget)
+
+
+def curriculum_gates() -> gates.Perturbations:
+    """The curriculum comparisons' gates: leave one seed out; no budget gate (a staged set at T/2 is
+    another stage schedule), the rule's convergence check stands in for it."""
+    return seeded_gates(why_no_budget=CONVERGENCE_IN_RULE)
 
 
 # ------------------------------------------------------------------ mod64-threshold
@@ -91,10 +94,10 @@ def nstar(hists, alpha: float = ALPHA) -> Estimate:
 
 
 def threshold_verdict(e: Estimate, n_runs: int = 0, n_values: int = 0) -> Verdict:
-    """Claim: n* ~ 400 pairs, read as 400 within a factor 2: supported if the CI of n* lies in
-    [200, 800] (so it spans at most a factor 4), refuted if it is disjoint from it.
-    ``claimed`` = 400 so that the budget gate can tell a refutation that moves toward 400 as the
-    budget doubles ("refuted at this budget only"); ``grid`` = {None: log n*} for the grid gate."""
+    """n* ~ 400 as a Verdict (see mod64_threshold_rule): verdicts.within(e, 200, 800, max_span=4)
+    on a log scale. ``claimed`` = 400 so that the budget gate can tell a refutation that moves
+    toward 400 as the budget doubles ("refuted at this budget only"); ``grid`` = {None: log n*}
+    for the grid gate."""
     v = verdicts.within(e, *CLAIM_N, max_span=4.0, log=True, what="n*")
     span = e.hi / e.lo if e.lo > 0 and math.isfinite(e.hi) else math.inf
     power = (f"{n_runs} runs over {n_values} n values: CI of n* spans a factor {span:.3g}; support needs the CI "
@@ -103,14 +106,75 @@ def threshold_verdict(e: Estimate, n_runs: int = 0, n_values: int = 0) -> Verdic
     return replace(v, claimed=CLAIM_N_CENTER, grid=grid, power=power)
 
 
-def threshold_rule(hists, alpha: float = ALPHA) -> Verdict:
-    """mod64-threshold on a list of Histories (one per run): threshold_verdict(nstar(hists))."""
+def mod64_threshold_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """mod64-threshold: trained from scratch on the full mod-64 table, is the number of training
+    pairs n* at which P(generalized) = 1/2 about 400?
+
+    generalized = grokcore.base.detect's rule (test acc >= 0.95 for 10 evals) within the budget,
+    one 0/1 outcome per run. n* from a Firth-penalized logistic fit of generalized on log n_train
+    with a profile penalized-likelihood CI at alpha = 0.05 (nstar; finite under separation,
+    never a grid gap). Supported if the CI lies inside [200, 800] (400 within a factor 2),
+    refuted if it is disjoint from it, else inconclusive. n* falls as the budget grows, so a
+    refutation must also hold at T/2: the budget gate turns "refuted at T, n*(T/2) further from
+    400" into "refuted at this budget only" (inconclusive)."""
     return threshold_verdict(nstar(hists, alpha), len(hists), len({h.config.n_train for h in hists}))
 
 
 def nstar_by_budget(hists, budgets, alpha: float = ALPHA) -> dict[int, Estimate]:
     """n* of the same runs read at each budget (histories truncated, grokcore.decide.gates.truncate)."""
     return {int(t): nstar([gates.truncate(h, int(t)) for h in hists], alpha) for t in budgets}
+
+
+def threshold_gates() -> gates.Perturbations:
+    """mod64-threshold's gates: half budget, leave one seed out, drop the n nearest n*."""
+    return gates.for_histories(grid_value=lambda h: h.config.n_train)
+
+
+def search_hists(searches: dict) -> list:
+    """The distinct runs of an adaptive search's boundaries (the budgets share runs)."""
+    return list({h.config.key: h for s in searches.values() for h in s.hists}.values())
+
+
+def threshold_measures(hists, T: int, alpha: float = ALPHA) -> dict:
+    """What the card shows beside the verdict: n* read at T/4, T/2, 3T/4 and T from the same runs
+    (by_budget; nstar = the one at T) and P(generalized) per n with Wilson CIs (rates)."""
+    by_budget = nstar_by_budget(hists, [T // 4, T // 2, 3 * T // 4, T], alpha)
+    n = np.array([h.config.n_train for h in hists], float)
+    y = np.array([generalized(h) for h in hists])
+    rates = {int(v): stats.wilson_ci(int(np.nansum(y[n == v])), int(np.isfinite(y[n == v]).sum()), alpha)
+             for v in np.unique(n)}
+    return dict(T=T, by_budget=by_budget, nstar=by_budget[T], rates=rates)
+
+
+def threshold_stats(searches: dict, m: dict, c_li2: float, c_from: str) -> list[dict]:
+    """The card's notes and statistics (reported, not decided): the search's rounds, whether n*
+    stopped moving with the budget (n*(T/2) inside the CI at T or the reverse), n*/(M ln M) vs
+    Li²'s c, n* per budget and P(generalized) per n. ``m``: threshold_measures."""
+    T, by_budget, e = m["T"], m["by_budget"], m["nstar"]
+    M = next(iter(searches.values())).hists[0].config.M
+    mlogm = M * math.log(M)
+    c_eff = Estimate("n*/(M ln M)", e.value / mlogm, e.lo / mlogm, e.hi / mlogm, ALPHA, method="n* CI / (M ln M)",
+                     note=f"Li² prediction c = {c_li2} ({c_from}) -> c M ln M = {c_li2 * mlogm:.0f} pairs; "
+                          f"Li²'s c is for its one-hot x² net, so this is a consistency check only")
+    lo_b, hi_b = by_budget[T // 2], by_budget[T]
+    conv = ("converged (one inside the other's CI)" if stats.agree(lo_b, hi_b) else
+            "NOT converged: n* still moves with the budget, so the verdict holds at this budget only")
+    return ([dict(note=f"adaptive search of n* at T/2 = {T // 2} and T = {T} steps (keys = budgets): "
+                  + adaptive.summary(searches))]
+            + [dict(note=f"budget {s.key}: points in the order run: " + ", ".join(s.order()))
+               for s in searches.values()]
+            + [dict(note=f"budget convergence: n*(T/2) = {lo_b.value:.0f} [{lo_b.lo:.0f}, {lo_b.hi:.0f}], n*(T) = "
+                         f"{hi_b.value:.0f} [{hi_b.lo:.0f}, {hi_b.hi:.0f}]: " + conv),
+               dict(name="n*/(M ln M)", est=c_eff, claimed=c_li2),
+               dict(name="Li² prediction c·M·ln M", est=c_li2 * mlogm, unit="pairs")]
+            + [dict(name=f"n* read at {b} steps", est=v, unit="pairs") for b, v in by_budget.items()]
+            + [dict(name=f"P(generalized | n={v})", est=r) for v, r in m["rates"].items()]
+            + [dict(note=f"n* depends on the step budget (right panel: "
+                         f"{', '.join(f'{b}: {v.value:.0f}' for b, v in by_budget.items())}); a refutation needs n* "
+                         "to have stopped falling, i.e. a budget where n* at T/2 lies inside the CI at T (not reached "
+                         "at the fast tier; the long and gpu tiers run the source's 50k batches of 128). The source's "
+                         "417-pair point was a curriculum stage with inputs < 32 (no wrap-around), not a from-scratch "
+                         "data-size point")])
 
 
 # ------------------------------------------------------------------ curriculum vs direct
@@ -139,22 +203,47 @@ NOT_CONVERGED_POWER = ("a budget at which both arms plateau: a longer final curr
                        "for the direct arm")
 
 
-def curriculum_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> Verdict:
-    """Claim: at an equal step budget the direct arm ends at a higher test accuracy than the
-    curriculum ("100% vs 98.9%": final levels). d: per seed acc_cur, acc_dir, loss_cur,
-    loss_dir (final checkpoint) and acc_cur_prev, acc_dir_prev (one checkpoint earlier).
+def curriculum_data(d: dict) -> dict:
+    """A curriculum set's final-checkpoint measurements per seed (arm 0 = curriculum, 1 = direct):
+    acc_cur, acc_dir, loss_cur, loss_dir, llc_cur, llc_dir and acc_cur_prev, acc_dir_prev (one
+    checkpoint earlier), seed on axis 0."""
+    return dict(seed=np.array(d["seeds"]),
+                acc_cur=d["test_acc"][0, :, -1], acc_dir=d["test_acc"][1, :, -1],
+                acc_cur_prev=d["test_acc"][0, :, -2], acc_dir_prev=d["test_acc"][1, :, -2],
+                loss_cur=d["test_loss"][0, :, -1], loss_dir=d["test_loss"][1, :, -1],
+                llc_cur=d["llc"][0, :, -1], llc_dir=d["llc"][1, :, -1])
 
-    Convergence check first (``converged``): both arms on a plateau, else inconclusive "arms
-    not converged" (an arm still climbing at the end compares a transient, and the
-    difference changes with the budget). Then verdicts.paired(direct, curriculum, "greater")
-    on final test accuracy (exact sign-flip tests both ways, t CI); when every pair ties in
-    accuracy (both at 100%), on the final test loss (curriculum - direct > 0)."""
+
+def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> Verdict:
+    """curriculum-vs-direct: at an equal optimizer-step budget, does the direct arm end at a higher
+    test accuracy than the curriculum ("100% vs 98.9%": final levels)?
+
+    Paired by seed (same init and split; d: curriculum_data). Convergence check first
+    (``converged``): the claim compares final levels, so both arms must be on a plateau (median
+    over seeds of |test-acc change| over the last checkpoint interval <= 0.01), else inconclusive
+    "arms not converged" (an arm still climbing compares a transient that moves with the budget).
+    Then verdicts.paired(direct, curriculum, "greater") on final test accuracy: exact one-sided
+    sign-flip tests in both directions with a t CI at alpha = 0.05; when every pair ties in
+    accuracy (both at 100%), on the final test loss (curriculum - direct > 0) instead. Supported
+    if direct is significantly better, refuted if the curriculum is, else inconclusive. Not
+    decided: the source's 98.9% / 100% levels (single runs)."""
     ok, why = converged(d, tol)
     if np.all(d["acc_dir"] == d["acc_cur"]):
         v = verdicts.paired(d["loss_cur"], d["loss_dir"], "greater", alpha, what="test loss: curriculum - direct")
     else:
         v = verdicts.paired(d["acc_dir"], d["acc_cur"], "greater", alpha, what="test acc: direct - curriculum")
     return _if_converged(v, ok, why, "the final-level comparison", alpha)
+
+
+def curriculum_stats(d: dict) -> list[dict]:
+    """Recorded beside curriculum-vs-direct's verdict: mean final test loss difference and accuracies,
+    and how many curriculum runs are on a plateau."""
+    p = curriculum_data(d)
+    plateau_cur = int((np.abs(p["acc_cur"] - p["acc_cur_prev"]) <= PLATEAU_TOL).sum())
+    return [dict(name="test loss: curriculum - direct (mean)", est=float(np.mean(p["loss_cur"] - p["loss_dir"]))),
+            dict(name="final test acc, direct (mean)", est=float(p["acc_dir"].mean()), claimed=1.0),
+            dict(name="final test acc, curriculum (mean)", est=float(p["acc_cur"].mean()), claimed=0.989),
+            dict(name="curriculum runs on a plateau (|change| <= 0.01)", est=f"{plateau_cur}/{len(p['seed'])}")]
 
 
 def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float) -> Verdict:
@@ -166,14 +255,31 @@ def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float) -> Ve
 
 
 def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> Verdict:
-    """Claim: the curriculum ends at a higher LLC than direct training (28.0 vs 24.7, "direct
-    finds a simpler solution"). verdicts.paired on the final-checkpoint LLC (llc_cur,
-    llc_dir), paired by seed, after the same convergence check as curriculum_rule: the LLC
-    spikes during memorization and collapses at grokking, so an arm still climbing in test
-    acc is mid-collapse and its final LLC is a transient."""
+    """curriculum-llc: does the curriculum end at a higher LLC than direct training (28.0 vs 24.7,
+    "direct finds a simpler solution")?
+
+    Final-checkpoint LLC (training split, same SGLD settings and seed for both arms), curriculum
+    minus direct, paired by seed: verdicts.paired, exact one-sided sign-flip tests in both
+    directions with a t CI at alpha = 0.05, after the same convergence check as
+    curriculum_vs_direct_rule: the LLC rises during memorization and collapses at grokking, so an
+    arm whose test acc still climbs is mid-collapse and its final LLC a transient (measured at the
+    fast tier: +7.0 [3.5, inf] at --claims-seed 0, but at seed 2 one direct run never grokked and
+    kept a memorizing LLC 22 above its curriculum pair). Supported if the curriculum's LLC is
+    significantly higher, refuted if significantly lower, else inconclusive. Not decided: the
+    absolute values 28.0 / 24.7 (they depend on nβ, ε, draws and the model's scale)."""
     ok, why = converged(d, tol)
     v = verdicts.paired(d["llc_cur"], d["llc_dir"], "greater", alpha, what="final LLC: curriculum - direct")
     return _if_converged(v, ok, why, "comparing final solutions", alpha)
+
+
+def curriculum_llc_stats(d: dict) -> list[dict]:
+    """Recorded beside curriculum-llc's verdict: mean final LLC per arm and the SGLD between-chain
+    sd at the final checkpoint (the estimator's own noise, to set an LLC difference against)."""
+    p = curriculum_data(d)
+    return [dict(name="final LLC curriculum (mean)", est=float(np.nanmean(p["llc_cur"])), claimed=28.0),
+            dict(name="final LLC direct (mean)", est=float(np.nanmean(p["llc_dir"])), claimed=24.7),
+            dict(name="SGLD between-chain sd (final ckpt, mean)",
+                 est=float(np.nanmean(d["chains"][:, :, -1].std(-1, ddof=1))))]
 
 
 # ------------------------------------------------------------------ LLC trajectories
@@ -192,14 +298,30 @@ def spike_measure(chains: np.ndarray, steps: np.ndarray, jumps: np.ndarray) -> d
                 peak_step=steps[pk].astype(float), before=before)
 
 
-conjunction = verdicts.conjunction  # moved to grokcore.decide.verdicts
+def spike_data(d: dict) -> dict:
+    """llc-spike-collapse's data from a curriculum set's direct arm, per seed: spike_measure on the
+    SGLD chains and jump = the first eval with test acc >= 0.5 (detect.first_sustained; NaN if
+    never)."""
+    jumps = []
+    for r in range(len(d["seeds"])):
+        t = d["direct"].trajectory(r)
+        jumps.append(float(first_sustained(t["step"], t["test/acc"], 0.5, 1)))
+    jumps = np.array(jumps)
+    return dict(seed=np.array(d["seeds"]), jump=jumps, **spike_measure(d["chains"][1], d["steps"], jumps))
 
 
-def spike_rule(d: dict, alpha: float = ALPHA) -> Verdict:
-    """Claim: direct training's LLC peaks and then collapses, the peak before grokking.
-    conjunction of (i) one_sample(peak/final, 1, greater); (ii) one_sample(sign(jump - peak),
-    0, greater) over the seeds that grokked: on +-1 values the sign-flip test is the exact
-    sign test, its effect the mean sign = P(before) - P(after)."""
+def llc_spike_collapse_rule(d: dict, alpha: float = ALPHA) -> Verdict:
+    """llc-spike-collapse: does direct training's LLC rise, peak and then collapse, with the peak
+    before the test-accuracy jump?
+
+    On the direct arm per seed (d: spike_data), both parts required (``conjunction``: supported
+    iff both are supported at alpha = 0.05, refuted iff one is refuted at alpha / 2):
+    (i) peak/final LLC > 1, the peak checkpoint chosen on SGLD chain 0 and its value and the final
+    value read from the other chains (so the max of noisy estimates is not selection-biased):
+    one_sample vs 1, exact sign-flip test + t CI; (ii) the peak precedes the jump (first eval with
+    test acc >= 0.5): one_sample of sign(jump - peak) vs 0 over the seeds that jumped, i.e. the
+    exact sign test (inconclusive with fewer than 2 such seeds). Not decided: the absolute LLC
+    values (43 -> 57 -> 25)."""
     before = d["before"][np.isfinite(d["before"])]
 
     def order(a):
@@ -207,9 +329,18 @@ def spike_rule(d: dict, alpha: float = ALPHA) -> Verdict:
             return Verdict(INCONCLUSIVE, None, a, f"{before.size} seeds grokked", "> 0")
         return verdicts.one_sample(before, 0.0, "greater", a, what="mean sign(jump - peak)")
 
-    return conjunction({"peak/final > 1": lambda a: verdicts.one_sample(d["ratio"], 1.0, "greater", a,
+    return verdicts.conjunction({"peak/final > 1": lambda a: verdicts.one_sample(d["ratio"], 1.0, "greater", a,
                                                                          what="LLC peak/final"),
                         "peak before jump": order}, alpha, headline="peak/final > 1")
+
+
+def spike_stats(data: dict) -> list[dict]:
+    """Recorded beside llc-spike-collapse's verdict: mean peak/start LLC and how many seeds that
+    jumped peaked before the jump."""
+    grok = np.isfinite(data["before"])
+    return [dict(name="LLC peak/start (direct, mean)", est=float(np.mean(data["rise"])), claimed=56.62 / 43.18),
+            dict(name="peak before jump", est=f"{int((data['before'][grok] > 0).sum())}/{int(grok.sum())}",
+                 claimed="all")]
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray, diff: bool = False) -> np.ndarray:
@@ -221,15 +352,35 @@ def spearman_rows(x: np.ndarray, y: np.ndarray, diff: bool = False) -> np.ndarra
                      for a, b in zip(x, y)])
 
 
-def tracks_rule(d: dict, alpha: float = ALPHA) -> Verdict:
-    """Claim: the training-set LLC tracks test performance across checkpoints. conjunction
-    of one_sample(rho(LLC, test loss), 0, greater) on levels and on first differences (a
-    control for shared drift in time), per-seed rhos, exact sign-flip tests + t CIs."""
-    return conjunction({
+def tracks_data(d: dict) -> dict:
+    """llc-tracks-test's data: per seed of the direct arm, Spearman rho(LLC, test loss) across
+    checkpoints, of levels (rho) and of first differences (rho_diff)."""
+    return dict(seed=np.array(d["seeds"]), rho=spearman_rows(d["llc"][1], d["test_loss"][1]),
+                rho_diff=spearman_rows(d["llc"][1], d["test_loss"][1], diff=True))
+
+
+def llc_tracks_test_rule(d: dict, alpha: float = ALPHA) -> Verdict:
+    """llc-tracks-test: does the training-set LLC track test performance across checkpoints?
+
+    On the direct arm (d: tracks_data), both parts required (``conjunction`` at alpha = 0.05,
+    refutation at alpha / 2): per-seed Spearman rho(LLC, test loss) > 0 by one_sample vs 0 (exact
+    sign-flip test + t CI over seeds), on levels and, as a control for shared drift in time, on
+    first differences. Supported iff both are, refuted iff one is significantly negative. Not
+    decided: causality or prediction ahead of time."""
+    return verdicts.conjunction({
         "levels": lambda a: verdicts.one_sample(d["rho"], 0.0, "greater", a, what="rho(LLC, test loss)"),
         "first differences": lambda a: verdicts.one_sample(d["rho_diff"], 0.0, "greater", a,
                                                            what="rho of first differences")},
         alpha, headline="levels")
+
+
+def tracks_stats(d: dict, data: dict) -> list[dict]:
+    """Recorded beside llc-tracks-test's verdict: mean rho of first differences (direct) and the
+    curriculum arm's mean rho(LLC, test loss)."""
+    return [dict(name="rho of first differences, direct (mean)", est=float(np.nanmean(data["rho_diff"])),
+                 claimed="> 0"),
+            dict(name="rho(LLC, test loss), curriculum (mean)",
+                 est=float(np.nanmean(spearman_rows(d["llc"][0], d["test_loss"][0]))))]
 
 
 # ------------------------------------------------------------------ finetuning
@@ -247,17 +398,38 @@ def censored(v: np.ndarray, budget: float) -> np.ndarray:
     return np.where(np.isinf(v), budget + 1.0, v)
 
 
-def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Verdict:
-    """Claim: finetuning through smaller moduli groks the target sooner than training from
-    scratch, "when a previous model grokked" (the source's condition). d: per seed ft, sc
-    (steps to grok, inf = not within d["budget"]: right-censored there; NaN = diverged,
-    excluded and counted) and prev (the chain's previous stage grokked).
-    survival.two_groups_verdict(ft, sc, "less"): exact one-sided permutation log-rank tests
-    both ways, Cox log hazard ratio (> 0: finetuned groks sooner) and KM medians, on the chains
-    whose previous stage grokked vs every scratch run when there are >= 2 such chains (where the
-    claim is meant to hold: it can be supported or refuted there). Otherwise on all chains,
-    where it can be supported (faster even without the condition) but a refutation is not
-    measured where the claim holds: inconclusive."""
+def finetune_data(d: dict, budget: int | None = None) -> dict:
+    """finetune-accelerates' data from a finetuning set, per chain: ft / sc = steps to grok the
+    target (mod 53) of the finetuned chain / the scratch run with the same seed (grok_steps: inf =
+    not within the final stage's budget, read at ``budget`` if given), prev = the chain's previous
+    stage (mod 49) grokked within its budget."""
+    n, B = len(d["seeds"]), int(d["budget"] if budget is None else budget)
+    last = d["st"].histories[-1]
+    read = None if budget is None else B
+    return dict(seed=np.array(d["seeds"]), ft=grok_steps(last[:n], read), sc=grok_steps(last[n:], read), budget=B,
+                prev=np.isfinite(grok_steps(d["st"].histories[-2][:n])))
+
+
+def finetune_gates(d: dict) -> gates.Perturbations:
+    """finetune-accelerates' gates: leave one seed out (both arms), and half the final stage's
+    budget (earlier stages unchanged)."""
+    half = finetune_data(d, int(d["budget"]) // 2)
+    return seeded_gates(budget=lambda _: [(f"half the final-stage budget ({half['budget']} steps)", half)])
+
+
+def finetune_accelerates_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Verdict:
+    """finetune-accelerates: does finetuning through 7 -> 11 -> 23 -> 49 grok mod 53 sooner than
+    training from scratch (same seeds, splits and final-stage budget), "when a previous model
+    grokked" (the source's condition)?
+
+    d: finetune_data (steps to grok, inf = right-censored at the budget, NaN = diverged: excluded
+    and counted). survival.two_groups_verdict(ft, sc, "less"): exact one-sided permutation log-rank
+    tests in each direction at alpha = 0.05, Cox log hazard ratio (> 0: finetuned groks sooner)
+    and KM medians. With >= 2 chains whose previous stage grokked, those chains vs every scratch
+    run decide (supported or refuted: where the claim is meant to hold); otherwise all chains are
+    compared, which can support the claim but not refute it (a slower chain that never grokked
+    before is not where the claim is meant to hold): inconclusive instead. The power note says what
+    speed-up this many seeds can detect. Not decided: weight-decay dependence."""
     b = float(d["budget"])
     prev = np.asarray(d["prev"], bool)
     cond = prev.sum() >= 2
@@ -276,7 +448,7 @@ def finetune_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Ver
 
 
 def finetune_power_text(d: dict, alpha: float = ALPHA, speedup: float = 2.0, target: float = 0.8) -> str:
-    """What finetune_rule can detect with this many seeds: power (survival.logrank_power, 400
+    """What finetune_accelerates_rule can detect with this many seeds: power (survival.logrank_power, 400
     seeded draws) for a ``speedup``-fold speed-up under a log-normal model fitted to the
     scratch arm's observed steps (sd(log) 0.4 with < 3 of them), and the seeds per arm that
     would give ``target`` power (leave-one-out included)."""
@@ -295,3 +467,19 @@ def finetune_power_text(d: dict, alpha: float = ALPHA, speedup: float = 2.0, tar
             f"seeds and every leave-one-out subset); {target:.0%} power needs "
             + (f"{need} seeds per arm" if need else "> 12 seeds per arm")
             + f". Leave-one-out leaves {k - 1} vs {k - 1}: smallest one-sided permutation p = {min_p:.3g}")
+
+
+def finetune_stats(d: dict, data: dict) -> list[dict]:
+    """Recorded beside finetune-accelerates' verdict: chains whose mod-49 stage grokked, KM median
+    steps to grok per arm, the grok-rate difference (Newcombe) and each stage's mean final test acc."""
+    n, B = len(data["seed"]), data["budget"]
+    k_ft, k_sc = int(np.isfinite(data["ft"]).sum()), int(np.isfinite(data["sc"]).sum())
+    out = [dict(name="chains whose mod-49 stage grokked", est=f"{int(data['prev'].sum())}/{n}")]
+    for arm, v in (("finetuned", data["ft"]), ("scratch", data["sc"])):
+        ok = ~np.isnan(v)
+        out.append(dict(name=f"KM median steps to grok, {arm}",
+                        est=survival.km_median(np.minimum(v[ok], B), np.isfinite(v[ok]))))
+    out.append(dict(name="grok rate: finetuned - scratch", est=stats.rate_difference(k_ft, n, k_sc, n, alpha=ALPHA)))
+    moduli = [stage[0].M for stage in d["st"].configs]
+    return out + [dict(name=f"final test acc at mod {m} (chain mean)", est=float(d["stage_acc"][s].mean()))
+                  for s, m in enumerate(moduli)]

@@ -156,4 +156,4 @@ def test_flips_count_only_decided_changes():
     assert v.verdict == V.REFUTED and v.effect.value == 1 and "a: supported -> refuted under r1" in v.reason
     vacuous = {"r1": {"a": V.INCONCLUSIVE, "b": V.INCONCLUSIVE, "c": V.INCONCLUSIVE}}
     assert B.flips_verdict(base, vacuous).verdict == V.INCONCLUSIVE
-    assert B.flips({"base": base, "table": ok}).verdict == V.SUPPORTED
+    assert B.detection_robust_rule({"base": base, "table": ok}).verdict == V.SUPPORTED

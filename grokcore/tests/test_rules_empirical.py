@@ -13,6 +13,7 @@ from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.engine.train import History
 
 ALPHA = 0.05
+LAMBDAS, ALPHAS = [1e-3, 1e-2, 1e-1, 1.0], [0.0, 0.1, 0.25, 0.5]  # the seed-001 sweep's levels
 MC = 0.035  # Monte Carlo allowance: ~2 se at p = 0.05 over 150-300 draws (trend draws cost 2 x 5000 permutations)
 
 
@@ -136,15 +137,15 @@ def _hist(alpha=0.0, lam=1.0, seed=0, t_grok=600, steps=2500, order=None):
 
 
 def test_history_rules_read_detection_and_censoring():
-    col = [_hist(alpha=a, seed=s, t_grok=None if a == 0.5 else 500 + 37 * s) for a in R.ALPHAS for s in range(4)]
-    v = R.lazy_rich(col)
+    col = [_hist(alpha=a, seed=s, t_grok=None if a == 0.5 else 500 + 37 * s) for a in ALPHAS for s in range(4)]
+    v = R.grok_lazy_rich_rule(col)
     assert v.verdict == V.SUPPORTED, v.reason
-    row = [_hist(lam=lam, seed=s, t_grok=500 + 37 * s if lam == 1.0 else None) for lam in R.LAMBDAS for s in range(4)]
-    assert R.wd_speeds(row).verdict == V.SUPPORTED
+    row = [_hist(lam=lam, seed=s, t_grok=500 + 37 * s if lam == 1.0 else None) for lam in LAMBDAS for s in range(4)]
+    assert R.grok_wd_speeds_rule(row).verdict == V.SUPPORTED
     # a stricter detection rule that no run meets: every run censored -> inconclusive, not refuted
-    assert R.wd_speeds(row, grok_rule=(1.01, 1)).verdict == V.INCONCLUSIVE
+    assert R.grok_wd_speeds_rule(row, grok_rule=(1.01, 1)).verdict == V.INCONCLUSIVE
     cell = [_hist(seed=s, t_grok=500 + 37 * s) for s in range(8)]
-    assert R.delayed(cell).verdict == V.SUPPORTED
+    assert R.grok_delayed_rule(cell).verdict == V.SUPPORTED
     with pytest.raises(ValueError):
         R.budget_of([_hist(steps=2500), _hist(steps=1000)])
 
@@ -161,3 +162,18 @@ def test_order_change_on_histories():
     never = [dataclasses.replace(_hist(seed=s, t_grok=None, order=lambda o, t: np.ones(o.size) * (1 + 0.1 * s)))
              for s in range(10)]
     assert R.order_change(never, "order/pr", alpha=0.01).verdict == V.INCONCLUSIVE
+    # the claim's rule: the same test at alpha / 5 (Bonferroni over the five parameters)
+    assert R.order_params_rule(cell, "order/pr") == R.order_change(cell, "order/pr", alpha=ALPHA / 5)
+
+
+def test_card_statistics_name_what_the_cards_show():
+    cell = [_hist(seed=s, t_grok=500 + 37 * s if s < 6 else None) for s in range(8)]
+    st = {d["name"]: d for d in R.delay_stats(cell)}
+    assert st["grokked seeds"]["est"] == "6/8" and st["median t_mem"]["est"] == 40.0
+    row = [_hist(lam=lam, seed=s, t_grok=500 + 37 * s if lam == 1.0 else None) for lam in LAMBDAS for s in range(4)]
+    items = R.wd_speeds_stats(row, LAMBDAS)
+    assert items[0] == {"note": "slope not estimable: grokked lambda levels [1.0]"}  # one grokking level
+    assert [d["name"] for d in items[-4:]] == [f"lambda={lv:g}: grokked" for lv in LAMBDAS]
+    col = [_hist(alpha=a, seed=s, t_grok=None if a == 0.5 else 600) for a in ALPHAS for s in range(4)]
+    diff = next(d for d in R.lazy_rich_stats(col, ALPHAS) if d["name"].startswith("success(alpha=0)"))
+    assert diff["est"].value == 1.0

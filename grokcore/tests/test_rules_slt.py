@@ -3,6 +3,7 @@ reachable on synthetic measurements, the gates see what they should (a budget-de
 n*, one seed), and under a simulated null the false "supported" / "refuted" rates stay
 <= alpha (+ Monte Carlo error)."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -61,19 +62,19 @@ GRID = [120, 170, 240, 330, 460, 640, 900, 1250, 1750, 2450]
 
 def test_threshold_rule_reaches_every_verdict():
     dense = np.geomspace(150, 1000, 14).round()
-    sup = R.threshold_rule(_threshold_hists(400, dense, seeds=4))
+    sup = R.mod64_threshold_rule(_threshold_hists(400, dense, seeds=4))
     assert sup.verdict == V.SUPPORTED, sup.reason
     assert 200 <= sup.effect.lo and sup.effect.hi <= 800 and sup.claimed == 400.0 and None in sup.grid
-    ref = R.threshold_rule(_threshold_hists(1800, GRID))
+    ref = R.mod64_threshold_rule(_threshold_hists(1800, GRID))
     assert ref.verdict == V.REFUTED and ref.effect.lo > 800, ref.reason
-    inc = R.threshold_rule(_threshold_hists(800, [300, 1300, 2450], seeds=2))
+    inc = R.mod64_threshold_rule(_threshold_hists(800, [300, 1300, 2450], seeds=2))
     assert inc.verdict == V.INCONCLUSIVE, inc.reason
 
 
 def test_nstar_outside_the_range_is_a_bound():
     e = R.nstar(_threshold_hists(5000, GRID))  # nobody generalizes
     assert e.value == pytest.approx(2450) and e.lo == pytest.approx(2450) and e.hi == math.inf
-    assert R.threshold_rule(_threshold_hists(5000, GRID)).verdict == V.REFUTED
+    assert R.mod64_threshold_rule(_threshold_hists(5000, GRID)).verdict == V.REFUTED
     e = R.nstar(_threshold_hists(50, GRID))  # everybody generalizes
     assert e.value == pytest.approx(120) and e.hi == pytest.approx(120)
 
@@ -82,13 +83,13 @@ def test_threshold_budget_gate_catches_a_threshold_that_falls_with_the_budget():
     """Refuted at T, but at T/2 n* is larger and outside the CI at T: refuted at this budget only."""
     hists = _threshold_hists(1500, GRID, steps=1000, slow=0.5)
     perturb = gates.for_histories(grid_value=lambda h: h.config.n_train)
-    base = R.threshold_rule(hists)
-    half = R.threshold_rule([gates.truncate(h, 500) for h in hists])
+    base = R.mod64_threshold_rule(hists)
+    half = R.mod64_threshold_rule([gates.truncate(h, 500) for h in hists])
     assert base.verdict == V.REFUTED and half.effect.value > base.effect.hi
-    d = gates.decide(R.threshold_rule, hists, perturb)
+    d = gates.decide(R.mod64_threshold_rule, hists, perturb)
     assert d.verdict == V.INCONCLUSIVE and "refuted at this budget only" in d.reason
     steady = _threshold_hists(1500, GRID, steps=1000)  # n* does not move: the refutation stands
-    assert gates.decide(R.threshold_rule, steady, perturb).verdict == V.REFUTED
+    assert gates.decide(R.mod64_threshold_rule, steady, perturb).verdict == V.REFUTED
 
 
 def test_nstar_by_budget_reads_the_same_runs_truncated():
@@ -122,20 +123,20 @@ def _cur(diff, n=7, prev_move=0.0, loss=None, seed=0):
 
 def test_curriculum_rule_reaches_every_verdict_and_checks_convergence():
     up = np.array([0.3, 0.25, 0.4, 0.2, 0.35, 0.3, 0.28])
-    assert R.curriculum_rule(_cur(up)).verdict == V.SUPPORTED
-    assert R.curriculum_rule(_cur(-up)).verdict == V.REFUTED
-    assert R.curriculum_rule(_cur(up * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
-    moving = R.curriculum_rule(_cur(up, prev_move=0.2))  # the direct arm still climbing
+    assert R.curriculum_vs_direct_rule(_cur(up)).verdict == V.SUPPORTED
+    assert R.curriculum_vs_direct_rule(_cur(-up)).verdict == V.REFUTED
+    assert R.curriculum_vs_direct_rule(_cur(up * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
+    moving = R.curriculum_vs_direct_rule(_cur(up, prev_move=0.2))  # the direct arm still climbing
     assert moving.verdict == V.INCONCLUSIVE and "not converged: the direct arm" in moving.reason
     climbing = _cur(up)
     climbing["acc_cur_prev"] = climbing["acc_cur"] - 0.05  # the curriculum arm still climbing
-    v = R.curriculum_rule(climbing)
+    v = R.curriculum_vs_direct_rule(climbing)
     assert v.verdict == V.INCONCLUSIVE and "not converged: the curriculum arm" in v.reason
     one_late = _cur(up)
     one_late["acc_dir_prev"][0] -= 0.5  # one seed still moving, the median is on a plateau
-    assert R.curriculum_rule(one_late).verdict == V.SUPPORTED
+    assert R.curriculum_vs_direct_rule(one_late).verdict == V.SUPPORTED
     tied = _cur(np.zeros(7), loss=up)  # every accuracy tied: the test loss decides
-    v = R.curriculum_rule(tied)
+    v = R.curriculum_vs_direct_rule(tied)
     assert v.verdict == V.SUPPORTED and "loss" in v.effect.name
 
 
@@ -155,15 +156,15 @@ def test_curriculum_rules_null_calibration_and_seed_gate():
     out, llc = [], []
     for i in range(400):
         d = _cur(rng.normal(0, 0.1, 7), seed=i)
-        out.append(R.curriculum_rule(d).verdict)
+        out.append(R.curriculum_vs_direct_rule(d).verdict)
         llc.append(R.curriculum_llc_rule(d).verdict)
     for o in (out, llc):
         assert o.count(V.SUPPORTED) / len(o) <= ALPHA + MC
         assert o.count(V.REFUTED) / len(o) <= ALPHA + MC
     # one reversed seed among 7 survives leaving any seed out; among 5 it does not (2/32 > 0.05)
     up = np.array([0.3, 0.25, 0.4, 0.2, 0.35, 0.3, -0.05])
-    assert gates.decide(R.curriculum_rule, _cur(up), R.seeded_gates()).verdict == V.SUPPORTED
-    assert gates.decide(R.curriculum_rule, _cur(up[2:], n=5), R.seeded_gates()).verdict == V.INCONCLUSIVE
+    assert gates.decide(R.curriculum_vs_direct_rule, _cur(up), R.seeded_gates()).verdict == V.SUPPORTED
+    assert gates.decide(R.curriculum_vs_direct_rule, _cur(up[2:], n=5), R.seeded_gates()).verdict == V.INCONCLUSIVE
 
 
 # ------------------------------------------------------------------ LLC trajectories
@@ -182,22 +183,22 @@ def test_spike_and_tracks_rules_reach_every_verdict():
     n = 7
     ratio, before = np.array([2.5, 2.2, 2.8, 2.4, 2.6, 2.3, 2.7]), np.ones(n)
     sup = dict(seed=np.arange(n), ratio=ratio, before=before)
-    assert R.spike_rule(sup).verdict == V.SUPPORTED
-    assert R.spike_rule(dict(sup, ratio=1 / ratio)).verdict == V.REFUTED
-    assert R.spike_rule(dict(sup, before=-before)).verdict == V.REFUTED
-    assert R.spike_rule(dict(sup, before=np.r_[1.0, np.full(n - 1, np.nan)])).verdict == V.INCONCLUSIVE
-    assert R.spike_rule(dict(sup, before=before * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
+    assert R.llc_spike_collapse_rule(sup).verdict == V.SUPPORTED
+    assert R.llc_spike_collapse_rule(dict(sup, ratio=1 / ratio)).verdict == V.REFUTED
+    assert R.llc_spike_collapse_rule(dict(sup, before=-before)).verdict == V.REFUTED
+    assert R.llc_spike_collapse_rule(dict(sup, before=np.r_[1.0, np.full(n - 1, np.nan)])).verdict == V.INCONCLUSIVE
+    assert R.llc_spike_collapse_rule(dict(sup, before=before * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
     rho = np.array([0.8, 0.7, 0.75, 0.85, 0.9, 0.6, 0.7])
     tr = dict(seed=np.arange(n), rho=rho, rho_diff=rho / 2)
-    assert R.tracks_rule(tr).verdict == V.SUPPORTED
-    assert R.tracks_rule(dict(tr, rho=-rho, rho_diff=-rho)).verdict == V.REFUTED
-    assert R.tracks_rule(dict(tr, rho_diff=rho * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
+    assert R.llc_tracks_test_rule(tr).verdict == V.SUPPORTED
+    assert R.llc_tracks_test_rule(dict(tr, rho=-rho, rho_diff=-rho)).verdict == V.REFUTED
+    assert R.llc_tracks_test_rule(dict(tr, rho_diff=rho * [1, -1, 1, -1, 1, -1, 1])).verdict == V.INCONCLUSIVE
     # one part refuted at alpha but not at alpha/2 (Bonferroni over 2 parts): not a refutation
     weak = np.array([-0.3, -0.2, -0.25, -0.1, 0.05, -0.3, 0.05])  # opposite p = 5/128
     d = dict(tr, rho_diff=weak)
     assert V.one_sample(weak, 0.0, "greater", ALPHA).verdict == V.REFUTED
     assert V.one_sample(weak, 0.0, "greater", ALPHA / 2).verdict != V.REFUTED
-    assert R.tracks_rule(d).verdict == V.INCONCLUSIVE and "Bonferroni" in R.tracks_rule(d).reason
+    assert R.llc_tracks_test_rule(d).verdict == V.INCONCLUSIVE and "Bonferroni" in R.llc_tracks_test_rule(d).reason
 
 
 def test_spearman_rows_levels_and_differences():
@@ -212,9 +213,9 @@ def test_spike_and_tracks_null_calibration():
     rng = np.random.default_rng(3)
     sp, tr = [], []
     for _ in range(400):
-        sp.append(R.spike_rule(dict(seed=np.arange(7), ratio=np.exp(rng.normal(0, 0.3, 7)),
+        sp.append(R.llc_spike_collapse_rule(dict(seed=np.arange(7), ratio=np.exp(rng.normal(0, 0.3, 7)),
                                     before=rng.choice([-1.0, 1.0], 7))).verdict)
-        tr.append(R.tracks_rule(dict(seed=np.arange(7), rho=rng.uniform(-1, 1, 7),
+        tr.append(R.llc_tracks_test_rule(dict(seed=np.arange(7), rho=rng.uniform(-1, 1, 7),
                                      rho_diff=rng.uniform(-1, 1, 7))).verdict)
     for o in (sp, tr):
         assert o.count(V.SUPPORTED) / len(o) <= ALPHA + MC
@@ -230,6 +231,19 @@ def test_grok_steps_reads_truncated_histories_and_censors():
     assert list(R.censored(R.grok_steps(hs), 1000)) == [100.0, 600.0, 1001.0]
 
 
+def test_finetune_data_reads_the_final_stage_and_its_gate_halves_the_budget():
+    n = 4
+    prev = [_hist(100, s, 100 if s < 2 else None, steps=800) for s in range(n)]
+    last = [_hist(100, s, 300 + 100 * s, steps=1000) for s in range(n)] + [_hist(100, s, None, 1000) for s in range(n)]
+    d = dict(seeds=list(range(n)), budget=1000, st=SimpleNamespace(histories=[prev, last]))
+    data = R.finetune_data(d)
+    assert list(data["prev"]) == [True, True, False, False] and list(data["ft"]) == [300, 400, 500, 600]
+    assert np.isinf(data["sc"]).all() and data["budget"] == 1000
+    [(label, half)] = R.finetune_gates(d).budget(data)
+    assert "(500 steps)" in label and half["budget"] == 500 and list(half["prev"]) == list(data["prev"])
+    assert half["ft"][0] == 300 and np.isinf(half["ft"][-1])  # the last chain's jump is not sustained by step 500
+
+
 def _ft(ft, sc, budget=4000, prev=True):
     n = len(ft)
     return dict(seed=np.arange(n), ft=np.asarray(ft, float), sc=np.asarray(sc, float), budget=budget,
@@ -238,13 +252,14 @@ def _ft(ft, sc, budget=4000, prev=True):
 
 def test_finetune_rule_reaches_every_verdict_and_states_power():
     fast, slow = [500, 600, 700, 800, 900], [2000, 2100, 2500, np.inf, np.inf]
-    sup = R.finetune_rule(_ft(fast, slow))
+    sup = R.finetune_accelerates_rule(_ft(fast, slow))
     assert sup.verdict == V.SUPPORTED and "power" in sup.power and "seeds per arm" in sup.power
-    assert R.finetune_rule(_ft(slow, fast)).verdict == V.REFUTED
-    assert R.finetune_rule(_ft([500, 2500, 700, np.inf, 900], [2000, 600, 2100, 800, np.inf])).verdict == V.INCONCLUSIVE
-    assert R.finetune_rule(_ft([np.inf] * 5, [np.inf] * 5)).verdict == V.INCONCLUSIVE  # every run censored
+    assert R.finetune_accelerates_rule(_ft(slow, fast)).verdict == V.REFUTED
+    mixed = _ft([500, 2500, 700, np.inf, 900], [2000, 600, 2100, 800, np.inf])
+    assert R.finetune_accelerates_rule(mixed).verdict == V.INCONCLUSIVE
+    assert R.finetune_accelerates_rule(_ft([np.inf] * 5, [np.inf] * 5)).verdict == V.INCONCLUSIVE  # every run censored
     # with 4 per arm the seed gate leaves 3 vs 3: the smallest exact one-sided p is 1/20, never < 0.05
-    d = gates.decide(R.finetune_rule, _ft(fast[:4], slow[:4]), R.seeded_gates())
+    d = gates.decide(R.finetune_accelerates_rule, _ft(fast[:4], slow[:4]), R.seeded_gates())
     assert d.base.verdict == V.SUPPORTED and d.verdict == V.INCONCLUSIVE
 
 
@@ -252,13 +267,13 @@ def test_finetune_refutation_needs_the_sources_condition():
     """'When a previous model grokked': without >= 2 such chains slower finetuning is not a
     refutation, faster finetuning still supports; with them, the conditioned chains decide."""
     fast, slow = [500, 600, 700, 800, 900], [2000, 2100, 2500, np.inf, np.inf]
-    v = R.finetune_rule(_ft(slow, fast, prev=False))
+    v = R.finetune_accelerates_rule(_ft(slow, fast, prev=False))
     assert v.verdict == V.INCONCLUSIVE and "not a refutation" in v.reason
-    assert R.finetune_rule(_ft(fast, slow, prev=False)).verdict == V.SUPPORTED
+    assert R.finetune_accelerates_rule(_ft(fast, slow, prev=False)).verdict == V.SUPPORTED
     mixed = [400, 450, 3000, 3100, 3200]  # the two chains whose previous stage grokked are the fast ones
     prev = [True, True, False, False, False]
-    assert R.finetune_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=prev)).verdict == V.SUPPORTED
-    assert R.finetune_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=False)).verdict == V.INCONCLUSIVE
+    assert R.finetune_accelerates_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=prev)).verdict == V.SUPPORTED
+    assert R.finetune_accelerates_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=False)).verdict == V.INCONCLUSIVE
 
 
 def test_finetune_null_calibration():
@@ -267,7 +282,7 @@ def test_finetune_null_calibration():
     for i in range(200):  # each a lifelines Cox + Nelson-Aalen fit: 200 draws, MC se 0.015 at 0.05
         a, b = (np.exp(rng.normal(math.log(2500), 0.5, 5)) for _ in range(2))
         a, b = np.where(a > 4000, np.inf, a), np.where(b > 4000, np.inf, b)
-        out.append(R.finetune_rule(_ft(a, b, prev=rng.random(5) < 0.7), with_power=False).verdict)
+        out.append(R.finetune_accelerates_rule(_ft(a, b, prev=rng.random(5) < 0.7), with_power=False).verdict)
     assert out.count(V.SUPPORTED) / len(out) <= ALPHA + MC
     assert out.count(V.REFUTED) / len(out) <= ALPHA + MC
 
