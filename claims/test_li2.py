@@ -1,4 +1,5 @@
-"""Li² claims (CLAIMS.md, "Li² scaling law and stages"; seeds 000 and 003; Tian, arXiv 2509.21519).
+"""Li² boundary / law claims (CLAIMS.md, "Li² scaling law and stages"; seeds 000 and 003; Tian,
+arXiv 2509.21519). The stage and Fourier claims are in claims/test_li2_stages.py.
 
 One test per claim: load the design's runs (claims/designs/li2.py: grids, builders, sweeps,
 figures, card sections), decide with the claim's rule (grokcore.decide.rules_li2, whose docstring
@@ -7,17 +8,13 @@ states the rule on the card), add the figures. "Generalized" everywhere is seed 
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 
 from claims.designs import li2 as D
-from grokcore.decide import gates, stats
 from grokcore.decide import measures_li2 as Mz
 from grokcore.decide import rules_li2 as R
 from grokcore.engine.train import torch_threads
-from grokcore.suite.tiers import TIERS, pinned_refuted, share_sweep
+from grokcore.suite.tiers import TIERS, share_sweep
 
 
 @pytest.fixture(autouse=True)
@@ -109,133 +106,3 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     claim.configs([c.key for c in run.configs])
     group = [h for h in run.hists if h.config.task in R.GROUP_TASKS]
     claim.decide(R.tasks_rule, group, R.boundary_gates(group=lambda h: (h.config.task, h.config.M)))
-
-
-@share_sweep("li2-fourier")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_fourier(tier, claim, claims_store, claims_device, claims_seed):
-    """Runs li2-fourier's own runs (D.GRIDS[tier]["fourier"], the boundary's hyperparameters): at
-    one M, n well above the boundary (fast: 0.9 M², ~1.8x n*) and below it (0.25 M², the memorizing
-    comparison), final W kept; orderparams.fourier_concentration of W per run and at its init.
-    Does not check: that the learned frequencies are the Stage-II local maxima of the paper's
-    energy, or exact single-frequency weights. Cost: 12 runs at the fast tier (FLOPs in the scale row).
-    """
-    g = D.fourier_grid(tier)
-    hists = D.fourier_sweep(tier, claims_store, claims_device, claims_seed)
-    recs = D.fourier_records(hists, g["M"])
-    claim.scale(**g, n=sorted({h.config.n_train for h in hists}), n_generalized=sum(r["gen"] == 1 for r in recs),
-                n_not=sum(r["gen"] == 0 for r in recs), cost_flops=D.flops([h.config for h in hists]))
-    claim.configs([h.config.key for h in hists if h.config.M == g["M"]])
-    D.fourier_card(claim, recs, g["M"])
-    claim.decide(R.fourier_rule, recs, R.fourier_gates())
-
-
-# ------------------------------------------------------------------ stage claims
-# All five read the stages sweep (D.GRIDS[tier]["stages"]): one (M, n) point above the boundary
-# (fast: M = 17, 85% train; gpu: the paper's Fig. 3 point M = 71, n = 2016). Cost (fast): 4 η x 6
-# seeds Li² Adam + 6 Li² SGD + 12 embed_mlp runs x 1500 steps; (gpu): 4 η x 15 + 15 + 30 runs x
-# 20000 steps at K = 2048.
-
-@share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_wd_needed(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the Li² net under Adam at the base η and at η = 0 (the whole η grid in the figure).
-    Does not check: other optimizers, or settings where the paper itself says weight decay is
-    sufficient, not necessary.
-    """
-    run = D.stages_sweep(tier, claims_store, claims_device, claims_seed)
-    g = run.grid
-    hists = [h for h in run.groups["li2/adam"] if h.config.optim.weight_decay in (0.0, g["wd"])]
-    claim.scale(**g, cost_flops=D.flops(run.configs))
-    claim.configs([h.config.key for h in hists])
-    for wd in g["wds"]:
-        ys = [Mz.generalized(h) for h in run.adam(wd)]
-        claim.stat(f"P(generalized), η={wd}", stats.wilson_ci(int(np.nansum(ys)), int(np.sum(~np.isnan(ys))), R.ALPHA))
-    claim.figure(D.curves_figure({f"η={wd}": run.adam(wd) for wd in g["wds"]}, "test/acc",
-                                 "test accuracy, Li² net, Adam", hline=0.95, logy=False),
-                 "test accuracy curves per weight decay")
-    claim.decide(R.wd_needed_rule, hists, gates.for_histories())
-
-
-@share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", pinned_refuted("fast"))
-def test_li2_lazy_freeze(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the four conditions at the base η (Li² net and embed_mlp, each under Adam and SGD).
-    The seed's absolute bound ‖ΔW1‖ < 1e-3 is not tested: under Adam every weight moves by about lr
-    per step. Also reported: the ratio under SGD, and W1's vs the output layer's relative change in
-    Stage I (under Adam set by the two layers' init scales). Does not check: the paper's cosine-distance ΔW.
-    """
-    cond, hists = D.stage_card(claim, D.stages_sweep(tier, claims_store, claims_device, claims_seed))
-    for c, rs in Mz.by_condition(Mz.stage_rows(hists)).items():
-        D.mean_stat(claim, f"log(rel ΔW1 Stage I / Stage II), {c}", [r.get("lazy_log_ratio") for r in rs],
-                    claimed="< 0")
-        D.mean_stat(claim, f"log(rel ΔW1 / rel Δout) in Stage I, {c}",
-                    [math.log(r["I_rel_hid"] / r["I_rel_out"]) for r in rs
-                     if r.get("I_rel_hid", 0) > 0 and r.get("I_rel_out", 0) > 0])
-        D.mean_stat(claim, f"median per-step ‖ΔW1‖/‖W1‖ in Stage I, {c}", [r.get("I_rel_hid") for r in rs])
-    claim.figure(D.curves_figure(cond, lambda h: f"rel_delta/{Mz.HIDDEN_IN[h.config.model.family]}",
-                                 "relative per-step change ‖ΔW1‖/‖W1‖", hline=None),
-                 "relative per-step change of the hidden input weights")
-    claim.decide(R.lazy_freeze_rule, hists, gates.for_histories())
-
-
-@share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", pinned_refuted("fast"))
-def test_li2_independent(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the four conditions at the base η; Stage II's gradient cosine and ‖W1‖ growth per run.
-    Does not check: the paper's diagonal-F̃ᵀF̃ independence diagnostic.
-    """
-    cond, hists = D.stage_card(claim, D.stages_sweep(tier, claims_store, claims_device, claims_seed))
-    rows = Mz.stage_rows(hists)
-    D.rate_note(claim, rows, R.independent_pass, "cos > 0.6 and ‖W1‖ grows")
-    for c, rs in Mz.by_condition(rows).items():
-        D.mean_stat(claim, f"median grad cosine in Stage II, {c}", [r.get("II_cos_med") for r in rs], claimed=0.6)
-        D.mean_stat(claim, f"‖W1‖ end/start of Stage II, {c}", [r.get("II_norm_ratio") for r in rs], claimed="> 1")
-    claim.figure(D.curves_figure(cond, "grad/cos", "mean pairwise gradient cosine (red: 0.6)", 0.6, logy=False),
-                 "gradient cosine")
-    claim.decide(R.independent_rule, hists, gates.for_histories())
-
-
-@share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_interactive(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the four conditions at the base η; Stage III's total gradient norm per run (early stop
-    may shorten Stage III to >= 10 evals). Also reported: the seed's absolute 0.1 threshold, and the
-    rate of a new ‖G_F‖ peak after the generalization step. Does not check: which features G_F focuses on.
-    """
-    cond, hists = D.stage_card(claim, D.stages_sweep(tier, claims_store, claims_device, claims_seed))
-    rows = Mz.stage_rows(hists)
-    D.rate_note(claim, rows, R.interactive_pass, "Stage III grad norm > 0.1 x its value at init")
-    D.rate_note(claim, rows, lambda r: (r["III_gnorm_med"] > 0.1) if "III_gnorm_med" in r else None,
-                "absolute (seed's) grad norm > 0.1")
-    for c, rs in Mz.by_condition(rows).items():
-        D.mean_stat(claim, f"median grad norm in Stage III / at init, {c}", [r.get("III_gnorm_rel") for r in rs],
-                    claimed=0.1)
-        pk = [r["III_gf_new_peak"] for r in rs if "III_gf_new_peak" in r]
-        if pk:
-            claim.stat(f"rate of a new ‖G_F‖ peak after gen, {c}", stats.wilson_ci(int(sum(pk)), len(pk), R.ALPHA))
-    claim.figure(D.curves_figure(cond, lambda h: Mz.total_grad_norm(h.metrics), "total loss-gradient norm", None),
-                 "total gradient norm")
-    claim.decide(R.interactive_rule, hists, gates.for_histories())
-
-
-@share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_gf_dynamics(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the Li² net under Adam over the whole η grid (η = 0 included): ‖G_F‖ per run.
-    Does not check: the exponential form of the decay, or that the plateau is O(η) in absolute
-    terms (reported as plateau/η).
-    """
-    run = D.stages_sweep(tier, claims_store, claims_device, claims_seed)
-    hs = [h for h in run.groups["li2/adam"] if h.status == "ok"]
-    claim.scale(**run.grid, cost_flops=D.flops(run.configs))
-    claim.configs([h.config.key for h in hs])
-    for wd in run.grid["wds"]:
-        pl = [s[1] for h in hs if h.config.optim.weight_decay == wd and (s := Mz.gf_shape(h)) is not None]
-        D.mean_stat(claim, f"plateau ‖G_F‖ at η={wd}", pl)
-        if wd > 0 and pl:
-            claim.note(f"plateau/η at η={wd}: {np.mean(pl) / wd:.3g}")
-    claim.figure(D.curves_figure({f"η={wd}": [h for h in hs if h.config.optim.weight_decay == wd]
-                                  for wd in run.grid["wds"]}, "gf/norm", "‖G_F‖ = ‖∂L/∂F‖, Li² net, Adam", hline=None),
-                 "‖G_F‖ trajectories per weight decay")
-    claim.decide(R.gf_dynamics_rule, hs, gates.for_histories())

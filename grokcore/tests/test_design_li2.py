@@ -4,7 +4,6 @@ train, and each search's prior window holds n* under any law from M¹ to M² cal
 Nothing trains: ``sweep.run`` is replaced by a recorder that keeps the configs and stops."""
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -40,14 +39,6 @@ def recorded(monkeypatch) -> list:
 
 def _grid(D, tier: str, prefix: str) -> list:
     return next(v for k, v in D.plan_configs(tier, SEED).items() if k.split(" ")[0] == prefix)
-
-
-@pytest.mark.parametrize("tier", TIERS)
-@pytest.mark.parametrize("which", ["fourier", "stages"])
-def test_the_plan_is_what_the_sweep_trains(D, recorded, tier, which):
-    with pytest.raises(Stop):
-        getattr(D, f"{which}_sweep")(tier, None, "cpu", SEED)
-    assert Counter(c.key for c in recorded) == Counter(c.key for c in _grid(D, tier, f"li2-{which}"))
 
 
 @pytest.mark.parametrize("tier", TIERS)
