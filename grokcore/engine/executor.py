@@ -20,6 +20,13 @@ the batched LLC of their checkpoints, as the claims compute them). What does not
 anything a caller runs directly (a bare `train.train`, `llc.estimate_llc` or
 `staged.checkpoint_llc` call, a claim's statistics); it runs in the caller's process.
 
+Whose instance: ``Ray.shutdown`` undoes only this executor's own ``ray.init`` (stops the
+local instance it started, or leaves the cluster it joined). If Ray was already
+initialized in this process, the executor uses that instance and never shuts it down;
+for a local address it first checks that instance's listeners (GCS and every node
+manager) are on loopback, and refuses it otherwise. A cluster address is not checked:
+its ports are on the network by design, which must be a trusted one (README).
+
 Shipping callables: Ray pickles a unit with cloudpickle. Functions of grokcore and of
 installed packages travel by reference, so every Ray node needs the same grokcore
 (and torch) installed; a callable defined elsewhere (a test file, a script) is shipped
@@ -94,6 +101,18 @@ def _import_ray(address: str | None = None):
     return ray
 
 
+def _off_loopback(ray) -> str | None:
+    """The first address of the connected instance that is not loopback (its GCS, then each
+    node's manager), or None: every listener Ray reports is on loopback."""
+    gcs = ray.get_runtime_context().gcs_address
+    if gcs.rsplit(":", 1)[0] != LOOPBACK:
+        return f"GCS {gcs}"
+    for node in ray.nodes():
+        if node.get("Alive", True) and node.get("NodeManagerAddress") != LOOPBACK:
+            return f"node manager {node.get('NodeManagerAddress')}"
+    return None
+
+
 def _run_unit(fn: Callable, unit: Any, threads: int) -> Any:
     """Task body: ``fn(unit)`` under the driver's torch intra-op thread count (Ray's
     workers start with OMP_NUM_THREADS=1; see the module docstring)."""
@@ -139,22 +158,39 @@ class Ray:
     def __init__(self, address: str | None = None, max_retries: int = 3, num_cpus: int | None = None):
         self.address, self.max_retries, self.submitted = address, max_retries, 0
         self.num_cpus = num_cpus  # of a local instance this executor starts (None: Ray's default, all cores)
-        self._started = False  # this executor started the instance (and shuts it down)
+        self._started = False  # this executor started a local instance
+        self._connected = False  # this executor called ray.init (so shutdown() is its to call)
+        self._checked = False  # an instance initialized before us was checked (once)
 
     def _connect(self):
         ray = _import_ray(self.address)
-        if not ray.is_initialized():
-            local = _is_local(self.address)
-            kw = {"_node_ip_address": LOOPBACK} if local else {}
-            if self.address is None:
-                kw["num_cpus"] = self.num_cpus
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kw)
-            self._started = self.address is None
-            if local and not ray.get_runtime_context().gcs_address.startswith(LOOPBACK + ":"):
-                self.shutdown()  # ray was imported before _import_ray could keep it on loopback
-                raise RuntimeError("a local Ray instance must stay on loopback: let grokcore import ray "
-                                   "(or set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing it)")
+        if ray.is_initialized():
+            if not self._connected and not self._checked:
+                self._check_existing(ray)
+            return ray
+        local = _is_local(self.address)
+        kw = {"_node_ip_address": LOOPBACK} if local else {}
+        if self.address is None:
+            kw["num_cpus"] = self.num_cpus
+        ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kw)
+        self._connected, self._started = True, self.address is None
+        if local and _off_loopback(ray):
+            self.shutdown()  # ray was imported before _import_ray could keep it on loopback
+            raise RuntimeError("a local Ray instance must stay on loopback: let grokcore import ray "
+                               "(or set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing it)")
         return ray
+
+    def _check_existing(self, ray) -> None:
+        """Ray was initialized in this process before this executor (by the caller): use it,
+        leave it running, and for a local address check its listeners as for our own. A
+        cluster address is not checked: its ports are on the network by design (README)."""
+        if _is_local(self.address) and (where := _off_loopback(ray)):
+            raise RuntimeError(f"Ray is already initialized in this process and listens on {where}, not on "
+                               f"loopback ({LOOPBACK}); grokcore did not start it and will not use it as a local "
+                               "instance. Call ray.shutdown() first, or keep it on loopback (set "
+                               "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before importing ray, ray.init(_node_ip_address="
+                               f"'{LOOPBACK}')), or pass its address (--ray-address) to use it as a cluster")
+        self._checked = True
 
     @property
     def gcs_address(self) -> str:
@@ -194,10 +230,11 @@ class Ray:
         return out
 
     def shutdown(self) -> None:
-        """Stop the local instance if this executor started it; else just disconnect."""
-        if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        """Undo this executor's ray.init: stop the local instance it started, or disconnect
+        from the cluster it joined. An instance initialized by someone else is left running."""
+        if self._connected and "ray" in sys.modules and sys.modules["ray"].is_initialized():
             sys.modules["ray"].shutdown()
-        self._started = False
+        self._started = self._connected = False
 
 
 _CURRENT: Local | Ray = Local()
