@@ -524,11 +524,16 @@ class Store:
             try:
                 if db.execute("PRAGMA journal_mode").fetchone()[0] == want:
                     break
-                db.execute(f"PRAGMA journal_mode = {want.upper()}")
+                got = db.execute(f"PRAGMA journal_mode = {want.upper()}").fetchone()[0]
             except sqlite3.OperationalError as e:
                 if not ("locked" in str(e) or "busy" in str(e)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+                continue
+            if got != want:  # refused without an error (e.g. no WAL on this filesystem): do not spin
+                other = "delete" if want == "wal" else "wal"
+                raise StoreError(f"{self.path}: SQLite kept journal mode {got!r}, not {want!r} (the filesystem "
+                                 f"may not support it); set {JOURNAL_ENV}={other}")
         if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
             db.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
 
