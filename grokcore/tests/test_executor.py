@@ -73,7 +73,7 @@ def _fail_on_M(chunk, M: int):
 
 
 def _tiny_curriculum_set() -> dict:
-    """A curriculum chain with the LLC of its checkpoints, as claims/test_slt.py computes one."""
+    """A curriculum chain with the LLC of its checkpoints, as claims/designs/slt.py builds one."""
     with torch_threads(1):
         cur, _ = staged.curriculum(STAGED, [0, 1], [8, 8, 8], ranges=(4, 8, 0), checkpoint_every=4)
         items = staged.staged_llc_items(cur, range(2))

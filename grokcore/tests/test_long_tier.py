@@ -1,5 +1,6 @@
-"""The long tier of the seed-002 claims (claims/test_boundaries.py): its params, markers and the
-per-WD staging of its sweep. No training: trajectory.run is replaced by a recorder."""
+"""The long tier of the seed-002 claims (claims/test_boundaries.py): its params and markers, and the
+per-WD staging of its sweep (claims/designs/boundaries.py). No training: trajectory.run is replaced
+by a recorder."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,6 +12,7 @@ import pytest
 from grokcore.suite.tiers import MARKERS
 
 CLAIMS = Path(__file__).resolve().parents[2] / "claims" / "test_boundaries.py"
+DESIGN = CLAIMS.parent / "designs" / "boundaries.py"
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +21,13 @@ def mod():
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     return m
+
+
+@pytest.fixture(scope="module")
+def design():
+    from grokcore.suite import plan
+
+    return plan.load_module(DESIGN)
 
 
 def _marks(param) -> dict:
@@ -47,7 +56,7 @@ def test_ci_selection_leaves_the_long_tier_out():
     assert "-m long" in (root / ".ci" / "long").read_text()
 
 
-def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypatch):
+def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(design, monkeypatch):
     calls = []
 
     def fake_run(cfgs, **kw):
@@ -57,23 +66,23 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(mod, monkeypa
 
     widths = []
 
-    monkeypatch.setattr(mod.trajectory, "run", fake_run)
-    g = mod.GRIDS["long"]
-    hs = mod.sweep002("long", None, "cpu", 0)
+    monkeypatch.setattr(design.trajectory, "run", fake_run)
+    g = design.GRIDS["long"]
+    hs = design.sweep002("long", None, "cpu", 0)
     D = g["d_models"]
     # one call per (WD, width): weak WD first, widest first (the other worker does WD = 1 narrowest
     # first), then one call that only reads the store; no WD = 0.01 arm at the long tier
     assert calls == [[0.1]] * len(D) + [[1.0]] * len(D) + [[0.1, 1.0]]
     assert widths[:-1] == [[d] for d in sorted(D, reverse=True)] * 2
     n = {wd: sum(h.config.optim.weight_decay == wd for h in hs) for wd in g["steps"]}
-    assert n == {wd: len(g["d_models"]) * mod._seeds(g, wd) for wd in g["steps"]}
+    assert n == {wd: len(g["d_models"]) * design.seeds_at(g, wd) for wd in g["steps"]}
     assert all(h.config.steps == g["steps"][h.config.optim.weight_decay] for h in hs)
     calls.clear(), widths.clear()
-    only = mod.sweep002("long", None, "cpu", 0, wds=(1.0,))
+    only = design.sweep002("long", None, "cpu", 0, wds=(1.0,))
     assert calls == [[1.0]] * (len(D) + 1) and {h.config.optim.weight_decay for h in only} == {1.0}
     assert widths[:-1] == [[d] for d in sorted(D)]
     calls.clear()
-    mod.sweep002("fast", None, "cpu", 0)  # fast tier: one call, as before the long tier existed
+    design.sweep002("fast", None, "cpu", 0)  # fast tier: one call, as before the long tier existed
     assert calls == [[0.01, 0.1, 1.0]]
 
 
@@ -84,7 +93,7 @@ def test_long_plan_lists_only_the_claims_with_a_long_tier():
 
     rows = plan.plan(CLAIMS.parent, "long")
     mods = {r.module for r in rows}
-    assert mods == {"test_boundaries", "test_slt"}
+    assert mods == {"boundaries", "slt"}
     assert not [r for r in rows if r.source == "error"]
     grids = {r.grid for r in rows}
     assert "seed002 wd=1" in grids and "threshold (adaptive, upper bound)" in grids
