@@ -24,6 +24,7 @@ no budget axis) is recorded as not applicable, never as passed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -31,7 +32,8 @@ import numpy as np
 
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, Verdict
 
-GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited"}
+GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited",
+              "scope": "budget drift (scope, not a veto)"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class Decision:
         """The gates that moved a decided base verdict to inconclusive (none if the base was)."""
         if self.base.verdict == INCONCLUSIVE:
             return []
-        return sorted({GATE_NAMES[g.name] for g in self.gates if g.verdict is not None and g.verdict != self.base.verdict})
+        return sorted({GATE_NAMES[g.name] for g in self.gates
+                       if g.verdict is not None and g.verdict != self.base.verdict and g.name != "scope"})
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "reason": self.reason, "base": self.base.to_dict(),
@@ -72,26 +75,61 @@ class Perturbations:
     seed: Callable[[object], list] | None = None
     grid: Callable[[object, Verdict], list] | None = None
     why_not: dict = field(default_factory=dict)
+    # The source states the budget it measured at, and the claim speaks of that budget, not of a
+    # limit: the budget perturbations (e.g. T/2 and 2T) are then reported as the claim's scope
+    # (how the estimate drifts with the budget) and do not move the verdict (issue 19's rule).
+    budget_is_scope: bool = False
 
 
-def _toward_claim(base: Verdict, half: Verdict) -> bool:
-    """At T/2 the effect lies outside the CI at T, on the far side from the claimed value."""
-    b, h, c = base.effect, half.effect, base.claimed
-    if b is None or h is None or not isinstance(c, (int, float)) or isinstance(c, bool):
-        return False
+_CMP = re.compile(r"^\s*(?:[A-Za-z_ ]*?)(>=|<=|>|<|=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+_IN = re.compile(r"in \[\s*([-+.\deE]+|-?inf)\s*,\s*([-+.\deE]+|-?inf)\s*\]")
+
+
+def claim_distance(claimed: object) -> Callable[[float], float] | None:
+    """How far a value lies from what the rule claims, or None when the claim names no value.
+
+    A number c: |x - c|. "> a", "< a", ">= a", "<= a", "= a" (optionally after a name, e.g.
+    "log HR < 0"): |x - a|. "in [lo, hi]": the distance to the interval (0 inside)."""
+    if isinstance(claimed, (int, float)) and not isinstance(claimed, bool):
+        return lambda x: abs(x - float(claimed)) if math.isfinite(float(claimed)) else math.nan
+    if not isinstance(claimed, str):
+        return None
+    m = _IN.search(claimed)
+    if m:
+        lo, hi = float(m.group(1)), float(m.group(2))
+        return lambda x: max(lo - x, x - hi, 0.0)
+    m = _CMP.search(claimed)
+    if m:
+        a = float(m.group(2))
+        return lambda x: abs(x - a)
+    return None
+
+
+def budget_drift(base: Verdict, half: Verdict) -> bool | None:
+    """Is a refutation "at this budget only"? True when the effect at T/2 lies outside the CI at
+    T and further from the claim (the estimate is still moving toward the claim as the budget
+    grows); False when it is not; None when it cannot be checked (no effect, a non-finite one,
+    or a claim that names no value): a decision must then say so, not pass silently."""
+    b, h, dist = base.effect, half.effect, claim_distance(base.claimed)
+    if b is None or h is None or dist is None:
+        return None
     if not all(math.isfinite(v) for v in (b.value, h.value)):
-        return False
+        return None
     outside = not (b.lo <= h.value <= b.hi)
-    return outside and abs(h.value - c) > abs(b.value - c)
+    return outside and dist(h.value) > dist(b.value)
 
 
 def combine(base: Verdict, gates: Sequence[Gate]) -> Decision:
-    """The final verdict: the base verdict if every applicable gate agrees, else inconclusive."""
+    """The final verdict: the base verdict if every applicable gate agrees, else inconclusive.
+    A gate named "scope" (a budget perturbation of a claim judged at its source's budget) is
+    reported and never moves the verdict."""
     if base.verdict == INCONCLUSIVE:
         return Decision(INCONCLUSIVE, base.reason, base, tuple(gates))
-    moved = [g for g in gates if g.verdict is not None and g.verdict != base.verdict]
+    moved = [g for g in gates if g.verdict is not None and g.verdict != base.verdict and g.name != "scope"]
     if not moved:
-        return Decision(base.verdict, base.reason, base, tuple(gates))
+        unchecked = [g for g in gates if g.name == "budget" and "drift toward the claim not checked" in g.detail]
+        note = "; budget drift toward the claim not checked (the claim names no value)" if unchecked else ""
+        return Decision(base.verdict, base.reason + note, base, tuple(gates))
     why = "; ".join(f"{GATE_NAMES[g.name]}: {g.label} gives {g.verdict}" + (f" ({g.detail})" if g.detail else "")
                     for g in moved[:4])
     more = f"; {len(moved) - 4} more" if len(moved) > 4 else ""
@@ -112,9 +150,18 @@ def decide(rule: Callable[[object], Verdict], data: object, perturb: Perturbatio
         for label, d in variants:
             v = rule(d)
             verdict, detail = v.verdict, _effect_text(v)
-            if name == "budget" and base.verdict == REFUTED and verdict == REFUTED and _toward_claim(base, v):
-                verdict, detail = INCONCLUSIVE, f"refuted at this budget only: {detail} moves toward the claim " \
-                                                 f"({base.claimed}) as the budget doubles"
+            if name == "budget" and perturb.budget_is_scope:
+                gates.append(Gate("scope", f"{label} (the source's budget is the claim's: reported, not a veto)",
+                                  verdict, detail))
+                continue
+            if name == "budget" and base.verdict == REFUTED and verdict == REFUTED:
+                drift = budget_drift(base, v)
+                if drift:
+                    verdict, detail = INCONCLUSIVE, f"refuted at this budget only: {detail} moves toward the claim " \
+                                                     f"({base.claimed}) as the budget doubles"
+                elif drift is None:
+                    detail += (f"; drift toward the claim not checked: the claim ({base.claimed!r}) or the effect "
+                               "names no value to measure it by")
             gates.append(Gate(name, label, verdict, detail))
     return combine(base, gates)
 

@@ -3,12 +3,13 @@ of histories (truncation at T/2, leave-one-seed-out, nearest grid point)."""
 import math
 
 import numpy as np
+import pytest
 
 from grokcore.decide import gates as G
 from grokcore.decide import verdicts as V
 from grokcore.engine.config import RunConfig
 from grokcore.decide.stats import Estimate
-from grokcore.engine.train import History
+from grokcore.base.history import History
 
 
 def verdict(kind, value=1.0, lo=0.5, hi=1.5, claimed=None, grid=None):
@@ -35,6 +36,48 @@ def test_refuted_at_this_budget_only():
     assert d.verdict == V.INCONCLUSIVE and "refuted at this budget only" in d.reason
     rule["half"] = verdict(V.REFUTED, 1800, 1400, 2300, claimed=400)  # converged: refutation stands
     assert G.decide(lambda k: rule[k], "full", perturb).verdict == V.REFUTED
+
+
+@pytest.mark.parametrize("claimed, full, half, want", [
+    ("> 0", (-0.5, -0.8, -0.2), (-1.2, -1.5, -0.9), V.INCONCLUSIVE),  # moving up toward "> 0"
+    ("> 0", (-0.5, -0.8, -0.2), (-0.4, -0.7, -0.1), V.REFUTED),  # converged
+    ("log HR < 0 (time to grok rises)", (0.6, 0.2, 1.0), (1.5, 1.1, 1.9), V.INCONCLUSIVE),  # falling toward < 0
+    ("in [300, 500]", (1900, 1500, 2400), (3000, 2500, 3600), V.INCONCLUSIVE),  # toward the interval
+    ("in [300, 500]", (1900, 1500, 2400), (1000, 800, 1200), V.REFUTED),  # T/2 nearer than T: moving away
+])
+def test_budget_drift_reads_string_claims(claimed, full, half, want):
+    """A refutation whose claim is a string ("> 0", "in [lo, hi]") is budget-checked too (it was
+    skipped silently when only numeric claims were read)."""
+    rule = {"full": verdict(V.REFUTED, *full, claimed=claimed), "half": verdict(V.REFUTED, *half, claimed=claimed)}
+    d = G.decide(lambda k: rule[k], "full", G.Perturbations(budget=lambda d: [("half budget", "half")]))
+    assert d.verdict == want
+
+
+def test_unmeasurable_drift_is_said_not_passed_silently():
+    rule = {"full": verdict(V.REFUTED, claimed="a rise then a fall"),
+            "half": verdict(V.REFUTED, claimed="a rise then a fall")}
+    d = G.decide(lambda k: rule[k], "full", G.Perturbations(budget=lambda d: [("half budget", "half")]))
+    assert d.verdict == V.REFUTED
+    assert "drift toward the claim not checked" in d.gates[0].detail
+    assert "budget drift toward the claim not checked" in d.reason
+
+
+def test_claim_distance():
+    assert G.claim_distance(400)(1900) == 1500
+    assert G.claim_distance("> 0")(-2.0) == 2.0 and G.claim_distance("k >= 1.5")(1.0) == 0.5
+    assert G.claim_distance("in [1, 2]")(1.5) == 0 and G.claim_distance("in [1, 2]")(3.5) == 1.5
+    assert G.claim_distance("rises then falls") is None and G.claim_distance(None) is None
+
+
+def test_budget_as_scope_is_reported_not_a_veto():
+    """A claim judged at its source's budget: the budget perturbations are the claim's scope."""
+    rule = {"T": verdict(V.REFUTED, 1900, 1500, 2400, claimed=400), "2T": verdict(V.INCONCLUSIVE, 700, 300, 1100,
+                                                                                  claimed=400)}
+    perturb = G.Perturbations(budget=lambda d: [("2T", "2T")], budget_is_scope=True)
+    d = G.decide(lambda k: rule[k], "T", perturb)
+    assert d.verdict == V.REFUTED and d.moved_by == []
+    assert [(g.name, g.verdict) for g in d.gates if g.name == "scope"] == [("scope", V.INCONCLUSIVE)]
+    assert G.decide(lambda k: rule[k], "T", G.Perturbations(budget=lambda d: [("2T", "2T")])).verdict == V.INCONCLUSIVE
 
 
 def test_decide_records_not_applicable_gates():
