@@ -110,12 +110,14 @@ def own_stop_rows(h: History, check_every: int = CHECK_EVERY) -> int | None:
     """Rows that `train(..., compact=True)` keeps of the run whose uncompacted history is h:
     e + 1 for the first host check e ((e + 1) % check_every == 0, not the history's last row
     at cfg.steps) where test acc has been >= GEN_THRESHOLD for GEN_PATIENCE evals (the
-    streak as train counts it, compared in float32 as there); None if no check met it.
-    Exact for runs that did not diverge (compaction also stops a run at the first check
-    after its training loss turned non-finite, which the logged curves do not show)."""
-    acc = np.asarray(h.metrics["test/acc"])
-    ok = acc >= np.float32(GEN_THRESHOLD)  # (E,) train compares a float32 tensor with the rule
-    last = len(acc) - 1 if int(h.metrics["step"][-1]) >= h.config.steps else len(acc)
+    streak as train(compact=True) counts it, compared as the summary compares: in float64);
+    None if no check met it.
+    The rule is exact for runs that did not diverge (compaction also stops a run at the first
+    check after its training loss turned non-finite, which the logged curves do not show); the
+    curves up to there equal compaction's as far as the float path lets (train: a run moved
+    to another slot may round differently)."""
+    ok = np.asarray(h.metrics["test/acc"], dtype=float) >= GEN_THRESHOLD  # (E,) as base.detect
+    last = len(ok) - 1 if int(h.metrics["step"][-1]) >= h.config.steps else len(ok)
     streak = 0
     for e, hit in enumerate(ok):
         streak = streak + 1 if hit else 0

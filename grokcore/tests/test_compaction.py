@@ -5,12 +5,23 @@ What is checked:
 - each compacted run's history equals the same run's uncompacted history (early_stop=False,
   same batch) cut at its own stop, array for array with np.array_equal (NaN == NaN); the
   only difference allowed is the last row's delta/rel_delta, NaN because no update follows
-  a history's last row. Exact equality was observed on this CPU for full-batch and minibatch
-  Li² (Adam + wd) and the flat optimizer, so no tolerance is used;
+  a history's last row;
 - its parameters are those of the uncompacted run at that step (checkpoints);
-- the summary says how the run stopped, and the stop is at the first check of the rule;
+- it stops at the first host check where the summary's rule holds (computed here from the
+  uncompacted history), the summary says how it stopped, and a "grokked" run's history holds
+  its generalized_step;
 - the store never serves a compacted (cut) history to a call without compact=True, and a
   compact call served from a store of full-length histories returns what a cold one trains.
+
+Exact, or a stated tolerance: a run that moves to another slot of the batch has its logits at
+another address of the batched matmul's output, and MKL's sgemm rounds by that alignment for
+some narrow outputs. `_slot_rounding` probes this CPU for the shapes in use: where it is
+address-independent (on the AMD EPYC this was built on: every output width but 5-7 and 9-11,
+so Li² M = 13 here) equality must be exact; where not (M = 11 here) every array must hold
+max|compact - ref| <= RTOL * max|ref| with accuracies and generalized_step still exactly
+equal. Measured at M = 11 (K = 64, 800 steps): this test's batch differs in 28 of 119 arrays,
+worst 8.3e-8 of scale; a 10-run batch (n 99/103/107 x 3 seeds) worst 1.4e-5 (grad/<p>), test
+loss 3.1e-7; accuracies and generalized_step identical in both.
 """
 import numpy as np
 import pytest
@@ -20,7 +31,9 @@ from grokcore.base.history import GEN_PATIENCE, GEN_THRESHOLD
 from grokcore.engine import sweep
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.engine.store import Store
-from grokcore.engine.train import CHECK_EVERY, train
+from grokcore.engine.train import CHECK_EVERY, GEN_THRESHOLD_F32, train
+
+RTOL = 1e-3  # where the float path rounds by slot (see module doc); measured worst 1.4e-5 of scale
 
 # Li² M = 13, K = 64: at n = 140 / 160 these grok at steps 134..250 (two compaction events),
 # n = 120 does not grok in 600 steps (runs to its budget). init_scale 1e25 overflows float32
@@ -29,56 +42,94 @@ BASE = RunConfig(task="add", M=13, ratio=None, n_train=140, steps=600, eval_ever
                  model=ModelSpec(family="li2", width=64), optim=OptimSpec(name="adam", lr=1e-2, weight_decay=1e-3))
 
 
-def _batch(**kw) -> list[RunConfig]:
-    cfgs = [BASE.replace(n_train=n, seed=s, split_seed=s, **kw) for n in (120, 140, 160) for s in range(2)]
-    return cfgs + [BASE.replace(model=ModelSpec(family="li2", width=64, init_scale=1e25), seed=9, **kw)]
+def _batch(base=BASE, ns=(120, 140, 160), **kw) -> list[RunConfig]:
+    cfgs = [base.replace(n_train=n, seed=s, split_seed=s, **kw) for n in ns for s in range(2)]
+    bad = base.model.__class__(**{**base.model.__dict__, "init_scale": 1e25})
+    return cfgs + [base.replace(n_train=ns[0], model=bad, seed=9, **kw)]
 
 
-def _assert_cut(hc, hr):
-    """hc is hr cut at hc's last row (delta/rel_delta of that row NaN in hc)."""
-    E = len(hc.metrics["step"])
-    assert set(hc.metrics) == set(hr.metrics)
-    for k, v in hc.metrics.items():
-        ref = hr.metrics[k][:E]
-        if k.startswith(("delta/", "rel_delta/")):
+def _slot_rounding(cfgs) -> bool:
+    """Does this CPU's batched matmul round a run's Li² logits (n, M) = (n, K) @ (K, M) by the
+    run's slot in the batch? Probed at the train batch's and the evaluation's row counts."""
+    c = cfgs[0]
+    g = torch.Generator().manual_seed(0)
+    for n in {max(x.n_train for x in cfgs), c.M * c.M, c.batch_size or c.M * c.M}:
+        A, B = torch.randn(5, n, c.model.width, generator=g), torch.randn(5, c.model.width, c.M, generator=g)
+        full = A @ B
+        if any(not torch.equal(full[s:], A[s:].clone() @ B[s:].clone()) for s in (1, 2, 3)):
+            return True
+    return False
+
+
+def _assert_cut(hc, hr, rtol: float = 0.0, cut: bool = True):
+    """hc is hr cut at hc's last row (delta/rel_delta of that row NaN in hc): exactly, or with
+    rtol: max|hc - hr| <= rtol * max|hr| per array, the same NaN pattern, accuracies exact.
+    Histories or their metric dicts; cut=False: the same rows, compared as they are."""
+    mc, mr = (getattr(h, "metrics", h) for h in (hc, hr))
+    E = len(mc["step"])
+    assert set(mc) == set(mr)
+    for k, v in mc.items():
+        ref = mr[k][:E]
+        if cut and k.startswith(("delta/", "rel_delta/")):
             assert np.isnan(v[-1]), k
             v, ref = v[:-1], ref[:-1]
-        assert np.array_equal(v, ref, equal_nan=True), (k, np.nanmax(np.abs(v - ref)))
+        if rtol and not k.endswith("/acc") and k != "step" and not k.startswith("param/"):
+            assert np.array_equal(np.isfinite(v), np.isfinite(ref)), k
+            ok = np.isfinite(ref)
+            assert np.array_equal(v[~ok], ref[~ok], equal_nan=True), k
+            diff, scale = np.abs(v[ok] - ref[ok]).max(initial=0.0), np.abs(ref[ok]).max(initial=0.0)
+            assert diff <= rtol * scale, (k, diff, scale)
+        else:
+            assert np.array_equal(v, ref, equal_nan=True), (k, np.nanmax(np.abs(v - ref)))
 
 
-@pytest.mark.parametrize("case", ["full_batch", "minibatch", "flat_optim"])
+def _expected_rows(hr) -> int:
+    """Rows compaction keeps of the run whose uncompacted (full-length) history is hr: the first
+    host check (row e, (e + 1) % CHECK_EVERY == 0, before the last row) whose last GEN_PATIENCE
+    test accuracies are >= GEN_THRESHOLD in float64 (the summary's rule); a run diverged from
+    its first step leaves at the first check; else all rows."""
+    if hr.status == "diverged":
+        return CHECK_EVERY
+    acc = np.asarray(hr.metrics["test/acc"], dtype=float)
+    for e in range(CHECK_EVERY - 1, len(acc) - 1, CHECK_EVERY):
+        if np.all(acc[e - GEN_PATIENCE + 1:e + 1] >= GEN_THRESHOLD):
+            return e + 1
+    return len(acc)
+
+
+# M = 11: Li² logits 11 wide, a width MKL rounds by slot on the AMD EPYC (module doc); n = 103 /
+# 107 grok at steps 262..366, some runs keep their budget.
+NARROW = BASE.replace(M=11, steps=800)
+CASES = {"full_batch": (_batch(), {}), "minibatch": (_batch(batch_size=32), {}),
+         "flat_optim": (_batch(), {"flat_optim": True}), "narrow_output": (_batch(NARROW, (99, 103, 107)), {})}
+
+
+@pytest.mark.parametrize("case", list(CASES))
 def test_compacted_history_is_the_uncompacted_history_cut_at_its_stop(case):
-    cfgs = _batch(batch_size=32) if case == "minibatch" else _batch()
-    kw = {"flat_optim": True} if case == "flat_optim" else {}
+    cfgs, kw = CASES[case]
+    rtol = RTOL if _slot_rounding(cfgs) else 0.0
     ref = train(cfgs, early_stop=False, checkpoint_every=BASE.eval_every, **kw)
     res = train(cfgs, compact=True, **kw)
     ck = dict(ref.checkpoints)
     stops = []
     for c, hc, hr, r in zip(cfgs, res.histories, ref.histories, range(len(cfgs))):
         assert hc.config == c and hc.summary["compacted"] is True
-        _assert_cut(hc, hr)
-        last = int(hc.metrics["step"][-1])
+        _assert_cut(hc, hr, rtol)
+        E, last = len(hc.metrics["step"]), int(hc.metrics["step"][-1])
+        assert E == _expected_rows(hr)
         for p, v in res.params.items():  # its parameters are those at its last logged step
-            assert np.array_equal(v[r].numpy(), ck[last][p][r].numpy(), equal_nan=True), p
+            got, want = v[r].numpy(), ck[last][p][r].numpy()
+            if rtol and np.isfinite(want).all():
+                assert np.abs(got - want).max() <= rtol * np.abs(want).max(), p
+            else:
+                assert np.array_equal(got, want, equal_nan=True), p
         stop = hc.summary["stop"]
         stops.append((stop, last))
-        if stop == "budget":
-            assert last == c.steps and hr.summary["generalized_step"] is None
-            continue
-        e = len(hc.metrics["step"]) - 1  # the check row at which it left
-        assert (e + 1) % CHECK_EVERY == 0 and last < c.steps
-        if stop == "diverged":
-            assert hc.status == hr.status == "diverged" and e + 1 == CHECK_EVERY
-            continue
-        # grokked: the rule holds at this check and at no earlier one
-        acc = hc.metrics["test/acc"]
-        assert np.all(acc[-GEN_PATIENCE:] >= np.float32(GEN_THRESHOLD))
-        assert hc.summary["generalized_step"] == hr.summary["generalized_step"] is not None
-        earlier = [(e2 + 1) for e2 in range(CHECK_EVERY - 1, e, CHECK_EVERY)]
-        assert all(not np.all(acc[x - GEN_PATIENCE:x] >= np.float32(GEN_THRESHOLD)) for x in earlier)
-    kinds = [s for s, _ in stops]
+        assert stop == ("diverged" if hr.status == "diverged" else "budget" if last == c.steps else "grokked")
+        if stop == "grokked":  # its history holds its grokking, at the uncompacted run's step
+            assert hc.summary["generalized_step"] == hr.summary["generalized_step"] is not None
     # the batch shrank more than once, and kept runs to the end: the test covers compaction
-    assert {"budget", "grokked", "diverged"} <= set(kinds)
+    assert {"budget", "grokked", "diverged"} <= {s for s, _ in stops}
     assert len({last for s, last in stops if s != "budget"}) >= 3
     # equality is not vacuous: the runs' curves differ from one another
     loss = [tuple(h.metrics["test/loss"][:20]) for h in ref.histories[:-1]]
@@ -86,13 +137,26 @@ def test_compacted_history_is_the_uncompacted_history_cut_at_its_stop(case):
     assert res.opt_state is None  # runs stopped at different steps: no common Adam t
 
 
+def test_compaction_stops_on_the_summarys_threshold():
+    """19/20 = float32(0.95) = 0.949999988 is below the summary's float64 rule; the float32
+    threshold compaction compares against agrees with float64 on every float32 near 0.95."""
+    x = np.float32(GEN_THRESHOLD)
+    near = [x]
+    for _ in range(3):
+        near = [np.nextafter(near[0], np.float32(0)), *near, np.nextafter(near[-1], np.float32(1))]
+    t = torch.tensor(near)
+    assert (t >= GEN_THRESHOLD_F32).tolist() == [float(v) >= GEN_THRESHOLD for v in near]
+    assert not float(np.float32(19 / 20)) >= GEN_THRESHOLD and bool(torch.tensor(19 / 20) >= GEN_THRESHOLD)
+
+
 def test_the_cut_test_catches_a_mixed_up_run():
     """_assert_cut fails when a history comes from another run, or is off by one row."""
     cfgs = _batch()[2:4]
     ref = train(cfgs, early_stop=False)
     res = train(cfgs, compact=True)
-    with pytest.raises(AssertionError):
-        _assert_cut(res.histories[0], ref.histories[1])
+    for rtol in (0.0, RTOL):  # exact and within the tolerance
+        with pytest.raises(AssertionError):
+            _assert_cut(res.histories[0], ref.histories[1], rtol)
     h = res.histories[0]
     shifted = type(h)(h.config, {k: v[1:] for k, v in h.metrics.items()}, h.status)
     with pytest.raises(AssertionError):
@@ -131,14 +195,17 @@ def _summary(h) -> dict:
     return {k: sweep._json_safe(v) for k, v in h.summary.items()}
 
 
-def _same(h1, h2, ignore=()):
-    """Same config, status, summary and curves (metrics starting with `ignore` left out)."""
+def _same(h1, h2, ignore=(), rtol: float = 0.0):
+    """Same config, status, summary and curves (metrics starting with `ignore` left out); with
+    rtol (a float path that rounds by slot) losses within rtol, as _assert_cut."""
     assert h1.config == h2.config and h1.status == h2.status
-    assert _summary(h1) == _summary(h2)
+    s1, s2 = _summary(h1), _summary(h2)
+    if rtol:
+        s1, s2 = ({k: v for k, v in s.items() if not k.endswith("_loss")} for s in (s1, s2))
+    assert s1 == s2
     keys = {k for k in h1.metrics if not k.startswith(ignore)}
     assert keys == {k for k in h2.metrics if not k.startswith(ignore)}
-    for k in keys:
-        assert np.array_equal(h1.metrics[k], h2.metrics[k], equal_nan=True), k
+    _assert_cut({k: h1.metrics[k] for k in keys}, {k: h2.metrics[k] for k in keys}, rtol, cut=False)
 
 
 def test_store_never_serves_a_cut_history_to_a_call_without_compact(tmp_path, monkeypatch):
@@ -166,6 +233,7 @@ def test_store_never_serves_a_cut_history_to_a_call_without_compact(tmp_path, mo
 
 def test_compact_call_on_a_store_of_full_histories_returns_what_a_cold_one_trains(tmp_path, monkeypatch):
     cfgs = _batch()
+    rtol = RTOL if _slot_rounding(cfgs) else 0.0  # cold = compacted; served = cut from uncompacted
     warm = Store(tmp_path / "warm.sqlite")
     sweep.run(cfgs, store=warm, early_stop=False, save_params=("W",))
     trained = _count_trained(monkeypatch)
@@ -176,7 +244,7 @@ def test_compact_call_on_a_store_of_full_histories_returns_what_a_cold_one_train
         if s.status == "diverged":  # served as stored: its compaction point is not in the curves
             assert s.metrics["step"][-1] == s.config.steps and c.summary["stop"] == "diverged"
             continue
-        _same(s, c, ignore=("param/",))  # a full-length one keeps its stored parameters
+        _same(s, c, ignore=("param/",), rtol=rtol)  # a full-length one keeps its stored parameters
     assert {h.summary["stop"] for h in served} >= {"grokked", "budget"}
     # stored parameters are those of the stored last row: a cut with save_params trains again
     trained.clear()
@@ -197,6 +265,6 @@ def test_compaction_benchmark_runs_at_toy_size(capsys):
     spec.loader.exec_module(mod)
     assert mod.main(["--M", "13", "--fracs", "0.6", "--seeds", "2", "--steps", "60", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
-    assert "| compact |" in out and "cut at each run's stop: True" in out
+    assert "| compact |" in out and "0 of " in out and "generalized_step identical: True" in out
     with pytest.raises(SystemExit):
         mod.main(["--seeds", "0"])
