@@ -141,7 +141,8 @@ class _Encoder:
         if _is_namedtuple_type(kind):
             return {"$": "namedtuple", "type": name, "items": [self.node(v) for v in obj]}
         if dataclasses.is_dataclass(obj):
-            fields = [[f.name, self.node(getattr(obj, f.name))] for f in dataclasses.fields(obj) if hasattr(obj, f.name)]
+            fields = [[f.name, self.node(getattr(obj, f.name))]
+                      for f in dataclasses.fields(obj) if hasattr(obj, f.name)]
             return {"$": "dataclass", "type": name, "fields": fields}
         raise TypeError(f"{name} is registered but is neither a dataclass nor a namedtuple")
 
@@ -246,7 +247,7 @@ class _Decoder:
         return tuple(self.node(v) for v in self._items(n))
 
     def _n_set(self, n: dict) -> set:
-        return set(self.node(v) for v in self._items(n))
+        return {self.node(v) for v in self._items(n)}
 
     def _n_frozenset(self, n: dict) -> frozenset:
         return frozenset(self.node(v) for v in self._items(n))

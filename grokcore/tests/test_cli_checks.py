@@ -162,7 +162,8 @@ def test_report_on_well_formed_json_of_the_wrong_shape(content: str, tmp_path: P
 
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
                      | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     lambda inner: (st.lists(inner, max_size=3)
+                                    | st.dictionaries(st.text(max_size=5), inner, max_size=3)),
                      max_leaves=8)
 _RECORD_FIELDS = sorted({k for r in sample_records() for k in r} | {"decision", "rule", "headline", "versions"})
 
