@@ -104,6 +104,25 @@ def check_options(config: pytest.Config) -> None:
         existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
         if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
             raise pytest.UsageError(f"--claims-report {opt}: cannot write under {parent}")
+    check_store(config)
+
+
+def check_store(config: pytest.Config) -> None:
+    """An existing results store that is damaged, of a newer schema or not writable is one usage
+    line before anything runs (the store's own StoreError message names the file and the fix),
+    not a traceback in every claim's setup. Only the controller checks; a missing store is
+    created by the first claim that needs it."""
+    if getattr(config, "workerinput", None) is not None:
+        return
+    from grokcore.engine.store import Store, StoreError, default_store_path
+
+    path = Path(config.getoption("claims_store", None) or default_store_path())
+    if not path.exists():
+        return
+    try:
+        Store(path, mode="rw").close()  # claims write their runs: a read-only store cannot serve them
+    except StoreError as err:
+        raise pytest.UsageError(f"results store: {err}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -212,9 +231,12 @@ def claims_device(pytestconfig: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def claims_store(pytestconfig: pytest.Config):
     """The session's results store (--claims-store), shared by all claim tests."""
-    from grokcore.engine.store import Store, default_store_path  # lazy: only claim tests need the store
+    from grokcore.engine.store import Store, StoreError, default_store_path  # lazy: only claim tests need it
 
-    store = Store(pytestconfig.getoption("claims_store") or default_store_path())
+    try:
+        store = Store(pytestconfig.getoption("claims_store") or default_store_path(), mode="rw")
+    except StoreError as err:  # e.g. created unwritable after check_store: one line, no traceback
+        pytest.fail(f"results store: {err}", pytrace=False)
     yield store
     store.close()
 

@@ -516,3 +516,18 @@ def test_the_checkout_fixtures_are_found_without_configuration(monkeypatch: pyte
            for p in claims.glob("test_*.py") for m in re.findall(r"^def (test_\w+)\(", p.read_text(), re.M)}
     assert ids and ids <= set(refs), sorted(ids - set(refs))
     assert all(refs[i].get("quote") or refs[i].get("claim") for i in ids)
+
+
+def test_a_damaged_store_is_one_usage_line(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A results store that is not a store stops the run before anything runs: rc 4, the store's
+    own one-line message, no traceback, the file left as it was."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
+    pytester.makepyfile(CLAIM_SUITE)
+    bad = pytester.path / "store.sqlite"
+    bad.write_bytes(b"not a database at all" * 100)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-m", "fast", "--claims-store", str(bad))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "results store:" in err and str(bad) in err and "Traceback" not in err
+    assert bad.read_bytes() == b"not a database at all" * 100
