@@ -5,7 +5,8 @@ seed 003; Tian, arXiv 2509.21519): what li2-wd-needed, -lazy-freeze, -independen
 Two sweeps feed the six claims (the store caches runs by config key):
 
 * fourier runs (li2-fourier): one M, one n well above and one well below the boundary, the
-  boundary search's hyperparameters (written out in GRIDS[tier]["fourier"]).
+  boundary search's hyperparameters (written out in GRIDS[tier]["fourier"]); and the runs of
+  the larger n again with weight decay 0 (the equal-n arm that does not generalize).
 * stages sweep (li2-wd-needed, -lazy-freeze, -independent, -interactive, -gf-dynamics): one
   (M, n) point well above the boundary; the Li² net under Adam on a weight-decay grid (η = 0
   included) and under SGD, seed 003's embedding MLP (embed_mlp, ReLU) under Adam and under SGD.
@@ -46,9 +47,11 @@ GRIDS = {
         # li2-fourier's own runs (boundary hyperparameters): 6 seeds at n = 0.9 M² (~1.8x the measured n* ~ 820 at
         # M = 41) and 6 at 0.25 M² (~0.5x n*, the memorizing comparison). Not the boundary search's runs: those sit
         # near n* by design, where concentration is partial and the verdict moved with the base seed (2026-12-01)
-        # the boundary search's hyperparameters (GRIDS["fast"]["boundary"] of claims/designs/li2.py), written out
+        # the boundary search's hyperparameters (GRIDS["fast"]["boundary"] of claims/designs/li2.py), written out.
+        # control_wd: the same seeds at the largest n trained with weight decay 0 (the equal-n arm that does not
+        # generalize: a probe of 3 seeds at η = 0, n = 0.9 M² reached test acc 0.89-0.91 and share 0.77, 2026-12)
         fourier=dict(M=41, seeds=6, width=64, steps=1500, eval_every=20, lr=1e-2, wd=3e-4, max_batch=16,
-                     n_fracs=(0.25, 0.9)),
+                     n_fracs=(0.25, 0.9), control_wd=0.0),
         stages=dict(M=17, ratio=0.85, seeds=6, width=64, embed=32, steps=1500, eval_every=20,
                     adam_lr=1e-2, wds=[0.0, 3e-4, 1e-3, 3e-3], wd=1e-3,
                     sgd_lr=0.5, sgd_momentum=0.9,
@@ -59,7 +62,7 @@ GRIDS = {
         # Fig. 3's n = 2016 (0.4 M², ~2.4x c M log M with the authors' c) and 0.08 M² (~0.5x) below the boundary
         # the boundary search's hyperparameters (GRIDS["gpu"]["boundary"] of claims/designs/li2.py), written out
         fourier=dict(M=71, seeds=15, width=2048, steps=20000, eval_every=100, lr=5e-4, wd=2e-4, max_batch=64,
-                     n_fracs=(0.08, 2016 / 71**2)),
+                     n_fracs=(0.08, 2016 / 71**2), control_wd=0.0),
         stages=dict(M=71, ratio=2016 / 71**2, seeds=15, width=2048, embed=128, steps=20000, eval_every=50,
                     adam_lr=5e-4, wds=[0.0, 5e-5, 2e-4, 1e-3], wd=2e-4,
                     sgd_lr=0.5, sgd_momentum=0.9,
@@ -87,6 +90,15 @@ def fourier_configs(tier: str, seed: int) -> list[RunConfig]:
     return [c for f in g["n_fracs"] for c in replicates(li2_run(g, "add", M, round(f * M * M), seed), seed, g["seeds"])]
 
 
+def fourier_control_configs(tier: str, seed: int) -> list[RunConfig]:
+    """li2-fourier's equal-n arm: the runs of the largest n_frac (same n, init and split seeds)
+    trained with weight decay g['control_wd'] (0), which keeps them from generalizing."""
+    g = GRIDS[tier]["fourier"]
+    M = g["M"]
+    return replicates(li2_run({**g, "wd": g["control_wd"]}, "add", M, round(max(g["n_fracs"]) * M * M), seed), seed,
+                      g["seeds"])
+
+
 def stages_groups(tier: str, seed: int) -> dict[str, list[RunConfig]]:
     """Li² net: Adam on the η grid (incl. 0), SGD at η = g['wd']; embed_mlp: Adam and SGD."""
     g = GRIDS[tier]["stages"]
@@ -108,6 +120,7 @@ def stages_groups(tier: str, seed: int) -> dict[str, list[RunConfig]]:
 def plan_configs(tier: str, seed: int = 0) -> dict[str, list[RunConfig]]:
     """The configs a tier trains, for `grokcore plan` (no training): exactly the sweeps' configs."""
     return {"li2-fourier": fourier_configs(tier, seed),
+            "li2-fourier-control": fourier_control_configs(tier, seed),
             "li2-stages": [c for v in stages_groups(tier, seed).values() for c in v]}
 
 
@@ -129,9 +142,13 @@ def fourier_grid(tier: str) -> dict:
 
 
 def fourier_sweep(tier: str, store, device, seed: int) -> list:
-    """Train li2-fourier's runs, keeping the final first-layer weights (param/W)."""
-    return _run(fourier_configs(tier, seed), store, device, f"li2-fourier/{tier}", GRIDS[tier]["fourier"],
-                save_params=("W",))
+    """Train li2-fourier's runs and then its η = 0 arm, keeping the final first-layer weights
+    (param/W). Two training calls, so the arms never share a batch: a batch stops early only when
+    every run in it has generalized, and the η = 0 runs would keep the others training."""
+    g = GRIDS[tier]["fourier"]
+    main = _run(fourier_configs(tier, seed), store, device, f"li2-fourier/{tier}", g, save_params=("W",))
+    return main + _run(fourier_control_configs(tier, seed), store, device, f"li2-fourier-control/{tier}", g,
+                       save_params=("W",))
 
 
 def fourier_records(hists, M: int) -> list[dict]:
@@ -145,7 +162,7 @@ def fourier_records(hists, M: int) -> list[dict]:
                                          h.config.model.init_scale)["W"].numpy() for h in hs])
     fin = orderparams.fourier_concentration(torch.as_tensor(W_fin).float(), M)
     ini = orderparams.fourier_concentration(torch.as_tensor(W_ini).float(), M)
-    return [dict(seed=h.config.seed, n=h.config.n_train, gen=Mz.generalized(h),
+    return [dict(seed=h.config.seed, n=h.config.n_train, wd=h.config.optim.weight_decay, gen=Mz.generalized(h),
                  share=float(fin["fourier/top_share"][i]), share_init=float(ini["fourier/top_share"][i]),
                  neurons=fin["fourier/top_share_neurons"][i].numpy().ravel(),
                  neurons_init=ini["fourier/top_share_neurons"][i].numpy().ravel(),
@@ -178,13 +195,15 @@ def stages_sweep(tier: str, store, device, seed: int) -> StageRuns:
 
 # --------------------------------------------------------------------------- figures
 
-def fourier_figure(gen: list[dict], non: list[dict]):
-    """Per-neuron top-frequency shares: generalized runs (final, at init), not generalized (final)."""
+def fourier_figure(gen: list[dict], groups: dict):
+    """Per-neuron top-frequency shares: generalized runs (final, at init) and each group of
+    not-generalized runs (final)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     ax.hist(np.concatenate([r["neurons"] for r in gen]), bins=30, alpha=0.6, label="generalized (final)")
     ax.hist(np.concatenate([r["neurons_init"] for r in gen]), bins=30, alpha=0.6, label="same runs at init")
-    if non:
-        ax.hist(np.concatenate([r["neurons"] for r in non]), bins=30, alpha=0.6, label="not generalized (final)")
+    for label, rs in groups.items():
+        if rs:
+            ax.hist(np.concatenate([r["neurons"] for r in rs]), bins=30, alpha=0.6, label=f"{label} (final)")
     ax.set_xlabel("per-neuron share of power in its top frequency")
     ax.legend(fontsize=7)
     return fig
@@ -215,16 +234,27 @@ def curves_figure(groups: dict, key, title: str, hline=None, logy=True):
 # --------------------------------------------------------------------------- card sections
 
 def fourier_card(claim, recs: list[dict], M: int) -> None:
-    """The generalized runs' share at init, per-neuron shares, coverage and the figure."""
-    gen, non = [r for r in recs if r["gen"] == 1], [r for r in recs if r["gen"] == 0]
+    """Mean shares per group (generalized; not generalized at the generalized runs' n, η = 0; not
+    generalized at a smaller n), the generalized runs' share at init, per-neuron shares, coverage
+    and the figure."""
+    gen = [r for r in recs if r["gen"] == 1]
     if not gen:
         return
+    n_gen = {r["n"] for r in gen}
+    groups = {"not generalized, same n": [r for r in recs if r["gen"] == 0 and r["n"] in n_gen],
+              "not generalized, smaller n": [r for r in recs if r["gen"] == 0 and r["n"] not in n_gen]}
+    mean_stat(claim, "mean top-frequency share, generalized", [r["share"] for r in gen], claimed="> 0.5")
+    for label, rs in groups.items():
+        mean_stat(claim, f"mean top-frequency share, {label} (n = {sorted({r['n'] for r in rs})}, "
+                         f"η = {sorted({r['wd'] for r in rs})})", [r["share"] for r in rs])
+    claim.note("the smaller-n runs differ from the generalized ones in n (and generalization); they are shown, "
+               "not decided on: the decision's comparison is at equal n, seed and split")
     neur = np.concatenate([r["neurons"] for r in gen])
     claim.stat("share at init (mean, generalized runs)", float(np.mean([r["share_init"] for r in gen])))
     claim.note(f"generalized runs: per-neuron top share median {np.median(neur):.2f}, fraction of neurons > 0.9: "
                f"{np.mean(neur > 0.9):.2f}; coverage {np.mean([r['coverage'] for r in gen]):.2f} of {M // 2} "
                f"frequencies; a/b same top frequency {np.mean([r['same_ab'] for r in gen]):.2f}")
-    claim.figure(fourier_figure(gen, non), f"Fourier concentration of W, M={M}")
+    claim.figure(fourier_figure(gen, groups), f"Fourier concentration of W, M={M}")
 
 
 def stage_card(claim, run: StageRuns) -> tuple[dict, list]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import defaultdict
 from typing import Callable
+
+import numpy as np
 
 from grokcore.decide import gates, verdicts
 from grokcore.decide.measures_li2 import ALPHA, generalized
@@ -126,39 +129,48 @@ def independent_pass(r: dict):
     return bool(r["II_cos_med"] > 0.6 and r["II_norm_ratio"] > 1)
 
 
-def interactive_pass(r: dict, frac: float = 0.1):
-    """Stage III gradient still significant, scale-free: median total gradient norm after gen
-    > ``frac`` x the run's own total gradient norm at initialization (the seed's absolute
-    0.1 depends on loss, width and parametrisation; here 0.1 is a fraction of the same net's
-    initial gradient). None without a Stage III window."""
-    if "III_gnorm_rel" not in r:
-        return None
-    return bool(r["III_gnorm_rel"] > frac)
+LAZY = ("li2/sgd", "li2/adam")  # the Li² net (the theory's model) under gradient descent and under Adam
 
 
-def lazy_verdict(rows: list[dict], primary=PRIMARY, alpha: float = ALPHA) -> Verdict:
-    """The decision of lazy_freeze_rule on stage rows (measures_li2.stage_rows): per primary
-    condition verdicts.one_sample of the runs' lazy_log_ratio < 0, combined by ``both``."""
+def lazy_verdict(rows: list[dict], conditions=LAZY, alpha: float = ALPHA) -> Verdict:
+    """The decision of lazy_freeze_rule on stage rows (measures_li2_stages.stage_rows): per
+    condition verdicts.one_sample of the runs' lazy_wv < 0, combined by ``both``."""
     conds = by_condition(rows)
     parts = {}
-    for c in primary:
-        vals = [r["lazy_log_ratio"] for r in conds.get(c, []) if "lazy_log_ratio" in r]
-        parts[c] = verdicts.one_sample(vals, 0.0, "less", alpha, what=f"log(rel ΔW1 Stage I / Stage II), {c}")
+    for c in conditions:
+        vals = [r["lazy_wv"] for r in conds.get(c, []) if "lazy_wv" in r]
+        what = ("log(drift W1 / drift out) in Stage I" + (" − log(first-step ratio)" if c.endswith("/adam") else "")
+                + f", {c}")
+        parts[c] = verdicts.one_sample(vals, 0.0, "less", alpha, what=what)
     return both(parts)
 
 
 def lazy_freeze_rule(hists, alpha: float = ALPHA) -> Verdict:
-    """li2-lazy-freeze, scale-free: does the hidden layer move less in Stage I than in Stage II?
+    """li2-lazy-freeze: in Stage I, while the output layer fits the training set, does the hidden
+    layer W1 move less than the output layer?
 
-    Per run (measures_li2.stage_measures; mem = first eval with train acc >= 0.99, gen = first test
-    acc >= 0.95 at or after it): log(median relative per-step change ‖ΔW1‖/‖W1‖ of the hidden input
-    weights over the Stage I evals [1, mem) / the same median over Stage II [mem, gen or end)). The
-    ratio cancels lr, width, init scale and Adam's per-weight step (the seed's absolute ‖ΔW1‖ < 1e-3
-    is set by lr under Adam). Per Adam condition (PRIMARY: Li² net, embed_mlp), exact sign-flip
-    tests of mean log ratio < 0 with a t CI (verdicts.one_sample) at α = 0.05, combined by ``both``:
+    Seed 003's toy model (gradient descent + weight decay): "the hidden weights barely change; the
+    output weights get trained so as to fit the training set". Per run, Stage I = from init to mem
+    (the first eval with train acc >= 0.99); each layer's displacement over it in units of its own
+    initial norm, d = ‖p_mem − p_0‖ / ‖p_0‖ (drift/<p>), and the contrast c = log(d_W1 / d_out)
+    (measures_li2_stages.stage_measures, lazy_wv):
+      gradient descent  null c = 0 (both layers move the same in proportion to their size);
+      Adam              each weight moves by at most lr per step, so two layers whose weights move
+                        equally coherently have c = log(RMS out_0 / RMS W1_0), an init-scale ratio
+                        fixed by the design; it is measured in the same run as the first step's
+                        log(‖ΔW1‖/‖W1‖ / ‖Δout‖/‖out‖) (Adam's first update is lr·sign(g) on every
+                        weight) and subtracted: c < 0 iff W1's weights moved less coherently than the
+                        output layer's (the theory's "gradients reaching W are mostly noise").
+    Per condition of LAZY (the Li² net under full-batch gradient descent with momentum 0.9, and
+    under Adam), verdicts.one_sample (exact sign-flip test of mean c < 0, t CI) at α = 0.05,
+    combined by ``both``:
       supported     both conditions supported;
-      refuted       both refuted (the opposite one-sided test rejects);
-      inconclusive  otherwise (mixed or undecided)."""
+      refuted       both refuted (the opposite one-sided test rejects: W1 moved as much or more);
+      inconclusive  otherwise, e.g. the contrast holds under one optimizer only (named per part).
+    Cannot detect: "barely" as an absolute amount (d_W1 at memorization is reported); the seed's
+    per-step ‖ΔW1‖ < 1e-3 (under Adam set by lr); plain gradient descent without momentum; the
+    embedding MLP (reported, not deciding). The old contrast, W1's per-step change in Stage I vs
+    Stage II, is shown but does not decide: under Adam it exceeds 1 whatever the dynamics."""
     return lazy_verdict(stage_rows(hists), alpha=alpha)
 
 
@@ -177,19 +189,45 @@ def independent_rule(hists, alpha: float = ALPHA) -> Verdict:
     return stage_rate_verdict(stage_rows(hists), independent_pass, "aligned & growing", alpha=alpha)
 
 
-def interactive_rule(hists, alpha: float = ALPHA) -> Verdict:
-    """li2-interactive, scale-free: after generalization, is the loss gradient still significant?
+def interactive_verdict(rows: list[dict], conditions=PRIMARY, alpha: float = ALPHA) -> Verdict:
+    """The decision of interactive_rule on stage rows: per condition verdicts.one_sample of the
+    runs' III_eq_log_ratio > 0, combined by ``both``; runs without a Stage III counted."""
+    conds = by_condition(rows)
+    parts = {}
+    for c in conditions:
+        rs = conds.get(c, [])
+        vals = [r["III_eq_log_ratio"] for r in rs if "III_eq_log_ratio" in r]
+        v = verdicts.one_sample(vals, 0.0, "greater", alpha, what=f"log(‖∇L‖ / η‖θ‖) in Stage III, {c}")
+        ev = [r["III_evals"] for r in rs if "III_evals" in r]
+        parts[c] = dataclasses.replace(v, reason=f"{v.reason} ({len(vals)} runs with a Stage III, "
+                                                 f"{len(rs) - len(vals)} without; Stage III evals per run "
+                                                 f"{min(ev) if ev else 0}-{max(ev) if ev else 0})")
+    return both(parts)
 
-    Stage III = the evals from test acc first >= 0.95 to the end of the log. A run passes iff its
-    median total loss-gradient norm (weight decay excluded) in Stage III > 0.1 x the same run's total
-    gradient norm at initialization (interactive_pass; the seed's absolute 0.1 depends on loss, width
-    and parametrisation). Runs without a Stage III are left out and counted. Per Adam condition
-    (PRIMARY), the pass rate vs 1/2 by exact one-sided binomial tests (verdicts.rate) at α = 0.05,
-    combined by ``both``:
-      supported     both conditions' rates above 1/2;
-      refuted       both below 1/2;
-      inconclusive  otherwise."""
-    return stage_rate_verdict(stage_rows(hists), interactive_pass, "grad norm > 0.1 x init", alpha=alpha)
+
+def interactive_rule(hists, alpha: float = ALPHA) -> Verdict:
+    """li2-interactive: after test accuracy reaches 95%, is the loss gradient still larger than at
+    the weight-decay fixed point, i.e. more than weight decay alone keeps it?
+
+    Seed 003: "accuracy already high (>= 95%), but grad_norm still significant (> 0.1): still
+    fine-tuning". With coupled L2 weight decay η the training fixed point has ∇L = −ηθ, so a net that
+    has stopped learning keeps ‖∇L‖ = η‖θ‖ > 0: that, not 0 (and not the seed's absolute 0.1, which
+    depends on loss, width and scale), is the baseline of "still significant". Per run, Stage III =
+    the evals from the first test acc >= 0.95 (at or after memorization) to the end of the log;
+    s = median over Stage III of log(‖∇L‖ / (η‖θ‖)), ‖∇L‖ over every parameter (weight decay
+    excluded), ‖θ‖ over every parameter (measures_li2_stages.stage_measures, III_eq_log_ratio):
+    s > 0, the loss gradient exceeds the fixed point's; s < 0, weight decay outweighs it and the
+    weights shrink. Runs without a Stage III (never generalized) are left out and counted. Per
+    Adam condition (PRIMARY: the Li² net and seed 003's embedding MLP), verdicts.one_sample (exact
+    sign-flip test of mean s > 0, t CI) at α = 0.05, combined by ``both``:
+      supported     both conditions' mean s > 0;
+      refuted       both < 0 (the loss gradient is below the weight-decay balance);
+      inconclusive  otherwise, named per condition.
+    Cannot detect: a net gradient orthogonal to θ, which changes ‖∇L‖ only at second order (a
+    component x·η‖θ‖ gives s ≈ x²/2), so s near 0 does not prove the weights are at rest (‖∇L + ηθ‖
+    is not logged); which features G_F focuses on. Shown, not deciding: the seed's absolute 0.1, and
+    log(largest ‖∇L‖ after gen / ‖∇L‖ at gen), the seed's "new peak" marker."""
+    return interactive_verdict(stage_rows(hists), alpha=alpha)
 
 
 def wd_verdict(y_wd, y_0, alpha: float = ALPHA, wd: float | None = None) -> Verdict:
@@ -237,62 +275,104 @@ def wd_needed_rule(hists, alpha: float = ALPHA) -> Verdict:
                       [generalized(h) for h in adam if h.config.optim.weight_decay == 0.0], alpha, etas[0])
 
 
-def gf_verdict(rise, etas, plateau, alpha: float = ALPHA) -> Verdict:
-    """The decision of gf_dynamics_rule on per-run (rise then decay, η, plateau)."""
-    parts = {"plateau increases with η": verdicts.trend(etas, plateau, "greater", alpha,
-                                                        what="kendall tau (η, plateau ‖G_F‖)"),
-             "rise then decay": verdicts.rate(int(sum(rise)), len(rise), 0.5, "greater", alpha,
-                                              what="rate(rise then decay)")}
-    v = verdicts.all_of(parts)
-    n = len(rise)
-    return Verdict(v.verdict, v.effect, v.alpha, v.reason, v.claimed,
-                   power=f"{n} runs over {len(set(etas))} η: {rate_power(n, 0.5, alpha)}; the trend's smallest "
-                         "permutation p is 1/(n_perm + 1)")
+GF_FACTOR = 2.0  # "rise then decay": up by more than this factor from the start, down by more than it to the plateau
+
+
+def gf_seed_stats(runs, factor: float = GF_FACTOR) -> tuple[dict, dict]:
+    """From per-run (seed, η, GFShape): per seed the mean shape statistic over its η levels
+    (GFShape.shape(factor)), and per seed the least-squares slope of log plateau on log η over its
+    η > 0 runs (>= 2 distinct η with a positive plateau; else absent)."""
+    shape, pts = defaultdict(list), defaultdict(list)
+    for seed, eta, g in runs:
+        v = g.shape(factor)
+        if math.isfinite(v):
+            shape[seed].append(v)
+        if eta > 0 and g.plateau > 0:
+            pts[seed].append((math.log(eta), math.log(g.plateau)))
+    slope = {}
+    for seed, xy in pts.items():
+        x, y = np.array(xy, float).T
+        if np.unique(x).size >= 2:  # least-squares slope
+            xc = x - x.mean()
+            slope[seed] = float(xc @ (y - y.mean()) / (xc @ xc))
+    return {s: float(np.mean(v)) for s, v in shape.items()}, slope
+
+
+def gf_verdict(runs, alpha: float = ALPHA, factor: float = GF_FACTOR) -> Verdict:
+    """The decision of gf_dynamics_rule on per-run (seed, η, measures_li2_stages.GFShape)."""
+    shape, slope = gf_seed_stats(runs, factor)
+    sv, bv = list(shape.values()), list(slope.values())
+    parts = {"plateau grows with η": lambda a: verdicts.one_sample(
+                 bv, 0.0, "greater", a, what="per-seed slope d log(plateau ‖G_F‖) / d log η"),
+             "rise then decay": lambda a: verdicts.one_sample(
+                 sv, 0.0, "greater", a, what=f"per-seed mean of min(log rise, log decay) − log {factor:g}")}
+    v = verdicts.conjunction(parts, alpha)
+    n_eta = len({eta for _, eta, _ in runs})
+    return Verdict(v.verdict, v.effect, v.alpha, f"{len(runs)} runs, {len(shape)} seeds x {n_eta} η; {v.reason}",
+                   v.claimed, power=v.power)
 
 
 def gf_dynamics_rule(hists, alpha: float = ALPHA) -> Verdict:
-    """li2-gf-dynamics: does ‖G_F‖ rise then decay, to a plateau that grows with weight decay η?
+    """li2-gf-dynamics: does ‖G_F‖ first rise, then decay, to a plateau that grows with weight decay η?
 
-    Data: the Li² net under Adam over the η grid (0 included). Per run (measures_li2.gf_shape, on
-    gf/norm = ‖∂L/∂F‖ on the training batch): rise then decay = the maximum comes after the first
-    eval and the plateau (mean over the last 10% of evals) is < half the maximum (ratios: scale-free).
-    At α = 0.05, all of (verdicts.all_of):
-      rise then decay    the rate of such runs > 1/2 (exact one-sided binomial, verdicts.rate);
-      plateau grows      Kendall τ-b(η, plateau) > 0 (one-sided permutation p, ties between seeds
-                         at one η allowed; verdicts.trend);
-    supported iff both parts are; refuted iff a part's opposite test rejects; else inconclusive."""
-    rise, etas, plateau = [], [], []
-    for h in hists:
-        s = gf_shape(h)
-        if s is not None:
-            rise.append(s[0])
-            plateau.append(s[1])
-            etas.append(h.config.optim.weight_decay)
-    return gf_verdict(rise, etas, plateau, alpha)
+    Data: the Li² net under Adam over the η grid (0 included); replicate r has the same init and
+    split at every η, so seeds are the units. Per run (measures_li2_stages.gf_shape on gf/norm =
+    ‖∂L/∂F‖ on the training batch): start = the first eval, peak = the maximum, plateau = the mean
+    over the last 10% of evals. Two parts, each tested over seeds by verdicts.one_sample (exact
+    sign-flip test, t CI):
+      rise then decay    per run min(log(peak/start), log(peak/plateau)) − log 2 (a rise to more
+                         than twice the start and a fall to less than half the peak, not merely
+                         "the maximum is not the first eval"), averaged per seed over η; mean > 0;
+      plateau grows      per seed the least-squares slope b of log plateau on log η over its η > 0
+                         runs; mean b > 0 (the theory's O(η) plateau is b = 1, reported);
+    combined by verdicts.conjunction at α = 0.05: supported iff both parts are supported at α;
+    refuted iff a part's opposite test rejects at α/2 (Bonferroni over the parts); else inconclusive.
+    Cannot detect: the exponential form of the decay; the plateau's absolute O(η) size."""
+    runs = [(h.config.seed, h.config.optim.weight_decay, s) for h in hists if (s := gf_shape(h)) is not None]
+    return gf_verdict(runs, alpha)
 
 
 # ------------------------------------------------------------------ Fourier
 
+def fourier_pairs(records: list[dict]) -> list[tuple[dict, dict]]:
+    """(generalized, not generalized) record pairs at the same (seed, n): the same init, split and
+    n trained in two arms (the design: weight decay η > 0 and η = 0), one of which generalized."""
+    by: dict = defaultdict(lambda: ([], []))
+    for r in records:
+        if r["gen"] in (0, 1):
+            by[(r["seed"], r["n"])][int(r["gen"] == 0)].append(r)
+    return [(g[0], n[0]) for g, n in by.values() if len(g) == 1 and len(n) == 1]
+
+
 def fourier_rule(records: list[dict], alpha: float = ALPHA) -> Verdict:
     """li2-fourier: after generalization, do the hidden neurons' input weights concentrate on one
-    Fourier frequency?
+    Fourier frequency, beyond what the same net reaches at the same n without generalizing?
 
-    records: per run dict(seed, gen (0/1), share = the final W's per-neuron share of the non-DC power
-    in its top frequency, averaged over the a- and b-blocks and the neurons, share_init = the same
-    run's W at initialization). At α = 0.05, all of (verdicts.all_of):
-      level         the generalized runs' mean share > 0.5 (exact sign-flip test, t CI);
-      above init    their final share > their share at init (paired sign-flip test);
-      above non     generalized > not-generalized runs (one-sided Mann-Whitney);
-    supported iff every part is; refuted iff a part's opposite test rejects; else inconclusive."""
+    records: per run dict(seed, n, gen (1/0), share, share_init): share = the final W's per-neuron
+    share of the non-DC power in its top frequency, averaged over the a- and b-blocks and the
+    neurons; share_init = the same run's W at initialization. Three parts:
+      level           the generalized runs' mean share > 0.5 (one frequency holds most of the
+                      power; verdicts.one_sample);
+      above init      their final share > their share at init (verdicts.paired, per run);
+      above not gen.  at equal n: per (seed, n) with one generalized and one not-generalized run
+                      (the design trains the same n, init and split with η > 0 and with η = 0),
+                      share(generalized) − share(not) > 0 (verdicts.paired);
+    combined by verdicts.conjunction at α = 0.05: supported iff every part is supported at α;
+    refuted iff a part's opposite test rejects at α/3 (Bonferroni); else inconclusive.
+    Cannot detect: whether generalization or weight decay makes the difference at equal n (η = 0 is
+    what keeps those runs from generalizing); that the frequencies are the paper's Stage-II energy
+    maxima. Runs at a smaller n that memorize are reported, not decided on (they differ in n)."""
     gen = [r for r in records if r["gen"] == 1]
     non = [r for r in records if r["gen"] == 0]
+    pairs = fourier_pairs(records)
     s_gen = [r["share"] for r in gen]
-    parts = {"one frequency dominates": verdicts.one_sample(s_gen, 0.5, "greater", alpha,
-                                                            "mean top-frequency share (generalized)"),
-             "above init": verdicts.paired(s_gen, [r["share_init"] for r in gen], "greater", alpha,
-                                           what="share: final - init (generalized)"),
-             "above not generalized": verdicts.two_groups(s_gen, [r["share"] for r in non], "greater", alpha,
-                                                          what="share: generalized - not generalized")}
-    v = verdicts.all_of(parts)
-    return Verdict(v.verdict, v.effect, v.alpha, f"{len(gen)} generalized, {len(non)} not; {v.reason}", v.claimed,
-                   power=v.power)
+    parts = {"one frequency dominates": lambda a: verdicts.one_sample(s_gen, 0.5, "greater", a,
+                                                                      "mean top-frequency share (generalized)"),
+             "above init": lambda a: verdicts.paired(s_gen, [r["share_init"] for r in gen], "greater", a,
+                                                     what="share: final - init (generalized)"),
+             "above not generalized at equal n": lambda a: verdicts.paired(
+                 [g["share"] for g, _ in pairs], [n["share"] for _, n in pairs], "greater", a,
+                 what="share: generalized - not generalized, same seed and n")}
+    v = verdicts.conjunction(parts, alpha)
+    return Verdict(v.verdict, v.effect, v.alpha, f"{len(gen)} generalized, {len(non)} not, {len(pairs)} equal-n "
+                                                 f"pairs; {v.reason}", v.claimed, power=v.power)
