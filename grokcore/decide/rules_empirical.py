@@ -7,7 +7,8 @@ robustness gates (grokcore.decide.gates) on perturbed data: histories read at ha
 each seed left out. Two layers:
 
 * array rules (unit-tested on synthetic data, grokcore/tests/test_rules_empirical.py):
-  ``delay_verdict``, ``censored_trend``, ``change_verdict``;
+  ``delay_verdict`` (with ``delay_shape``), ``wd_order_verdict`` (with ``wd_pair_verdict``),
+  ``censored_trend``, ``change_verdict``;
 * claim rules (what ``claim.decide`` calls, each docstring the claim's decision rule):
   ``grok_delayed_rule``, ``grok_wd_speeds_rule``, ``grok_lazy_rich_rule``, ``order_params_rule``
   -- measurements (grokcore.base.detect) + the array rule; ``*_stats`` are what the cards record
@@ -16,9 +17,9 @@ each seed left out. Two layers:
 Censoring: every run of one sweep shares one step budget T. A run that never reaches the
 grokking rule has t_grok > T, a right-censored time. Trends in t_grok are decided by
 censored-data statistics (grokcore.decide.survival, lifelines: permutation log-rank trend test,
-Cox log hazard ratio, Kaplan-Meier medians); diverged runs are excluded and counted. For a
-ratio t_grok / t_mem (grok-delayed), T is a lower bound (conservative for "ratio > 2"; a
-censored run can never count toward "ratio < 2").
+Cox log hazard ratio, Kaplan-Meier medians); diverged runs are excluded and counted. grok-delayed's per-seed
+shape indicators are undetermined when the budget censors them, and an undetermined seed is
+counted against whichever direction is being decided (delay_verdict).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import math
 from functools import partial
 
 import numpy as np
+from scipy import stats as sps
 
 from grokcore.base import detect
 from grokcore.base.detect import DetectRule
@@ -37,7 +39,14 @@ from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 ALPHA = 0.05
 MEM_RULE = (0.99, 1)  # seed 001 code: first logged epoch with train acc > 99%
 GROK_RULE = (0.95, 1)  # seed 001 code: first logged epoch with test acc > 95%
-RATIO_NULL = 2.0  # grok-delayed: the pre-stated factor t_grok / t_mem > 2
+# grok-delayed's shape (delay_verdict): "near chance" = test accuracy below chance + NEAR_CHANCE x
+# (1 - chance), the 10 % level of the rise from chance to 1 (the 10 %-to-95 % rise time of the
+# seed's 0.95 threshold); the plateau [t_mem, t_lo) must last >= PLATEAU_FACTOR x t_mem (near chance
+# until >= 2 t_mem: the old rule's pre-stated factor 2, now on leaving chance rather than on reaching
+# 0.95); the rise t_grok - t_lo must be shorter than RISE_FACTOR x the plateau.
+NEAR_CHANCE = 0.1
+PLATEAU_FACTOR = 1.0
+RISE_FACTOR = 1.0
 ORDER_NAMES = {"order/rqi": "RQI", "order/eff_rank": "effective rank", "order/pr": "participation ratio",
                "order/kernel_align": "kernel alignment", "order/fourier_snr": "Fourier SNR"}
 
@@ -96,56 +105,82 @@ def budget_of(hs) -> int:
 
 # ------------------------------------------------------------------ array rules
 
-def _exp_effect(e: Estimate, name: str) -> Estimate:
-    return dataclasses.replace(e, name=name, value=math.exp(e.value), lo=math.exp(e.lo),
-                               hi=math.exp(e.hi) if math.isfinite(e.hi) else math.inf)
+def _majority(yes, unknown, n: int, alpha: float, what: str) -> Verdict:
+    """Is the fraction of seeds with a property > 1/2 (the median seed has it)? ``yes`` seeds have
+    it, ``unknown`` ones are censored by the budget (could go either way). Exact one-sided binomial
+    tests (verdicts.rate): supported if yes / n > 1/2 with every unknown counted as no; refuted if
+    (yes + unknown) / n < 1/2 with every unknown counted as yes (each test conservative, so each
+    error rate <= alpha). The interval: the lower Clopper-Pearson bound of yes / n and the upper one
+    of (yes + unknown) / n, each at 1 - alpha (a 1 - 2 alpha interval, labelled so)."""
+    k_lo, k_hi = int(yes), int(yes) + int(unknown)
+    lo_v = verdicts.rate(k_lo, n, 0.5, "greater", alpha, what=what)
+    hi_v = verdicts.rate(k_hi, n, 0.5, "less", alpha, what=what)  # supported here = the fraction is < 1/2
+    cnt = f"{k_lo}/{n}" + (f" (+{int(unknown)} censored by the budget)" if unknown else "")
+    e = Estimate(what, k_lo / n, lo_v.effect.lo, hi_v.effect.hi, lo_v.effect.alpha, lo_v.effect.p,
+                 lo_v.effect.method + ("; censored seeds counted against the claim for support, for it for "
+                                       "refutation" if unknown else ""), cnt)
+    if lo_v.verdict == SUPPORTED:
+        return Verdict(SUPPORTED, e, alpha, f"{what} = {cnt}: > 1/2, one-sided exact binomial p = {lo_v.effect.p:.3g}"
+                                            f" < alpha = {alpha:g}", "> 0.5")
+    if hi_v.verdict == SUPPORTED:
+        return Verdict(REFUTED, e, alpha, f"{what} = {cnt}: < 1/2, one-sided exact binomial p = {hi_v.effect.p:.3g} < "
+                                          f"alpha = {alpha:g}", "> 0.5")
+    return Verdict(INCONCLUSIVE, e, alpha, f"{what} = {cnt}: neither > 1/2 nor < 1/2 at alpha = {alpha:g}", "> 0.5")
 
 
-def delay_verdict(tmem, tgrok, budget: float, ratio_null: float = RATIO_NULL, alpha: float = ALPHA) -> Verdict:
-    """grok-delayed: test accuracy jumps well after training accuracy saturates.
+def delay_shape(tmem, tlo, tgrok, budget: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed (t_mem finite): does its curve show the two parts of grokking? 1 yes, 0 no, NaN
+    censored by the budget (undetermined). t_lo: first step with test accuracy above near-chance
+    (NaN: still near chance at the budget); t_grok: first step >= 0.95 (NaN: not within the budget).
+      plateau  test accuracy still near chance at t_mem + PLATEAU_FACTOR x t_mem:
+               t_lo - t_mem >= PLATEAU_FACTOR x t_mem (t_lo censored: yes when the budget is past
+               that point, else undetermined);
+      sudden   a plateau (t_lo > t_mem) and then a rise t_grok - t_lo < RISE_FACTOR x (t_lo - t_mem);
+               t_grok censored: no when the budget already makes the rise that long, else
+               undetermined; t_lo censored: undetermined (no rise within the budget)."""
+    tm, tl, tg = (np.asarray(v, float) for v in (tmem, tlo, tgrok))
+    T = float(budget)
+    plateau = np.where(np.isfinite(tl), (tl - tm >= PLATEAU_FACTOR * tm).astype(float),
+                       np.where(T - tm >= PLATEAU_FACTOR * tm, 1.0, np.nan))
+    P = tl - tm
+    with np.errstate(invalid="ignore"):
+        both = ((P > 0) & (tg - tl < RISE_FACTOR * P)).astype(float)
+        cens = np.where((P <= 0) | (T - tl >= RISE_FACTOR * P), 0.0, np.nan)
+    sudden = np.where(np.isfinite(tl), np.where(np.isfinite(tg), both, cens), np.nan)
+    return plateau, sudden
 
-    Per seed: t_mem (memorized) and t_grok (generalized; NaN = censored at ``budget``, replaced
-    by the budget, a lower bound). Parts, each one-sided at ``alpha``:
-      ratio  mean log(t_grok / t_mem) > log(ratio_null): exact sign-flip test + t interval
-             (stats.one_sample), reported as the geometric-mean ratio;
-      lag    mean(t_grok - t_mem) > 0, same test;
-      jump   the fraction of seeds whose test accuracy jumps within the budget > 1/2 (Wilson):
-             without an observed jump there is no grokking to call delayed.
-    supported: every part supported. refuted: the ratio's or lag's opposite test rejects and no
-    seed is censored (a censored seed's ratio is unbounded above, so it can never count toward
-    "ratio < 2"); a jump rate significantly below 1/2 is censoring, not a refutation: inconclusive.
-    Runs that never memorize are dropped (they carry no t_mem)."""
-    tm, tg = np.asarray(tmem, float), np.asarray(tgrok, float)
+
+def delay_verdict(tmem, tlo, tgrok, budget: float, alpha: float = ALPHA) -> Verdict:
+    """grok-delayed's shape test. Per seed that memorized (t_mem finite; the others dropped and
+    counted) the two indicators of delay_shape; each part asks whether the median seed has it
+    (_majority: exact one-sided binomial tests, censored seeds counted against whichever direction
+    is being decided). verdicts.conjunction of the parts: supported iff both parts are supported at
+    alpha (intersection-union: level alpha); refuted iff a part is refuted at alpha / 2 (a refutation
+    may come from either part: Bonferroni); else inconclusive."""
+    tm, tl, tg = (np.asarray(v, float) for v in (tmem, tlo, tgrok))
     ok = np.isfinite(tm)
-    tm, tg = tm[ok], tg[ok]
-    n, censored = int(tm.size), np.isnan(tg)
+    n, dropped = int(ok.sum()), int((~ok).sum())
+    claimed = "> 0.5"
+    drop = f"; {dropped} seeds never memorized (dropped)" if dropped else ""
     if n < 2:
-        return Verdict(INCONCLUSIVE, None, alpha, f"only {n} seeds memorized (train acc >= 0.99)", f"> {ratio_null:g}")
-    tg_lb = np.where(censored, float(budget), tg)
-    lag = tg_lb - tm
-    logr = np.log(tg_lb / np.maximum(tm, 1.0))  # t_mem >= the first eval step > 0 in practice
-    ratio = verdicts.one_sample(logr, math.log(ratio_null), "greater", alpha, what="mean log(t_grok/t_mem)")
-    if ratio.effect is not None:
-        ratio = dataclasses.replace(ratio, effect=_exp_effect(ratio.effect, "t_grok/t_mem (geometric mean)"),
-                                    claimed=f"> {ratio_null:g}")
-    lagv = verdicts.one_sample(lag, 0.0, "greater", alpha, what="mean lag t_grok - t_mem (steps)")
-    k = int((~censored).sum())
-    jump = verdicts.rate(k, n, 0.5, "greater", alpha, what="fraction of seeds that grok within the budget")
-    if jump.verdict == REFUTED:
-        jump = dataclasses.replace(jump, verdict=INCONCLUSIVE,
-                                   reason=f"only {k}/{n} seeds grok within {budget:g} steps: the jump is censored "
-                                          "by the budget, which cannot refute a delay")
-    parts = {"ratio": ratio, "lag": lagv, "jump": jump}
-    if censored.any():
-        for key in ("ratio", "lag"):
-            if parts[key].verdict == REFUTED:
-                parts[key] = dataclasses.replace(parts[key], verdict=INCONCLUSIVE, reason=parts[key].reason +
-                                                 f"; but {int(censored.sum())} seeds are censored (lower bounds): "
-                                                 "cannot refute")
-    v = verdicts.all_of(parts, headline="ratio")
-    power = (f"{n} seeds: smallest one-sided exact sign-flip p = 2^-{n} = {0.5**n:.3g}; the seed gate leaves "
-             f"{n - 1} (2^-{n - 1} = {0.5**(n - 1):.3g}); >= 6 seeds are needed to decide under the seed gate")
-    return dataclasses.replace(v, power=power, claimed=f"ratio > {ratio_null:g}, lag > 0")
+        return Verdict(INCONCLUSIVE, None, alpha, f"only {n} seeds memorized (train acc >= 0.99){drop}", claimed)
+    plateau, sudden = delay_shape(tm[ok], tl[ok], tg[ok], budget)
+
+    def part(ind, what):
+        yes, unk = int(np.nansum(ind)), int(np.isnan(ind).sum())
+        return lambda a: _majority(yes, unk, n, a, what)
+    parts = {"plateau": part(plateau, f"seeds near chance until >= {1 + PLATEAU_FACTOR:g} t_mem"),
+             "sudden": part(sudden, "seeds whose rise (t_lo -> t_grok) is shorter than their plateau (t_mem -> t_lo)")}
+    first = {k: f(alpha) for k, f in parts.items()}
+    head = next((k for k, v in first.items() if v.verdict == REFUTED),
+                next((k for k, v in first.items() if v.verdict == INCONCLUSIVE), "plateau"))
+    v = verdicts.conjunction(parts, alpha, headline=head)
+    need = next((k for k in range(n + 1) if sps.binom.sf(k - 1, n, 0.5) < alpha), None)
+    refute = max((k for k in range(n + 1) if sps.binom.cdf(k, n, 0.5) < alpha / 2), default=None)
+    power = (f"{n} seeds: support needs >= {need} of {n} per part (exact one-sided binomial at alpha = {alpha:g}), "
+             f"refutation <= {refute} of {n} in a part (at alpha/2)" if need is not None else
+             f"{n} seeds: no exact binomial test can reach alpha = {alpha:g}") + drop
+    return dataclasses.replace(v, power=power, reason=v.reason + drop, claimed=claimed)
 
 
 def censored_trend(x, tgrok, budget: float, side: str, alpha: float = ALPHA, what: str = "Cox log HR per unit x",
@@ -193,34 +228,60 @@ def change_verdict(after, before, alpha: float = ALPHA, what: str = "after - bef
 
 # ------------------------------------------------------------------ grok-delayed
 
+def near_chance_level(M: int) -> float:
+    """Test accuracy below which a run is "near chance": chance + NEAR_CHANCE x (1 - chance), chance = 1/M."""
+    return 1.0 / M + NEAR_CHANCE * (1.0 - 1.0 / M)
+
+
+def t_lo(h, grok_rule=GROK_RULE) -> float:
+    """First logged step at which test accuracy leaves near-chance (near_chance_level), with the grok
+    rule's patience; NaN if never within the history."""
+    return first_step(h, (near_chance_level(h.config.M), grok_rule[1]), "test/acc")
+
+
 def delay_data(hs, grok_rule=GROK_RULE) -> dict:
-    """Per run t_mem, t_grok (NaN: not within the budget) and the common budget."""
-    return {"t_mem": np.array([t_mem(h) for h in hs]), "t_grok": np.array([t_grok(h, grok_rule) for h in hs]),
-            "budget": budget_of(hs)}
+    """Per run t_mem, t_lo (leaves near chance), t_grok (NaN: not within the budget) and the common budget."""
+    return {"t_mem": np.array([t_mem(h) for h in hs]), "t_lo": np.array([t_lo(h, grok_rule) for h in hs]),
+            "t_grok": np.array([t_grok(h, grok_rule) for h in hs]), "budget": budget_of(hs)}
 
 
 def grok_delayed_rule(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
-    """grok-delayed: in seed 001's (alpha = 0, lambda = 1) cell, does test accuracy jump well after
-    training accuracy saturates?
+    """grok-delayed: in seed 001's (alpha = 0, lambda = 1) cell, does the typical seed memorize first
+    and then, after a plateau at chance, generalize suddenly: test accuracy still near chance at
+    twice the memorization time, then a rise to 0.95 shorter than that plateau?
 
-    Per seed t_mem = first eval with train acc >= 0.99, t_grok = first eval with test acc >= 0.95
-    (seed 001's patience-1 rule); a run that never groks has t_grok := the budget (a lower bound).
-    One-sided at alpha = 0.05 (delay_verdict): supported if the geometric-mean t_grok / t_mem > 2
-    (the reference row's pre-stated factor) and the mean lag t_grok - t_mem > 0, each by an exact
-    sign-flip test with a t interval over seeds, and more than half the seeds grok within the
-    budget (Wilson); refuted only by the opposite ratio or lag test with no seed censored;
-    otherwise inconclusive."""
+    Per seed: t_mem = first eval with train acc >= 0.99; t_lo = first eval with test acc above
+    near-chance, chance + 0.1 (1 - chance) (chance = 1/p: the 10 % level of the rise); t_grok =
+    first eval with test acc >= 0.95 (seed 001's rule). Two parts, each "more than half the seeds"
+    by an exact one-sided binomial test (seeds censored by the budget counted against the direction
+    being decided): plateau, t_lo - t_mem >= t_mem (near chance until >= 2 t_mem); sudden, a plateau
+    and a rise t_grok - t_lo shorter than it. verdicts.conjunction at alpha = 0.05: supported iff
+    both parts are supported; refuted iff a part is refuted at alpha / 2 (most seeds leave chance
+    before 2 t_mem, or rise more slowly than they plateaued: gradual generalization); else
+    inconclusive. Why: the seed's sentence is 'first memorize, then - after a long delay - suddenly
+    generalize'; t_grok / t_mem alone is large for any slow, gradual rise to 0.95. Narrower than
+    the sentence: 'long' is only >= t_mem, 'suddenly' only shorter than the plateau. Cannot detect:
+    a plateau at an accuracy above near-chance (a second plateau), or a delay shorter than t_mem."""
     d = delay_data(hs, grok_rule)
-    return delay_verdict(d["t_mem"], d["t_grok"], d["budget"], alpha=alpha)
+    return delay_verdict(d["t_mem"], d["t_lo"], d["t_grok"], d["budget"], alpha=alpha)
 
 
 def delay_stats(hs) -> list[dict]:
-    """Recorded beside grok-delayed's verdict: seeds that grokked, median t_mem and t_grok."""
+    """Recorded beside grok-delayed's verdict: seeds that grokked; medians of t_mem, t_lo, t_grok; the
+    median test accuracy at 2 t_mem against the near-chance level; the old ratio t_grok / t_mem."""
     d = delay_data(hs)
     n_grok = int(np.isfinite(d["t_grok"]).sum())
+    med = lambda v: float(np.nanmedian(v)) if np.isfinite(v).any() else math.nan  # noqa: E731
+    at2 = [float(np.interp(2 * tm, h.metrics["step"], h.metrics["test/acc"])) for h, tm in zip(hs, d["t_mem"])
+           if np.isfinite(tm)]
+    level = near_chance_level(hs[0].config.M) if hs else math.nan
     return [dict(name="grokked seeds", est=f"{n_grok}/{len(hs)}"),
-            dict(name="median t_mem", est=float(np.nanmedian(d["t_mem"])), unit="steps"),
-            dict(name="median t_grok", est=float(np.nanmedian(d["t_grok"])) if n_grok else math.nan, unit="steps")]
+            dict(name="median t_mem", est=med(d["t_mem"]), unit="steps"),
+            dict(name="median t_lo (test acc leaves near chance)", est=med(d["t_lo"]), unit="steps"),
+            dict(name="median t_grok", est=med(d["t_grok"]), unit="steps"),
+            dict(name=f"median test acc at 2 t_mem (near chance: < {level:.3g})", est=med(np.array(at2))),
+            dict(name="median t_grok / t_mem [the old rule's ratio; not decided]",
+                 est=med(d["t_grok"] / d["t_mem"]))]
 
 
 # ------------------------------------------------------------------ grok-wd-speeds
@@ -230,20 +291,143 @@ def _ok(hs) -> np.ndarray:
     return np.array([h.status == "ok" for h in hs])
 
 
-def grok_wd_speeds_rule(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
-    """grok-wd-speeds: on the alpha = 0 row, does larger weight decay lambda grok sooner?
+def rmst_difference(ta, tb, budget: float, alpha: float = ALPHA, what: str = "") -> Estimate:
+    """Restricted mean time to grok within the budget T, a minus b: with one budget for every run
+    (censoring only at T) the Kaplan-Meier restricted mean is the plain mean of min(t_grok, T), so
+    the difference is mean(min(t_a, T)) - mean(min(t_b, T)) with its two-sided Welch t interval at
+    1 - alpha (stats.two_sample), finite whatever the censoring (a lower bound on the difference of
+    unrestricted means when b is censored more than a). Both groups constant (e.g. all censored):
+    the difference is known exactly (a point interval)."""
+    a = np.minimum(np.where(np.isfinite(ta), ta, budget), budget)
+    b = np.minimum(np.where(np.isfinite(tb), tb, budget), budget)
+    d, ua, ub = float(a.mean() - b.mean()), a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    lo = hi = d
+    if ua + ub > 0:  # Welch: se^2 = va/na + vb/nb, nu = se^4 / sum (v/n)^2 / (n - 1)
+        nu = (ua + ub) ** 2 / (ua**2 / (a.size - 1) + ub**2 / (b.size - 1))
+        half = stats.t_quantile(alpha, nu, "two-sided") * math.sqrt(ua + ub)
+        lo, hi = d - half, d + half
+    return Estimate(what or "restricted mean t_grok (to T), a - b", d, lo, hi, alpha, None,
+                    f"mean of min(t_grok, T = {budget:g}) per group, two-sided Welch t interval",
+                    f"{int(np.isfinite(ta).sum())}/{a.size} vs {int(np.isfinite(tb).sum())}/{b.size} grokked")
 
-    t_grok right-censored at the budget (runs that never grok), diverged runs excluded:
-    log-rank trend test of t_grok on log10 lambda with a one-sided permutation p in each
-    direction (exact for any sample size, ties and separation), effect the Cox log hazard ratio
-    per decade of lambda (lifelines), KM medians per level in the reason (censored_trend).
-    Supported if t_grok falls with lambda at alpha = 0.05, refuted if it rises at alpha, else
-    inconclusive (every run censored included). Not decided: the 1/lambda law itself (it needs
-    a budget at which every lambda groks)."""
+
+def wd_pair_verdict(t_small, t_large, budget: float, lam_small: float, lam_large: float,
+                    alpha: float = ALPHA, ok_small=None, ok_large=None, n_perm: int = 20000) -> Verdict:
+    """One adjacent pair of lambda levels: does the larger lambda grok sooner? The two-sample
+    log-rank statistic (survival.logrank_scores_rows; t_grok right-censored at the budget, diverged
+    runs excluded) with a one-sided permutation p in each direction (survival.perm_pvalues: exact
+    over the arrangements up to n_perm of them): supported if the larger lambda's runs grok sooner
+    at alpha, refuted if later. The effect shown is the restricted-mean difference small - large
+    (rmst_difference; > 0 = larger lambda sooner) with its two-sided interval at 1 - alpha,
+    carrying the claimed-direction p. A pair in which no run of either level groks within the
+    budget is untested (inconclusive: the order of two censored levels cannot be seen)."""
+    tS, tL = np.asarray(t_small, float), np.asarray(t_large, float)
+    okS = np.ones(tS.size, bool) if ok_small is None else np.asarray(ok_small, bool)
+    okL = np.ones(tL.size, bool) if ok_large is None else np.asarray(ok_large, bool)
+    tS, tL = tS[okS], tL[okL]
+    name = f"restricted mean t_grok, lambda {lam_small:g} - {lam_large:g} (steps)"
+    claimed, pair = "> 0", f"lambda {lam_small:g} vs {lam_large:g}"
+    div = int((~okS).sum() + (~okL).sum())
+    divt = f", {div} diverged runs excluded" if div else ""
+    power = (f"{tS.size} vs {tL.size} runs: smallest one-sided permutation log-rank p = 1/C({tS.size + tL.size}, "
+             f"{tS.size}) = {1 / math.comb(tS.size + tL.size, tS.size):.3g}" if tS.size and tL.size else "an empty level")
+    if tS.size < 2 or tL.size < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{pair}: {tS.size} vs {tL.size} runs: fewer than 2 in a level{divt}",
+                       claimed, power=power)
+    kS, kL = int(np.isfinite(tS).sum()), int(np.isfinite(tL).sum())
+    eff = rmst_difference(tS, tL, budget, alpha, name)
+    if kS + kL == 0:
+        return Verdict(INCONCLUSIVE, eff, alpha, f"{pair}: untested, no run of either level groks within {budget:g} "
+                                                 f"steps{divt}", claimed, power=power)
+    T = survival.times(np.r_[tS, tL], budget)
+    x = np.r_[np.ones(tS.size), np.zeros(tL.size)]
+    scores = survival.logrank_scores_rows(T.duration[None], T.event[None])[0]
+    _, p_pos, p_neg, how = survival.perm_pvalues(x, scores, n_perm)
+    p_claim, p_opp = p_neg, p_pos  # the smaller lambda's runs grok later: U < 0
+    eff = dataclasses.replace(eff, p=p_claim, method=eff.method + f"; p: one-sided permutation log-rank, {how}")
+    med = lambda t: f"{np.median(t[np.isfinite(t)]):.4g}" if np.isfinite(t).any() else "censored"  # noqa: E731
+    txt = (f"{pair}: {verdicts.fmt_estimate(eff)}; log-rank p = {p_claim:.3g} (larger lambda sooner), {p_opp:.3g} "
+           f"(later); grokked {kS}/{tS.size} vs {kL}/{tL.size}, median t_grok of grokked {med(tS)} vs {med(tL)}{divt}")
+    if p_claim < alpha:
+        return Verdict(SUPPORTED, eff, alpha, f"{txt}: larger lambda groks sooner at alpha = {alpha:g}", claimed,
+                       power=power)
+    if p_opp < alpha:
+        return Verdict(REFUTED, eff, alpha, f"{txt}: larger lambda groks later at alpha = {alpha:g}", claimed,
+                       power=power)
+    return Verdict(INCONCLUSIVE, eff, alpha, f"{txt}: neither direction at alpha = {alpha:g}", claimed, power=power)
+
+
+def wd_order_verdict(lam, t, budget: float, alpha: float = ALPHA, ok=None) -> Verdict:
+    """grok-wd-speeds' order test: t_grok falls at every step up the lambda grid. Each adjacent pair
+    of levels (wd_pair_verdict) is a part of verdicts.conjunction: supported iff every pair is
+    supported at alpha (intersection-union test, level alpha); refuted iff some pair is refuted at
+    alpha / (levels - 1) (Bonferroni: any pair may refute); else inconclusive, e.g. when a pair is
+    untested because neither of its levels groks within the budget. The headline is the pair that
+    keeps the verdict from support (the first untested or undecided pair, else the weakest)."""
+    lam, t = np.asarray(lam, float), np.asarray(t, float)
+    okm = np.ones(t.shape, bool) if ok is None else np.asarray(ok, bool)
+    levels = np.unique(lam)
+    if levels.size < 2:
+        return Verdict(INCONCLUSIVE, None, alpha, f"{levels.size} lambda level(s): no order to test", "> 0")
+    pairs = {}
+    for a, b in zip(levels[:-1], levels[1:]):
+        sa, sb = lam == a, lam == b
+        pairs[f"lambda {a:g} vs {b:g}"] = (lambda al, sa=sa, sb=sb, a=a, b=b:
+                                           wd_pair_verdict(t[sa], t[sb], budget, a, b, al, okm[sa], okm[sb]))
+    first = {k: f(alpha) for k, f in pairs.items()}
+    tested = [k for k, v in first.items() if "untested" not in v.reason]
+    blocking = [k for k, v in first.items() if v.verdict != SUPPORTED]
+    weakest = lambda ks: max(ks, key=lambda k: first[k].effect.p if first[k].effect is not None  # noqa: E731
+                             and first[k].effect.p is not None else 1.0)
+    head = (next((k for k in blocking if k in tested), None) or (weakest(tested) if tested else next(iter(first))))
+    v = verdicts.conjunction(pairs, alpha, headline=head)
+    untested = [k for k in first if k not in tested]
+    powers = sorted({p.power for p in first.values() if p.power})
+    n_min = min(int(((lam == lv) & okm).sum()) for lv in levels)
+    if n_min >= 2 and 1 / math.comb(2 * (n_min - 1), n_min - 1) >= alpha:
+        powers.append(f"the seed gate leaves {n_min - 1} vs {n_min - 1} runs per pair (smallest p = "
+                      f"{1 / math.comb(2 * (n_min - 1), n_min - 1):.3g} >= alpha): a supported pair needs >= "
+                      f"{next(m for m in range(2, 40) if 1 / math.comb(2 * (m - 1), m - 1) < alpha)} seeds per level to "
+                      "survive it")
+    return dataclasses.replace(v, claimed="> 0", power=(f"untested pairs (no run of either level groks within "
+                                                        f"{budget:g} steps): {', '.join(untested)}; " if untested else "")
+                               + "; ".join(powers))
+
+
+def grok_wd_speeds_rule(hs, grok_rule=GROK_RULE, alpha: float = ALPHA) -> Verdict:
+    """grok-wd-speeds: on the alpha = 0 row, does every step up the weight-decay grid (lambda 1e-3 ->
+    1e-2 -> 1e-1 -> 1) make grokking sooner?
+
+    t_grok right-censored at the budget (runs that never grok; diverged runs excluded). Per
+    adjacent pair of lambda levels a one-sided two-sample permutation log-rank test (exact over
+    the arrangements); the pairs are the parts of verdicts.conjunction (wd_order_verdict):
+    supported iff every pair shows the larger lambda grokking sooner at alpha = 0.05; refuted iff
+    some pair shows it grokking later at alpha / 3; else inconclusive. A pair in which neither
+    level groks within the budget is untested, so the order of levels that all stay censored is
+    never counted as shown. The effect per pair is the restricted-mean t_grok difference to the
+    budget (smaller - larger lambda, steps) with its two-sided 95 % Welch interval: finite even
+    when one level never groks (a Cox hazard ratio is infinite there). Why: 'larger lambda groks
+    sooner' orders all four levels; a trend test over the grid is carried by the one level that
+    groks. Cannot detect: the 1/lambda law's slope (recorded, not decided); 'lambda = 1e-3 does not
+    grok' is about the seed's 100000-step budget (recorded at the tier's budget, not decided).
+    At the fast tier only lambda = 1 groks within 2500 steps: the two lower pairs are untested and
+    the verdict is inconclusive; deciding them needs a budget at which lambda = 1e-2 groks (the
+    power note gives Omnigrok's t ~ 1/lambda estimate)."""
     lam = np.array([h.config.optim.weight_decay for h in hs])
     t = np.array([t_grok(h, grok_rule) for h in hs])
-    return censored_trend(np.log10(lam), t, budget_of(hs), "less", alpha, "Cox log HR per decade of lambda",
-                          ok=_ok(hs))
+    T = budget_of(hs)
+    v = wd_order_verdict(lam, t, T, alpha, ok=_ok(hs))
+    grok = np.isfinite(t) & _ok(hs)
+    if grok.any():
+        top = float(lam[grok].max())
+        med = float(np.median(t[grok & (lam == top)]))
+        need = ", ".join(f"lambda {lv:g}: ~{med * top / lv:.3g}" for lv in sorted(set(lam)) if lv < top
+                         and not (grok & (lam == lv)).any())
+        if need:
+            v = dataclasses.replace(v, power=v.power + f"; t ~ 1/lambda (Omnigrok) from lambda {top:g}'s median "
+                                    f"t_grok {med:.4g} puts the non-grokking levels at (steps) {need}: a budget of "
+                                    "that order decides their pairs")
+    return v
 
 
 def wd_speeds_stats(hs, lambdas) -> list[dict]:
@@ -392,8 +576,30 @@ def order_params_rule(hs, key: str, grok_rule=GROK_RULE, alpha: float = ALPHA) -
     alpha / 5 = 0.01 (Bonferroni over the five parameters; change_verdict): supported if it
     rejects (the direction is reported); never refuted (no direction or equivalence margin is
     claimed, so 'no change' is only 'not detected'); a parameter constant at every checkpoint
-    is degenerate: inconclusive. Not decided: the lead time (the seed makes no lead claim)."""
+    is degenerate: inconclusive. Not decided: the lead time (the seed makes no lead claim).
+    RQI is never decided (always inconclusive, its change reported): the fraction of parallelograms
+    a + b = c + d (mod p) with |E_a + E_b - E_c - E_d| <= delta cannot separate a grokked embedding
+    from a random one for modular addition. No non-constant embedding closes the modular
+    parallelograms (E_a - E_0 would be a homomorphism Z_p -> R^D, which is 0), and for the Fourier
+    embedding a grokked network learns the parallelogram error has the same mean square as for an
+    impermissible quadruple (grokcore/tests/test_orderparams.py), so any delta tied to the
+    embedding's scale (here 0.05 x the mean pairwise distance) counts ~0 at init and after grokking
+    alike, and the seed code's absolute delta = 0.5 measures the weights' norm, not their geometry."""
+    if key == "order/rqi":
+        return rqi_not_decided(order_change(hs, key, grok_rule, alpha / len(ORDER_NAMES)))
     return order_change(hs, key, grok_rule, alpha / len(ORDER_NAMES))
+
+
+RQI_NOT_DECIDED = ("RQI is not decided at any scale: for modular addition no embedding closes the mod-p "
+                   "parallelograms and the grokked Fourier embedding's parallelogram errors are as large as a "
+                   "random quadruple's, so the measure cannot tell a grokked embedding from a random one "
+                   "(order_params_rule; grokcore/tests/test_orderparams.py)")
+
+
+def rqi_not_decided(v: Verdict) -> Verdict:
+    """RQI's verdict: always inconclusive; the measured change is kept as the effect, for the record."""
+    return dataclasses.replace(v, verdict=INCONCLUSIVE, reason=f"not decided: {RQI_NOT_DECIDED} (measured: {v.reason})",
+                               power="a measure that cannot separate the hypotheses has no power at any scale")
 
 
 def lead_estimate(lead, alpha: float = ALPHA) -> Estimate | None:
