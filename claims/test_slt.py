@@ -4,8 +4,10 @@ Three run sets of claims/designs/slt.py (model, optimizer, scale per tier and wh
 threshold search, the curriculum set (curriculum and direct arms with the LLC of every checkpoint,
 shared by four claims) and the finetuning set. Each claim ends in ``claim.decide(R.<claim>_rule,
 data, gates)`` with a rule of grokcore.decide.rules_slt (its docstring, on the card, states the
-rule); the staged sets have no budget gate (a curriculum read at T/2 is another stage schedule, not
-the same design at half the budget); the finetuning set's final stage is read at half its budget.
+rule). Budget gates: curriculum-vs-direct and curriculum-llc have none (a curriculum read at T/2 is
+another stage schedule, not the same design at half the budget; their rules check convergence
+instead); llc-spike-collapse and llc-tracks-test read the direct arm, one uninterrupted run, at its
+checkpoints up to T/2; the finetuning set's final stage is read at half its budget.
 """
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_see
     record(claim, R.spike_stats(data))
     claim.figure(*D.spike_figure(d, data))
     claim.configs(d["configs"])
-    claim.decide(R.llc_spike_collapse_rule, data, R.seeded_gates())
+    claim.decide(R.llc_spike_collapse_rule, data, R.direct_gates(d, R.spike_data))
 
 
 @share_sweep("slt-curriculum")
@@ -87,7 +89,7 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
     record(claim, R.tracks_stats(d, data))
     claim.figure(*D.tracks_figure(d))
     claim.configs(d["configs"])
-    claim.decide(R.llc_tracks_test_rule, data, R.seeded_gates())
+    claim.decide(R.llc_tracks_test_rule, data, R.direct_gates(d, R.tracks_data))
 
 
 @share_sweep("slt-finetune")

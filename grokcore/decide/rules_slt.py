@@ -5,7 +5,8 @@ measurements (grokcore/tests/test_rules_slt.py) and re-run by the robustness gat
 
 Per-seed data sets are dicts whose numpy arrays all carry the seed on axis 0 (key "seed");
 ``drop_seed`` removes one seed from every array, ``seeded_gates`` builds the gates for such a dict
-(budget gate n/a for the staged sets, with the reason). ``*_data`` turn a design's run set into a
+(budget gate n/a for the curriculum comparisons, with the reason; ``direct_gates`` reads the
+direct arm, one uninterrupted run, at its checkpoints up to T/2). ``*_data`` turn a design's run set into a
 rule's data, ``*_stats`` are what the card records beside the verdict (reported, not decided).
 
   mod64_threshold_rule       Firth n* (profile CI) within [200, 800]
@@ -15,7 +16,8 @@ rule's data, ``*_stats`` are what the card records beside the verdict (reported,
   llc_spike_collapse_rule    peak/final LLC > 1 and peak before the jump (``conjunction``)
   llc_tracks_test_rule       Spearman rho(LLC, test loss) > 0, levels and differences
   finetune_accelerates_rule  steps to grok, finetuned < scratch (right-censored: permutation
-                             log-rank + Cox HR), refutable only on chains whose previous stage grokked
+                             log-rank + Cox HR), both arms on the same seeds; refutable only on the
+                             seeds whose chain's previous stage grokked
 """
 from __future__ import annotations
 
@@ -120,6 +122,74 @@ def mod64_threshold_rule(hists, alpha: float = ALPHA) -> Verdict:
     return threshold_verdict(nstar(hists, alpha), len(hists), len({h.config.n_train for h in hists}))
 
 
+def threshold_at(hists, budget: int) -> list:
+    """The runs read at ``budget`` steps (gates.truncate; a run logged no further is read as is)."""
+    return [gates.truncate(h, budget) if h.config.steps > budget else h for h in hists]
+
+
+def mod64_threshold_source_rule(d: dict, alpha: float = ALPHA) -> Verdict:
+    """mod64-threshold at the source's budget: trained from scratch on the full mod-64 table for
+    the source's own budget T (50k minibatches of 128 pairs: one curriculum stage; the direct
+    arm's 200k is 4 T), is the number of training pairs n* at which P(generalized) = 1/2 about
+    400?
+
+    d = dict(hists, T, confirm): runs trained to confirm (= 2 T) steps, read at T
+    (threshold_at). n* as in mod64_threshold_rule (Firth logit of generalized on log n, profile
+    CI at alpha = 0.05): supported if the CI at T lies inside [200, 800], refuted if it is
+    disjoint from it AND the CI of n* read at 2 T is too (so the refutation is not a knife edge
+    of the budget), else inconclusive. The source states its budget and speaks of it, so the
+    claim is judged there (issue 19's rule): how n* drifts with the budget (T/2, 2 T) is the
+    claim's scope, reported beside the verdict and never a veto. Cannot detect: a threshold
+    the source's curriculum would reach at ~400 pairs (its stage 3 started from stages 1-2's
+    weights; that is the mod64-stage3 record), or one reached only beyond 2 T."""
+    T, confirm = int(d["T"]), d.get("confirm")
+    at = threshold_at(d["hists"], T)
+    later = None if not confirm else (lambda: nstar(threshold_at(d["hists"], int(confirm)), alpha))
+    return source_budget_verdict(nstar(at, alpha), later, T, confirm, len(at), len({h.config.n_train for h in at}))
+
+
+def source_budget_verdict(at_T: Estimate, at_2T=None, T: int = 0, confirm: int | None = None, n_runs: int = 0,
+                          n_values: int = 0) -> Verdict:
+    """mod64_threshold_source_rule's decision from n* at T and ``at_2T`` (a callable giving n* at
+    2T, asked only when T refutes; None: no confirmation): threshold_verdict at T, whose
+    refutation stands only if n* at 2T is refuted too (so it refutes no more often than T alone)."""
+    v = threshold_verdict(at_T, n_runs, n_values)
+    span = at_T.hi / at_T.lo if at_T.lo > 0 and math.isfinite(at_T.hi) else math.inf
+    v = replace(v, reason=f"at T = {T} steps: {v.reason}", power=(
+        f"{n_runs} runs over {n_values} n values: CI of n* at T spans a factor {span:.3g}; support needs the CI inside "
+        "[200, 800], a refutation needs the CIs at T and 2T disjoint from it (the drift with the budget is scope)"))
+    if v.verdict != verdicts.REFUTED or at_2T is None:
+        return v
+    also = verdicts.within(at_2T(), *CLAIM_N, max_span=4.0, log=True, what="n*")
+    if also.verdict == verdicts.REFUTED:
+        return replace(v, reason=f"{v.reason}; and at 2T = {confirm} steps: {also.reason}")
+    return replace(v, verdict=INCONCLUSIVE, reason=(f"refuted at T = {T} steps ({v.reason}) but not at 2T = {confirm} "
+                                                    f"({also.reason}): a knife edge of the budget"))
+
+
+def source_budget_data(hists, T: int, confirm: int | None) -> dict:
+    """mod64_threshold_source_rule's data: the runs (trained to ``confirm`` steps), T, confirm."""
+    return dict(hists=list(hists), T=int(T), confirm=None if confirm is None else int(confirm))
+
+
+def source_budget_gates(T: int) -> gates.Perturbations:
+    """mod64_threshold_source_rule's gates: leave one replicate seed out, drop the n nearest n*
+    (both veto); T/2 and 2 T (the same runs read there, no confirmation) as scope: reported, never
+    a veto (Perturbations.budget_is_scope)."""
+    def budget(d):
+        return [(f"read at T/2 = {T // 2} steps", dict(d, T=T // 2, confirm=None)),
+                (f"read at 2T = {2 * T} steps", dict(d, T=2 * T, confirm=None))]
+
+    def seed(d):
+        return [(lab, dict(d, hists=hs)) for lab, hs in gates.leave_seed_out(d["hists"])]
+
+    def grid(d, v):
+        return [(lab, dict(d, hists=hs)) for lab, hs in gates.drop_nearest(d["hists"], v, lambda h: h.config.n_train)]
+
+    return gates.Perturbations(budget=budget, seed=seed, grid=grid, budget_is_scope=True,
+                               why_not={"seed": "fewer than 3 seeds", "grid": "no grid estimate"})
+
+
 def nstar_by_budget(hists, budgets, alpha: float = ALPHA) -> dict[int, Estimate]:
     """n* of the same runs read at each budget (histories truncated, grokcore.decide.gates.truncate)."""
     return {int(t): nstar([gates.truncate(h, int(t)) for h in hists], alpha) for t in budgets}
@@ -175,6 +245,77 @@ def threshold_stats(searches: dict, m: dict, c_li2: float, c_from: str) -> list[
                          "at the fast tier; the long and gpu tiers run the source's 50k batches of 128). The source's "
                          "417-pair point was a curriculum stage with inputs < 32 (no wrap-around), not a from-scratch "
                          "data-size point")])
+
+
+# ------------------------------------------------------------------ mod64-stage3 (the source's own observation)
+
+STAGE3_ACC = 0.718  # seed 004: curriculum stage 3, inputs in [0, 31], 417 training pairs
+STAGE3_BAND = (0.618, 0.818)  # "417 pairs reach ~72%": 71.8 % within 10 accuracy points
+SOURCE_STAGES = dict(train_pairs=[27, 97, 417, 1638], test_acc=[0.027, 0.019, 0.718, 0.989])
+
+
+def median_ci(values, alpha: float = ALPHA, name: str = "median") -> Estimate:
+    """The median of ``values`` with exact distribution-free order-statistic bounds: lo = X(k),
+    hi = X(n+1-k) with the largest k such that P(Bin(n, 1/2) <= k - 1) <= alpha, so each bound is
+    a one-sided bound at level >= 1 - alpha for any continuous distribution (n = 7: k = 1, the
+    range, each tail 1/128). The Estimate's alpha is the interval's exact two-sided miss rate.
+    NaNs dropped; fewer than 5 values (2^-n > alpha even at k = 1): no interval (NaN bounds)."""
+    v = np.sort(np.asarray(values, float))
+    v = v[np.isfinite(v)]
+    n = v.size
+    tail = lambda k: sps.binom.cdf(k - 1, n, 0.5)  # noqa: E731  P(X(k) > median)
+    k = max((j for j in range(1, n // 2 + 1) if tail(j) <= alpha), default=0)
+    med = float(np.median(v)) if n else math.nan
+    if not k:
+        return Estimate(name, med, math.nan, math.nan, alpha, method=f"order statistics: {n} values cannot reach "
+                        f"a one-sided {1 - alpha:.0%} bound")
+    miss = 2 * float(tail(k))
+    return Estimate(name, med, float(v[k - 1]), float(v[n - k]), miss,
+                    method=f"exact order-statistic bounds X({k}), X({n + 1 - k}) of {n} values (each one-sided miss "
+                           f"rate {miss / 2:.3g} <= {alpha:g}, any continuous distribution)")
+
+
+def mod64_stage3_rule(d: dict, alpha: float = ALPHA) -> Verdict:
+    """mod64-stage3: rerun as the source did (its curriculum on mod 64: stages on inputs in [0, 7],
+    [0, 15], [0, 31], each 50k minibatches of 128 pairs from the previous stage's weights, nested
+    subsets of one 40 % split), does stage 3 (inputs in [0, 31], ~417 training pairs) end at a
+    test accuracy of about 71.8 %?
+
+    d: per seed, acc = stage 3's final test accuracy on its own held-out pairs (both inputs
+    < 32, not in its training set: the source's 1024-pair stage less its training pairs). The
+    source's number is one run, so the question is what a run gives: the median over seeds, with
+    exact order-statistic bounds (median_ci: each a one-sided bound at level >= 1 - alpha for any
+    distribution of per-seed accuracies, bimodal included; with 7 seeds the bounds are the
+    smallest and the largest seed). verdicts.within the band [0.618, 0.818] (71.8 % within 10
+    accuracy points, "~72 %" of a single run): supported if the bounds lie inside it (with 7
+    seeds: every seed in the band), refuted if they are disjoint from it (every seed above 0.818,
+    or every seed below 0.618), else inconclusive; each errs at <= alpha = 0.05 when the median
+    is on an edge (exact: 1/128 per side at 7 seeds). Cannot detect: a mean or a spread (a
+    setting where half the runs generalize fully and half not at all has no 'typical' 72 %:
+    inconclusive, the per-seed values are on the card); whether stage 3 is where grokking
+    "begins" (stage 4 and the from-scratch threshold are other records); a stage-3 accuracy that
+    depends on details the source does not state (Adam state carried across stages here)."""
+    e = median_ci(d["acc"], alpha, name="stage-3 test acc (median over seeds)")
+    lo, hi = STAGE3_BAND
+    v = verdicts.within(e, lo, hi, what="stage-3 test acc")
+    k = int(np.isfinite(np.asarray(d["acc"], float)).sum())
+    power = (f"{k} seeds: the order-statistic bounds are [{e.lo:.3g}, {e.hi:.3g}] (width {e.hi - e.lo:.3g}); support "
+             f"needs them inside [{lo}, {hi}], i.e. a seed-to-seed spread under {hi - lo:.2g}")
+    return replace(v, alpha=alpha, power=power)
+
+
+def stage3_stats(d: dict) -> list[dict]:
+    """Recorded beside mod64-stage3's verdict: every curriculum stage's final test accuracy on its own
+    held-out pairs and training pairs (seed means and ranges) against the source's table."""
+    out = []
+    for s in range(d["stage_acc"].shape[1]):
+        acc, n = d["stage_acc"][:, s], d["stage_pairs"][:, s]
+        out.append(dict(name=f"stage {s + 1}: final test acc on its held-out pairs (mean; range "
+                             f"{acc.min():.3f}-{acc.max():.3f})", est=float(acc.mean()),
+                        claimed=SOURCE_STAGES["test_acc"][s]))
+        out.append(dict(name=f"stage {s + 1}: training pairs (mean; range {int(n.min())}-{int(n.max())})",
+                        est=float(n.mean()), claimed=SOURCE_STAGES["train_pairs"][s]))
+    return out + [dict(note="per seed, stage-3 test acc: " + ", ".join(f"{a:.3f}" for a in d["acc"]))]
 
 
 # ------------------------------------------------------------------ curriculum vs direct
@@ -298,16 +439,37 @@ def spike_measure(chains: np.ndarray, steps: np.ndarray, jumps: np.ndarray) -> d
                 peak_step=steps[pk].astype(float), before=before)
 
 
-def spike_data(d: dict) -> dict:
+def direct_keep(d: dict, budget: int | None) -> np.ndarray:
+    """The curriculum set's checkpoints at step <= budget (every one when budget is None)."""
+    steps = np.asarray(d["steps"])
+    return np.ones(steps.size, bool) if budget is None else steps <= budget
+
+
+def spike_data(d: dict, budget: int | None = None) -> dict:
     """llc-spike-collapse's data from a curriculum set's direct arm, per seed: spike_measure on the
     SGLD chains and jump = the first eval with test acc >= 0.5 (detect.first_sustained; NaN if
-    never)."""
+    never). With ``budget``: the same runs read at that many steps (checkpoints and evals at
+    step <= budget; the direct arm is one uninterrupted run, so its first T/2 steps are what a
+    run of T/2 steps would have logged)."""
+    keep = direct_keep(d, budget)
     jumps = []
     for r in range(len(d["seeds"])):
         t = d["direct"].trajectory(r)
-        jumps.append(float(first_sustained(t["step"], t["test/acc"], 0.5, 1)))
+        m = t["step"] <= (math.inf if budget is None else budget)
+        jumps.append(float(first_sustained(t["step"][m], t["test/acc"][m], 0.5, 1)))
     jumps = np.array(jumps)
-    return dict(seed=np.array(d["seeds"]), jump=jumps, **spike_measure(d["chains"][1], d["steps"], jumps))
+    steps = np.asarray(d["steps"])[keep]
+    return dict(seed=np.array(d["seeds"]), jump=jumps, budget=int(steps[-1]),
+                **spike_measure(d["chains"][1][:, keep], steps, jumps))
+
+
+def direct_gates(d: dict, data_of) -> gates.Perturbations:
+    """The gates of the claims read on the curriculum set's direct arm (llc-spike-collapse,
+    llc-tracks-test): leave one seed out, and half the budget: ``data_of(d, T // 2)``, the same
+    runs' checkpoints up to T/2 (T = the last checkpoint's step)."""
+    half = int(np.asarray(d["steps"])[-1]) // 2
+    return seeded_gates(budget=lambda _: [(f"half the direct arm's budget ({half} steps: its checkpoints and "
+                                           "evals up to then)", data_of(d, half))])
 
 
 def llc_spike_collapse_rule(d: dict, alpha: float = ALPHA) -> Verdict:
@@ -352,11 +514,14 @@ def spearman_rows(x: np.ndarray, y: np.ndarray, diff: bool = False) -> np.ndarra
                      for a, b in zip(x, y)])
 
 
-def tracks_data(d: dict) -> dict:
+def tracks_data(d: dict, budget: int | None = None) -> dict:
     """llc-tracks-test's data: per seed of the direct arm, Spearman rho(LLC, test loss) across
-    checkpoints, of levels (rho) and of first differences (rho_diff)."""
-    return dict(seed=np.array(d["seeds"]), rho=spearman_rows(d["llc"][1], d["test_loss"][1]),
-                rho_diff=spearman_rows(d["llc"][1], d["test_loss"][1], diff=True))
+    checkpoints, of levels (rho) and of first differences (rho_diff); with ``budget``, across
+    the checkpoints at step <= budget only (direct_keep)."""
+    keep = direct_keep(d, budget)
+    llc, loss = d["llc"][1][:, keep], d["test_loss"][1][:, keep]
+    return dict(seed=np.array(d["seeds"]), rho=spearman_rows(llc, loss), rho_diff=spearman_rows(llc, loss, diff=True),
+                budget=int(np.asarray(d["steps"])[keep][-1]))
 
 
 def llc_tracks_test_rule(d: dict, alpha: float = ALPHA) -> Verdict:
@@ -417,33 +582,47 @@ def finetune_gates(d: dict) -> gates.Perturbations:
     return seeded_gates(budget=lambda _: [(f"half the final-stage budget ({half['budget']} steps)", half)])
 
 
+FT_MIN_CONDITIONED = 4  # seeds on which the condition holds needed to decide on them: 1/C(8, 4) = 1/70 < 0.05
+
+
 def finetune_accelerates_rule(d: dict, alpha: float = ALPHA, with_power: bool = True) -> Verdict:
-    """finetune-accelerates: does finetuning through 7 -> 11 -> 23 -> 49 grok mod 53 sooner than
-    training from scratch (same seeds, splits and final-stage budget), "when a previous model
-    grokked" (the source's condition)?
+    """finetune-accelerates: "when a previous model grokked" (the source's condition: the chain's
+    mod-49 stage grokked within its budget), does the chain 7 -> 11 -> 23 -> 49 -> 53 grok mod 53
+    sooner than a from-scratch run of the same seed (same split, same init draw at mod 53, same
+    final-stage budget)?
 
     d: finetune_data (steps to grok, inf = right-censored at the budget, NaN = diverged: excluded
     and counted). survival.two_groups_verdict(ft, sc, "less"): exact one-sided permutation log-rank
     tests in each direction at alpha = 0.05, Cox log hazard ratio (> 0: finetuned groks sooner)
-    and KM medians. With >= 2 chains whose previous stage grokked, those chains vs every scratch
-    run decide (supported or refuted: where the claim is meant to hold); otherwise all chains are
-    compared, which can support the claim but not refute it (a slower chain that never grokked
-    before is not where the claim is meant to hold): inconclusive instead. The power note says what
+    and KM medians. Both arms are always the SAME seeds, so a selection can never decide it:
+    - the condition holds on >= 4 seeds (the fewest at which the exact one-sided test can reach
+      0.05: 1/C(8, 4)): those seeds' chains vs those seeds' scratch runs (both arms conditioned
+      alike on the seeds the condition selected; the scratch run of a seed is the chain's own
+      control): supported or refuted;
+    - otherwise: every chain vs every scratch run (by intention, all seeds): supported if chains
+      grok significantly sooner, never refuted (slower chains whose previous stage did not grok
+      are not where the claim is meant to hold): inconclusive instead.
+    Cannot detect: a speed-up confined to chains whose previous stage did not grok, or one that
+    the condition's selection itself causes (chains that grok mod 49 may be the better-trained
+    ones; the condition is the source's, so that is part of the claim). The power note says what
     speed-up this many seeds can detect. Not decided: weight-decay dependence."""
     b = float(d["budget"])
     prev = np.asarray(d["prev"], bool)
-    cond = prev.sum() >= 2
-    ft = np.asarray(d["ft"], float)[prev] if cond else np.asarray(d["ft"], float)
-    sc = np.asarray(d["sc"], float)
+    cond = int(prev.sum()) >= FT_MIN_CONDITIONED
+    pick = prev if cond else np.ones(prev.size, bool)
+    ft, sc = np.asarray(d["ft"], float)[pick], np.asarray(d["sc"], float)[pick]
     v = survival.two_groups_verdict(ft, sc, b, "less", alpha, ok_a=~np.isnan(ft), ok_b=~np.isnan(sc),
                                      what="Cox log HR, finetuned vs scratch")
-    where = (f"chains whose previous stage grokked ({int(prev.sum())}/{prev.size}) vs all scratch runs" if cond else
-             f"all chains (previous stage grokked in {int(prev.sum())}/{prev.size} chains)")
+    where = (f"the {int(prev.sum())}/{prev.size} seeds whose chain's mod-49 stage grokked: their chains vs their "
+             "scratch runs" if cond else
+             f"every seed's chain vs its scratch run (the condition holds on {int(prev.sum())}/{prev.size} seeds, "
+             f"fewer than {FT_MIN_CONDITIONED})")
     v = replace(v, reason=f"{v.reason}; {where}")
     if not cond and v.verdict == verdicts.REFUTED:
         v = replace(v, verdict=INCONCLUSIVE, reason=(
             f"finetuned chains grok later than scratch ({v.reason}), but the source's condition 'when a previous "
-            "model grokked' is not met, so this is not where the claim is meant to hold: not a refutation"))
+            f"model grokked' holds on fewer than {FT_MIN_CONDITIONED} seeds, so this is not where the claim is meant "
+            "to hold: not a refutation"))
     return replace(v, power=finetune_power_text(d, alpha)) if with_power else v
 
 

@@ -18,6 +18,14 @@ from grokcore.engine.train import History
 
 ALPHA = R.ALPHA
 MC = 0.035  # Monte Carlo allowance: ~2.5 se of a rate near 0.05 over 150-400 draws
+# Calibration of the rules changed for issues 18/19: 2000 draws and a false rate <= 0.06 (at a true
+# 0.05 this fails with probability 0.02; at 1.4 alpha = 0.07 it passes with probability 0.04)
+DRAWS, FALSE_MAX = 2000, 0.06
+
+
+def assert_false_rate(out: list, verdict: str) -> None:
+    rate = out.count(verdict) / len(out)
+    assert len(out) >= DRAWS and rate <= FALSE_MAX, f"false {verdict} rate {rate:.3f} over {len(out)} draws"
 
 
 # ------------------------------------------------------------------ helpers
@@ -107,6 +115,115 @@ def test_threshold_verdict_null_calibration():
            for _ in range(150)]
     assert out.count(V.SUPPORTED) / len(out) <= ALPHA + MC
     assert out.count(V.REFUTED) / len(out) <= ALPHA + MC
+
+
+def _two_budget_hists(thr_T, thr_2T, grid, T=1000, seeds=4):
+    """Runs trained to 2T: n >= thr_T (per seed, spread +-8 %) groks at step 100, thr_2T <= n < thr_T
+    at step T + 200 (after T, before 2T), smaller n never."""
+    out = []
+    for s in range(seeds):
+        f = 1.0 + 0.08 * (s - (seeds - 1) / 2)
+        for n in grid:
+            at = 100 if n >= thr_T * f else (T + 200 if n >= thr_2T * f else None)
+            out.append(_hist(n, s, at, steps=2 * T))
+    return out
+
+
+def test_source_budget_rule_reaches_every_verdict():
+    """Judged at T (the source's budget): supported, refuted at T and 2T, and refuted at T only (a
+    knife edge: inconclusive)."""
+    dense = np.geomspace(150, 1000, 14).round()
+    sup = R.mod64_threshold_source_rule(R.source_budget_data(_two_budget_hists(400, 400, dense), 1000, 2000))
+    assert sup.verdict == V.SUPPORTED and 200 <= sup.effect.lo and sup.effect.hi <= 800, sup.reason
+    ref = R.mod64_threshold_source_rule(R.source_budget_data(_two_budget_hists(1800, 1500, GRID), 1000, 2000))
+    assert ref.verdict == V.REFUTED and "and at 2T = 2000" in ref.reason and ref.effect.lo > 800, ref.reason
+    edge = R.mod64_threshold_source_rule(R.source_budget_data(_two_budget_hists(1800, 450, GRID), 1000, 2000))
+    assert edge.verdict == V.INCONCLUSIVE and "knife edge" in edge.reason and edge.effect.lo > 800, edge.reason
+    no_confirm = R.mod64_threshold_source_rule(R.source_budget_data(_two_budget_hists(1800, 450, GRID), 1000, None))
+    assert no_confirm.verdict == V.REFUTED
+
+
+def test_source_budget_drift_is_scope_not_a_veto():
+    """n* falls with the budget (T/2: not generalized below 2500; T: 1500; 2T: 1200): the standard
+    budget gate calls the refutation 'at this budget only'; judged at the source's budget, T/2 and 2T
+    are reported as scope gates and the refutation stands, while the seed and grid gates still veto."""
+    grid = [300, 500, 800, 1000, 1200, 1400, 1600, 1900, 2200, 2600, 3000, 3500]
+    hists = []
+    for s in range(4):
+        f = 1.0 + 0.05 * (s - 1.5)
+        for n in grid:
+            at = 100 if n >= 2500 * f else 700 if n >= 1500 * f else 1300 if n >= 1200 * f else None
+            hists.append(_hist(n, s, at, steps=2000))
+    d = R.source_budget_data(hists, 1000, 2000)
+    dec = gates.decide(R.mod64_threshold_source_rule, d, R.source_budget_gates(1000))
+    assert dec.verdict == V.REFUTED, dec.reason
+    scope = [g for g in dec.gates if g.name == "scope"]
+    assert [g.label.split(" (")[0] for g in scope] == ["read at T/2 = 500 steps", "read at 2T = 2000 steps"]
+    assert {g.name for g in dec.gates} == {"scope", "seed", "grid"} and dec.moved_by == []
+    standard = gates.decide(R.mod64_threshold_rule, [gates.truncate(h, 1000) for h in hists], R.threshold_gates())
+    assert standard.verdict == V.INCONCLUSIVE and "refuted at this budget only" in standard.reason
+    one_seed = [h for h in hists if h.config.seed == 0]  # fewer than 3 seeds: the seed gate is n/a, said so
+    dec = gates.decide(R.mod64_threshold_source_rule, R.source_budget_data(one_seed, 1000, 2000),
+                       R.source_budget_gates(1000))
+    assert [g.label for g in dec.gates if g.name == "seed"] == ["fewer than 3 seeds"]
+
+
+def test_threshold_and_source_budget_null_calibration():
+    """True n* on the edge of the claim (800) at T and at 2T: false supported and false refuted <= alpha
+    for threshold_verdict (the fast tier's rule) and source_budget_verdict (the long and gpu tiers';
+    it refutes only where threshold_verdict does), 2000 draws of 21 runs."""
+    rng = np.random.default_rng(1)
+    n = np.repeat([300, 420, 590, 830, 1160, 1630, 2280], 3).astype(float)
+    p = expit(5.0 * (np.log(n) - math.log(800)))
+    draw = lambda: R.nstar_from(n, (rng.random(n.size) < p).astype(float))  # noqa: E731
+    fast, source = [], []
+    for _ in range(DRAWS):
+        e = draw()
+        fast.append(R.threshold_verdict(e).verdict)
+        source.append(R.source_budget_verdict(e, draw, 1000, 2000).verdict)
+        assert source[-1] != V.REFUTED or fast[-1] == V.REFUTED
+    for out in (fast, source):
+        assert_false_rate(out, V.SUPPORTED)
+        assert_false_rate(out, V.REFUTED)
+
+
+def test_median_ci_is_the_exact_order_statistic_interval():
+    v = np.array([0.3, 0.9, 0.1, 0.5, 0.7, 0.2, 0.8])
+    e = R.median_ci(v)
+    assert (e.value, e.lo, e.hi) == (0.5, 0.1, 0.9) and e.alpha == pytest.approx(2 / 128)
+    e10 = R.median_ci(np.arange(10.0))  # k = 2: P(Bin(10, 1/2) <= 1) = 11/1024; k = 3 would be 56/1024
+    assert (e10.lo, e10.hi) == (1.0, 8.0) and e10.alpha == pytest.approx(22 / 1024)
+    assert math.isnan(R.median_ci(v[:4]).lo)  # 4 values: 1/16 > 0.05, no interval
+
+
+def test_stage3_rule_reaches_every_verdict():
+    acc = np.array([0.70, 0.74, 0.69, 0.72, 0.75, 0.71, 0.73])
+    sup = R.mod64_stage3_rule(dict(seed=np.arange(7), acc=acc))
+    assert sup.verdict == V.SUPPORTED and sup.alpha == ALPHA and sup.effect.value == 0.72, sup.reason
+    assert R.mod64_stage3_rule(dict(seed=np.arange(7), acc=acc - 0.4)).verdict == V.REFUTED
+    assert R.mod64_stage3_rule(dict(seed=np.arange(7), acc=np.minimum(acc + 0.25, 1))).verdict == V.REFUTED
+    one_out = np.r_[acc[:6], 0.9]  # one seed above the band: neither inside nor disjoint
+    v = R.mod64_stage3_rule(dict(seed=np.arange(7), acc=one_out))
+    assert v.verdict == V.INCONCLUSIVE and "spread" in v.power
+    assert R.mod64_stage3_rule(dict(seed=np.arange(4), acc=acc[:4])).verdict == V.INCONCLUSIVE  # no interval
+
+
+@pytest.mark.parametrize("shape", ["narrow", "wide", "bimodal"])
+@pytest.mark.parametrize("edge", [0.618, 0.818])
+def test_stage3_null_calibration(shape, edge):
+    """Per-seed stage-3 accuracies whose median sits on an edge of the band, 7 seeds, 2000 draws:
+    false supported and false refuted <= alpha for a narrow and a wide unimodal spread and for
+    runs that either fail (~0.05) or generalize (~0.97), half each (the edge is then a median)."""
+    rng = np.random.default_rng(5)
+    out = []
+    for _ in range(DRAWS):
+        if shape == "bimodal":
+            acc = np.where(rng.random(7) < 0.5, rng.uniform(0.02, 0.08, 7), rng.uniform(0.95, 0.99, 7))
+        else:
+            acc = np.clip(edge + rng.normal(0, 0.03 if shape == "narrow" else 0.15, 7), 0, 1)
+        out.append(R.mod64_stage3_rule(dict(seed=np.arange(7), acc=acc)).verdict)
+    assert_false_rate(out, V.SUPPORTED)
+    assert_false_rate(out, V.REFUTED)
 
 
 # ------------------------------------------------------------------ curriculum
@@ -209,6 +326,50 @@ def test_spearman_rows_levels_and_differences():
     assert dif[0] == pytest.approx(sps.spearmanr(np.diff(x[0]), np.diff(y[0])).statistic) and np.isnan(dif[1])
 
 
+def _direct_set(jump_at, n=7, K=21, every=100, seed=0):
+    """A curriculum set's direct arm as the rules read it: checkpoints every ``every`` steps to
+    T = (K-1) every; per seed the LLC rises to a peak 300 steps before the jump at jump_at[r] (test
+    acc 0.01 -> 1 there, test loss falling with the LLC afterwards) and collapses after it."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(K) * every
+    llc, loss, acc = np.zeros((2, n, K)), np.zeros((2, n, K)), np.zeros((2, n, K))
+    for r, j in enumerate(jump_at):
+        peak = j - 300
+        up = 20 + 30 * np.clip(steps / max(peak, 1), 0, 1)
+        llc[1, r] = np.where(steps <= peak, up, 50 - 35 * np.clip((steps - peak) / 600, 0, 1))
+        acc[1, r] = np.where(steps >= j, 1.0, 0.01)
+        loss[1, r] = 4.0 - 0.05 * steps / every + np.where(steps >= j, -3.0, 0.0)
+    llc[1] += rng.normal(0, 0.3, llc[1].shape)
+    chains = llc[..., None] + rng.normal(0, 0.3, (*llc.shape, 2))
+    traj = [dict(step=steps, stage=np.zeros(K, int), **{"test/acc": acc[1, r]}) for r in range(n)]
+    direct = SimpleNamespace(trajectory=lambda r: traj[r])
+    return dict(seeds=list(range(n)), steps=steps, llc=llc, chains=chains, test_loss=loss, test_acc=acc, direct=direct)
+
+
+def test_direct_arm_claims_are_read_at_half_budget():
+    """llc-spike-collapse and llc-tracks-test read the direct arm, one uninterrupted run: the budget
+    gate reads its checkpoints and evals up to T/2. Every jump (and collapse) well before T/2: the
+    verdict stands; jumps after T/2: at T/2 no seed has jumped, the gate moves it (budget-limited)."""
+    early = _direct_set([700, 800, 600, 700, 600, 700, 800])
+    d = R.spike_data(early)
+    assert d["budget"] == 2000 and list(d["jump"]) == [700, 800, 600, 700, 600, 700, 800]
+    [(label, half)] = R.direct_gates(early, R.spike_data).budget(d)
+    assert "(1000 steps" in label and half["budget"] == 1000 and (half["peak_step"] <= 1000).all()
+    dec = gates.decide(R.llc_spike_collapse_rule, d, R.direct_gates(early, R.spike_data))
+    assert dec.verdict == V.SUPPORTED and [g.verdict for g in dec.gates if g.name == "budget"] == [V.SUPPORTED]
+    late = _direct_set([1300, 1500, 1400, 1600, 1300, 1400, 1500])
+    d = R.spike_data(late)
+    dec = gates.decide(R.llc_spike_collapse_rule, d, R.direct_gates(late, R.spike_data))
+    assert dec.base.verdict == V.SUPPORTED and dec.verdict == V.INCONCLUSIVE and dec.moved_by == ["budget-limited"]
+    assert np.isnan(R.spike_data(late, 1000)["jump"]).all()
+    tr = R.tracks_data(early)
+    half = R.tracks_data(early, 1000)
+    assert half["budget"] == 1000 and tr["budget"] == 2000
+    assert half["rho"] == pytest.approx(R.spearman_rows(early["llc"][1][:, :11], early["test_loss"][1][:, :11]))
+    dec = gates.decide(R.llc_tracks_test_rule, tr, R.direct_gates(early, R.tracks_data))
+    assert [g.verdict for g in dec.gates if g.name == "budget"] == [R.llc_tracks_test_rule(half).verdict]
+
+
 def test_spike_and_tracks_null_calibration():
     rng = np.random.default_rng(3)
     sp, tr = [], []
@@ -264,27 +425,74 @@ def test_finetune_rule_reaches_every_verdict_and_states_power():
 
 
 def test_finetune_refutation_needs_the_sources_condition():
-    """'When a previous model grokked': without >= 2 such chains slower finetuning is not a
-    refutation, faster finetuning still supports; with them, the conditioned chains decide."""
+    """'When a previous model grokked': on fewer than 4 such seeds slower finetuning is not a
+    refutation and faster finetuning still supports (every seed in both arms); on >= 4, those
+    seeds' chains vs those seeds' scratch runs decide either way."""
     fast, slow = [500, 600, 700, 800, 900], [2000, 2100, 2500, np.inf, np.inf]
     v = R.finetune_accelerates_rule(_ft(slow, fast, prev=False))
     assert v.verdict == V.INCONCLUSIVE and "not a refutation" in v.reason
     assert R.finetune_accelerates_rule(_ft(fast, slow, prev=False)).verdict == V.SUPPORTED
-    mixed = [400, 450, 3000, 3100, 3200]  # the two chains whose previous stage grokked are the fast ones
-    prev = [True, True, False, False, False]
-    assert R.finetune_accelerates_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=prev)).verdict == V.SUPPORTED
-    assert R.finetune_accelerates_rule(_ft(mixed, [1500, 1600, 1700, 1800, 1900], prev=False)).verdict == V.INCONCLUSIVE
+    three = [True, True, True, False, False]  # 3 seeds: the exact test cannot reach 0.05 on them (1/20)
+    v = R.finetune_accelerates_rule(_ft(slow, fast, prev=three))
+    assert v.verdict == V.INCONCLUSIVE and "every seed's chain" in v.reason
+    seven = _ft(slow + [2600, 2700], fast + [1000, 1100], prev=[True] * 6 + [False])
+    v = R.finetune_accelerates_rule(seven)
+    assert v.verdict == V.REFUTED and "the 6/7 seeds" in v.reason
 
 
-def test_finetune_null_calibration():
+def test_finetune_selection_cannot_decide():
+    """Seeds 0-3 are easy for both arms (their chains' mod-49 stage grokked and their scratch runs
+    grok early too), seeds 4-9 are hard for both. Chains and scratch runs of the same seed are
+    interleaved: no speed-up. The selected chains vs every scratch run (the rule before) call it
+    supported; the rule, comparing the same seeds in both arms, does not."""
+    from grokcore.decide import survival
+    ft = np.array([400, 450, 500, 550] + [np.inf] * 6, float)
+    sc = np.array([420, 470, 520, 570, 3000, 3100, 3200, 3300, 3400, 3500], float)
+    prev = np.array([True] * 4 + [False] * 6)
+    assert survival.two_groups_verdict(ft[prev], sc, 4000, "less", ALPHA).verdict == V.SUPPORTED
+    v = R.finetune_accelerates_rule(_ft(ft, sc, prev=prev))
+    assert v.verdict == V.INCONCLUSIVE and "the 4/10 seeds" in v.reason, v.reason
+
+
+def _cheap_effects(monkeypatch):
+    """survival.two_groups_verdict's verdict is a function of its permutation log-rank p-values
+    only; the Cox fit and KM medians (lifelines, ~0.3 s per call) are the reported effect:
+    constants here. The log-rank scores come from survival.logrank_scores_rows (the same
+    no-tie-smoothing Nelson-Aalen scores without lifelines, checked equal below) and the
+    exact arrangements are built once per group sizes, so that 2000 draws run in seconds."""
+    from grokcore.decide import survival
+    from grokcore.decide.stats import Estimate
+    d, e = np.array([3.0, 1, 2, 2, 5, 4]), np.array([1, 1, 0, 1, 0, 1], bool)
+    assert survival.logrank_scores_rows(d[None], e[None])[0] == pytest.approx(survival.logrank_scores(d, e))
+    monkeypatch.setattr(survival, "cox_effect", lambda x, d, e, alpha, u, what: Estimate(what, 0.0, -1.0, 1.0, alpha))
+    monkeypatch.setattr(survival, "km_median", lambda d, e, alpha=0.05, name="": Estimate(name, 1.0, 0.0, 2.0, alpha))
+    monkeypatch.setattr(survival, "logrank_scores", lambda d, e: survival.logrank_scores_rows(
+        np.asarray(d, float)[None], np.asarray(e, float)[None])[0])
+    built, arrangements = {}, survival._arrangements
+
+    def cached(x, n_perm, seed):
+        key = (x.tobytes(), n_perm, seed)
+        if key not in built:
+            built[key] = arrangements(x, n_perm, seed)
+        return built[key]
+    monkeypatch.setattr(survival, "_arrangements", cached)
+
+
+def test_finetune_null_calibration(monkeypatch):
+    """No speed-up, but a seed effect shared by both arms that the condition selects on (the
+    seeds whose chain's mod-49 stage grokked are the easy ones for scratch too): false supported
+    and false refuted <= alpha over 2000 draws of 7 seeds."""
+    _cheap_effects(monkeypatch)
     rng = np.random.default_rng(4)
     out = []
-    for i in range(200):  # each a lifelines Cox + Nelson-Aalen fit: 200 draws, MC se 0.015 at 0.05
-        a, b = (np.exp(rng.normal(math.log(2500), 0.5, 5)) for _ in range(2))
+    for _ in range(DRAWS):
+        seed_effect = rng.normal(0, 0.5, 7)
+        a, b = (np.exp(math.log(2500) + seed_effect + rng.normal(0, 0.3, 7)) for _ in range(2))
         a, b = np.where(a > 4000, np.inf, a), np.where(b > 4000, np.inf, b)
-        out.append(R.finetune_accelerates_rule(_ft(a, b, prev=rng.random(5) < 0.7), with_power=False).verdict)
-    assert out.count(V.SUPPORTED) / len(out) <= ALPHA + MC
-    assert out.count(V.REFUTED) / len(out) <= ALPHA + MC
+        prev = seed_effect + rng.normal(0, 0.3, 7) < 0.2  # the easy seeds' chains grokked mod 49
+        out.append(R.finetune_accelerates_rule(_ft(a, b, prev=prev), with_power=False).verdict)
+    assert_false_rate(out, V.SUPPORTED)
+    assert_false_rate(out, V.REFUTED)
 
 
 def test_finetune_power_grows_with_seeds():
