@@ -70,8 +70,8 @@ def test_capacity_u_shape(tier, claim, claims_store, claims_device, claims_seed)
 
 @pytest.mark.parametrize("tier", _tiers(LONG_ALL))
 def test_wd_shifts_boundary(tier, claim, claims_store, claims_device, claims_seed):
-    """Every WD arm of the sweep (the long tier has no WD = 0.01 arm). Not checked: the seed's per-WD
-    budgets (20k / 100k / 200k) at the fast and long tiers, where all WDs share one budget."""
+    """Every WD arm of the sweep (the long tier has no WD = 0.01 arm). Budgets: the fast tier gives
+    every WD one budget; the long tier the seed's 1 : 5 for WD 1 : 0.1; the gpu tier the seed's own."""
     g = D.GRIDS[tier]
     hs = D.sweep002(tier, claims_store, claims_device, claims_seed)
     wds = [w for w in D.WDS if w in g["steps"]]

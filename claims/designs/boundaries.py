@@ -50,7 +50,11 @@ WDS = B.WDS
 # long (capacity-boundary, wd-shifts-boundary; `pytest claims -m long -n 2`, scheduled job .ci/long):
 #   p = 23, lr 3e-3, d_model 8, 12, 16, 24, 32, 48 (ratios 0.35..2.09: d = 48 added so that the
 #   boundary at half budget, which sits higher, is still bounded inside the range), 6 seeds at
-#   WD = 1 and 4 at WD = 0.1, 5000 steps for both (equal budget; the rule names the confound).
+#   WD = 1 and 4 at WD = 0.1; 5000 steps at WD = 1 and 25000 at WD = 0.1 (the seed's 20k : 100k = 1 : 5;
+#   until 2026-12-02 both had 5000, and WD 0.1's 0/24 could not be told from slower grokking).
+#   WD 0.1 at 25k: 24 runs x 25000 steps at 1.7-6.6 ms per run-step (d 8..48, 4 seeds a batch) ~ 2100
+#   CPU-s on one xdist worker (was ~410 s at 5000): the tier's wall grows by about 28 CPU-min, to
+#   ~40-45 min with 2 workers (estimate from the per-run-step costs below; not run in this session).
 #   Cost, 1 thread, batched per (WD, width), CPU ms per run-step measured 2026-12-01 under load
 #   ~7 on 2 cores: 1.7 / 2.5 / 4.4 / 6.6 / 9.3 at d = 8 / 16 / 32 / 48 / 64 (d = 12, 24 ~2.1, ~3.4);
 #   the tier is 36 + 24 runs x 5000 steps ~ 1000 CPU-s, split over the two xdist workers.
@@ -66,11 +70,12 @@ WDS = B.WDS
 #   seeds; 60 WD = 1 runs instead of 36), 2026-12-01: seed 0 r* = 0.660 [0.562, 0.754]
 #   (log-width 0.29, "converged"; grid alone 0.45), seed 1 0.728 [0.574, 0.874] (0.42; grid
 #   alone 0.54); supported with every gate passing at both seeds.
-#   The WD shift is an equal-budget one: a probe at the seed's 1 : 5 (WD = 0.1, d = 32, seeds 0
-#   and 1, 25000 steps; 336 CPU-s, 19 min wall under load) grokked 2/2, at steps 8620 and 10280
-#   (test accuracy ~0.5 until ~5000), as WD = 1 does at d = 32 (6/6 by 5000): at 5x the budget
-#   the shift may shrink or vanish, which the long tier does not measure (a 4-seed x 6-ratio
-#   WD = 0.1 arm at 25k steps: ~0.5 CPU-h more). No WD = 0.01 arm and no u-shape param: WD = 0.01
+#   Those verdicts predate two rule changes (2026-12-02): support now needs r* converged in budget
+#   (r* at T/2 agreeing with T, stats.agree; 1.23 [0.93, 1.79] vs 0.676 [0.536, 0.844] above does
+#   not), and the WD shift was then an equal-budget one: a probe at the seed's 1 : 5 (WD = 0.1,
+#   d = 32, seeds 0 and 1, 25000 steps; 336 CPU-s, 19 min wall under load) grokked 2/2, at steps
+#   8620 and 10280 (test accuracy ~0.5 until ~5000), as WD = 1 does at d = 32 (6/6 by 5000), hence
+#   the 25k WD = 0.1 arm above. No WD = 0.01 arm and no u-shape param: WD = 0.01
 #   runs (d = 8, 12, 4 seeds) stay at test accuracy 0.22-0.49 after 5000 steps (AdamW's decay
 #   time 1 / (lr WD) = 33k steps), and the u-shape's curvature needs WD = 0.01 runs that grok
 #   at several ratios (the seed: 200k vs 20k epochs): ~10x the WD = 1 budget, ~1 CPU-h per arm.
@@ -85,11 +90,11 @@ SCALE_NOTE = {
              "CPU) still moves with the budget (r* 1.21 at 2000 steps vs 0.93 at 4000) and with the seeds; deciding "
              "needs >= 8000 steps and >= 6 seeds per ratio (~20 min), the weak-WD arms 5-10x more steps: see the long "
              "tier (capacity-boundary, wd-shifts-boundary) and the gpu tier"),
-    "long": ("p = 23, 5000 steps for WD 1 and 0.1 alike: r* of the same runs read at 2500 steps lies above r* at "
-             "5000 (the budget-convergence note), so r*'s value is budget-limited, its existence in the range is not; "
-             "the WD shift is measured at equal budget, not at the seed's 1 : 5: a probe of WD 0.1 at d = 32 for 25k steps "
-             "grokked 2/2 (steps 8620, 10280), so the budget-adjusted shift may be much smaller (a 25k-step WD 0.1 "
-             "arm: ~0.5 CPU-h more); WD 0.01 (u-shape) is not run at this tier (~10x the WD 1 budget)"),
+    "long": ("p = 23, WD 1 at 5000 steps and WD 0.1 at 25000 (the seed's 1 : 5); support needs r* converged in "
+             "budget (r* at T/2 agreeing with T): measured before this rule (2026-12-01) r* at 2500 steps was 1.18-1.23 "
+             "against 0.66-0.73 at 5000, not converged; a boundary that still moves needs a longer WD 1 budget (the "
+             "seed's 20k, ~4x this arm's ~1000 CPU-s); WD 0.01 (u-shape) is not run at this tier (~10x the WD 1 "
+             "budget)"),
     "gpu": "",
 }
 GRIDS = {
@@ -98,7 +103,7 @@ GRIDS = {
     # search: capacity-boundary's adaptive search of the critical width at WD = 1 (search_specs): the grid
     # as round 0, then 2 widths x the grid's seeds per round, widths multiples of 4 in [d_min, d_max]
     "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds={1.0: 6, 0.1: 4}, lr=3e-3,
-                 steps={1.0: 5000, 0.1: 5000}, eval_every=10, by_wd=True,
+                 steps={1.0: 5000, 0.1: 25000}, eval_every=10, by_wd=True,
                  search=dict(d_min=8, d_max=64, grid_ratio=1.1, per_round=2, rounds=3, target_width=0.3)),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
                 steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10,

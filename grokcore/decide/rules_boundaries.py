@@ -60,11 +60,48 @@ def grokked(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
     return np.isfinite(grok_steps(hs, rule)).astype(float)
 
 
+BUDGET_IN_RULE = ("checked inside the rule: support needs the boundary read at T/2 to agree with T (stats.agree), "
+                  "and a refutation must hold at T/2 too (budget_check)")
+
+
 def perturbations(by_wd: bool = False) -> gates.Perturbations:
-    """The seed-002 claims' gates: half budget, each seed left out, and the ratio nearest the
-    estimated boundary dropped (per WD with ``by_wd``)."""
-    return gates.for_histories(grid_value=ratio_of, log=True,
-                               grid_group=(lambda h: h.config.optim.weight_decay) if by_wd else (lambda h: None))
+    """The boundary claims' gates: each seed left out, and the ratio nearest the estimated boundary
+    dropped (per WD with ``by_wd``). The half-budget comparison is part of the rules themselves
+    (budget_check: r* at T/2 must agree with r* at T), so no half-budget gate re-runs them (it would
+    ask for convergence between T/4 and T/2 instead)."""
+    p = gates.for_histories(grid_value=ratio_of, log=True, budget=False,
+                            grid_group=(lambda h: h.config.optim.weight_decay) if by_wd else (lambda h: None))
+    return dataclasses.replace(p, why_not={**p.why_not, "budget": BUDGET_IN_RULE})
+
+
+def half(hs) -> list:
+    """The same runs read at half their own budget (gates.truncate)."""
+    return [gates.truncate(h, int(h.config.steps) // 2) for h in hs]
+
+
+def budget_check(v: Verdict, r_half: Estimate | None, what: str = "r*") -> Verdict:
+    """A decided boundary verdict against the same runs read at T/2. Supported stays supported only
+    if ``what`` at T/2 is finite and agrees with its value at T (stats.agree: one inside the other's
+    CI), i.e. the boundary has converged in budget; otherwise inconclusive ("not converged": at
+    equal budget a boundary that still moves cannot be told from slower grokking). A refutation
+    stays only if the verdict at T/2 is a refutation too (the caller passes r_half = None when it
+    was not: budget-limited)."""
+    if v.verdict == INCONCLUSIVE:
+        return v
+    e = v.effect
+    fin = lambda x: x is not None and all(math.isfinite(t) for t in (x.value, x.lo, x.hi))  # noqa: E731
+    if v.verdict == SUPPORTED:
+        if fin(r_half) and fin(e) and stats.agree(r_half, e):
+            return dataclasses.replace(v, reason=v.reason + f"; converged in budget: {what} at T/2 = {r_half.value:.3g} "
+                                                            f"[{r_half.lo:.3g}, {r_half.hi:.3g}] agrees with T")
+        txt = (f"{r_half.value:.3g} [{r_half.lo:.3g}, {r_half.hi:.3g}]" if r_half is not None else "not estimable")
+        return dataclasses.replace(v, verdict=INCONCLUSIVE, reason=f"supported at T ({v.reason}), but {what} is not "
+                                   f"converged in budget: at T/2 it is {txt}, outside agreement with T (stats.agree): "
+                                   "the boundary still moves with the budget")
+    if r_half is None:
+        return dataclasses.replace(v, verdict=INCONCLUSIVE, reason=f"refuted at T ({v.reason}), but not at T/2: "
+                                                                   "budget-limited")
+    return v
 
 
 # ------------------------------------------------------------------ capacity-boundary
@@ -121,14 +158,27 @@ def capacity_boundary_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPH
 
     grokked = seed 002's rule (test acc >= 0.95 for 10 evals) within the budget; a Firth-penalized
     logistic fit of grokked on log r with profile penalized-likelihood CIs at alpha = 0.05
-    (boundary_verdict). Supported if the slope's CI is > 0 (penalized LR p < alpha) and the
-    critical ratio r* = exp(x50) has a finite CI inside the swept range; refuted if the slope's
-    CI is < 0 (more capacity groks less); inconclusive when every run groks or none does (no
-    transition inside the range), or the CIs do not decide. Not decided: r*'s value at p = 97
-    (gpu tier only), nor that it is the same across p. ``note``: the scale that would decide,
-    appended to the power note."""
+    (boundary_verdict). Supported if the slope's CI is > 0 (penalized LR p < alpha), the critical
+    ratio r* = exp(x50) has a finite CI inside the swept range, and r* has converged in budget: r*
+    of the same runs read at T/2 agrees with r* at T (stats.agree, budget_check); refuted if the
+    slope's CI is < 0 (more capacity groks less) at T and at T/2; inconclusive when every run groks
+    or none does (no transition inside the range), the CIs do not decide, or r* still moves with
+    the budget (then the 'critical ratio' is a property of the budget, not of the capacity). Not
+    decided: r*'s value at p = 97 (gpu tier only), nor that it is the same across p. ``note``: the
+    scale that would decide, appended to the power note."""
     hs = [h for h in hs if h.config.optim.weight_decay == 1.0]
-    return _with_note(boundary_verdict(log_ratio(hs), grokked(hs, rule), alpha, group=None)[0], note)
+    return _with_note(converged_boundary_verdict(log_ratio(hs), grokked(hs, rule), grokked(half(hs), rule), alpha), note)
+
+
+def converged_boundary_verdict(x, y, y_half, alpha: float = ALPHA, group=None) -> Verdict:
+    """boundary_verdict at the budget T (outcomes ``y``) held against the same runs read at T/2
+    (``y_half``) by budget_check: supported needs r*(T/2) finite and agreeing with r*(T)
+    (stats.agree); refuted needs the slope < 0 at T/2 too."""
+    v = boundary_verdict(x, y, alpha, group)[0]
+    if v.verdict == INCONCLUSIVE:
+        return v
+    vh = boundary_verdict(x, y_half, alpha, group)[0]
+    return budget_check(v, vh.effect if (v.verdict == SUPPORTED or vh.verdict == REFUTED) else None, "r*")
 
 
 def capacity_stats(hs) -> list[dict]:
@@ -315,7 +365,8 @@ def _strata(x: np.ndarray, y: np.ndarray, wd: np.ndarray, w1: float, w2: float):
     return k1, n1, k2, n2
 
 
-def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: dict | None = None) -> Verdict:
+def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: dict | None = None,
+                     converged: dict | None = None) -> Verdict:
     """Claim: the capacity boundary moves with weight decay (no direction stated).
 
     For each WD pair, an exact stratified (by ratio) comparison of grok success: if the boundary
@@ -326,7 +377,9 @@ def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: di
     equivalence margin: "no shift" is only "not detected", inconclusive). The effect is the
     pooled grok-rate difference of the headline pair (smallest p) with a Newcombe CI at that
     pair's Holm level. A shift that rests on a few grokked runs cannot reach significance: the
-    exact test's smallest attainable p is reported as the power."""
+    exact test's smallest attainable p is reported as the power. ``converged`` (WD -> (bool, text)):
+    when given, support also needs a rejected pair whose two boundaries have both converged in
+    budget (budget_check's test), else inconclusive."""
     x, y, wd = (np.asarray(v, float) for v in (x, y, wd))
     pairs = [(a, b) for i, a in enumerate(wds) for b in wds[i + 1:]]
     rows = []
@@ -365,6 +418,17 @@ def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: di
     sel = wd == w_more
     bnd = laws.firth_boundary(x[sel], y[sel], alpha=alpha) if 0 < y[sel].sum() < sel.sum() else None
     grid = {w_more: float(bnd.x50.value)} if bnd is not None and math.isfinite(bnd.x50.value) else {}
+    if any(rej) and converged is not None:
+        ok_pairs = [r for r, rj in zip(rows, rej) if rj and converged.get(r[0], (False,))[0]
+                    and converged.get(r[1], (False,))[0]]
+        if not ok_pairs:
+            why = "; ".join(f"WD {w:g}: {converged[w][1]}" for w in sorted({w for r, rj in zip(rows, rej) if rj
+                                                                         for w in r[:2]}, reverse=True) if w in converged)
+            return Verdict(INCONCLUSIVE, e, alpha, f"Holm over {len(rows)} pairs at alpha = {alpha:g}: {detail}; but no "
+                                                   f"rejected pair has both boundaries converged in budget ({why}): a "
+                                                   "difference in grok success whose boundaries still move with the "
+                                                   "budget cannot be told from slower grokking" + conf, claimed, grid,
+                           power)
     if any(rej):
         dirs = [f"WD={r[0]:g} groks {'more' if r[4] < 0.5 else 'less'} than WD={r[1]:g} at equal ratio (boundary "
                 f"{'lower' if r[4] < 0.5 else 'higher'})" for r, rj in zip(rows, rej) if rj]
@@ -381,7 +445,10 @@ def wd_shifts_boundary_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALP
     For each WD pair an exact conditional test of equal grok success given the ratio
     (hypergeometric per ratio, convolved over ratios), two-sided; Holm over the pairs, stopping
     at the first non-rejection, alpha = 0.05 (wd_shift_verdict). Supported if some pair rejects
-    (the direction is reported); never refuted (no direction or equivalence margin is claimed:
+    (the direction is reported) and both of its boundaries have converged in budget: each WD's
+    Firth r* is bounded at its budget T and at T/2 and the two agree (stats.agree,
+    boundary_converged; a WD that never groks has no boundary to compare, so its 'shift' cannot be
+    told from grokking later than the budget); never refuted (no direction or equivalence margin is claimed:
     'no shift' is only 'not detected', inconclusive). A shift carried by one or two grokked runs
     cannot reach significance (the smallest attainable p is in the power note). Where every WD
     trained the same budget (the seed gives 20k / 100k / 200k), the reason names the confound with
@@ -389,8 +456,27 @@ def wd_shifts_boundary_rule(hs, rule: DetectRule = BASE_RULE, alpha: float = ALP
     y = grokked(hs, rule)
     wd = wd_of(hs)
     budgets = {w: int(h.config.steps) for h in hs for w in [h.config.optim.weight_decay]}
-    return _with_note(wd_shift_verdict(log_ratio(hs), y, wd, tuple(w for w in WDS if (wd == w).any()), alpha, budgets),
-                      note)
+    wds = tuple(w for w in WDS if (wd == w).any())
+    return _with_note(wd_shift_verdict(log_ratio(hs), y, wd, wds, alpha, budgets,
+                                       converged={w: boundary_converged([h for h in hs if h.config.optim.weight_decay
+                                                                         == w], rule, alpha) for w in wds}), note)
+
+
+def boundary_converged(hs, rule: DetectRule = BASE_RULE, alpha: float = ALPHA) -> tuple[bool, str]:
+    """(converged, text) for one WD's runs: the Firth boundary r* at each run's budget T and at T/2
+    is finite with a finite CI at both, and the two agree (stats.agree)."""
+    def r_star(runs):
+        b = laws.firth_boundary(log_ratio(runs), grokked(runs, rule), alpha=alpha)
+        e = b.x50
+        if b.kind != "fit" or not all(math.isfinite(v) for v in (e.value, e.lo, e.hi)):
+            k, n = int(grokked(runs, rule).sum()), len(runs)
+            return None, f"no bounded boundary ({b.kind}, {k}/{n} grokked)"
+        e = Estimate("r*", math.exp(e.value), math.exp(e.lo), math.exp(e.hi), alpha)
+        return e, f"{e.value:.3g} [{e.lo:.3g}, {e.hi:.3g}]"
+    full, tf = r_star(hs)
+    hf, th = r_star(half(hs))
+    ok = full is not None and hf is not None and stats.agree(hf, full)
+    return ok, f"r* at T {tf}, at T/2 {th}" + (": converged" if ok else ": not converged")
 
 
 def wd_shift_stats(hs, wds) -> list[dict]:
@@ -407,58 +493,83 @@ def wd_shift_stats(hs, wds) -> list[dict]:
 
 # ------------------------------------------------------------------ detection-robust
 
-def flips_verdict(base: dict, table: dict, alpha: float = ALPHA) -> Verdict:
-    """Claim: verdicts do not hinge on the grokking-detection rule.
+# What each re-derived claim's rule can return at all (its docstring): a change toward a verdict
+# outside this set is impossible, and a claim with one reachable verdict cannot change at all.
+REACH = {"capacity-boundary": (SUPPORTED, REFUTED, INCONCLUSIVE), "capacity-u-shape": (SUPPORTED, REFUTED, INCONCLUSIVE),
+         "wd-shifts-boundary": (SUPPORTED, INCONCLUSIVE), "grok-delayed": (SUPPORTED, REFUTED, INCONCLUSIVE),
+         "grok-wd-speeds": (SUPPORTED, REFUTED, INCONCLUSIVE), "grok-lazy-rich": (SUPPORTED, REFUTED, INCONCLUSIVE),
+         "order-params (RQI)": (INCONCLUSIVE,)}
+ORDER_REACH = (SUPPORTED, INCONCLUSIVE)  # every other order parameter: change_verdict never refutes
+
+
+def reach(cid: str) -> tuple:
+    """The verdicts claim ``cid``'s rule can return (REACH; order parameters other than RQI: ORDER_REACH)."""
+    return REACH.get(cid, ORDER_REACH if cid.startswith("order-params") else (SUPPORTED, REFUTED, INCONCLUSIVE))
+
+
+def changes_verdict(base: dict, table: dict, alpha: float = ALPHA) -> Verdict:
+    """Claim: every detection-dependent verdict is the same under every detection rule.
 
     ``base`` maps claim -> its verdict under its own rule; ``table`` maps detection rule ->
-    {claim -> verdict}. A flip is a change between decided verdicts (supported <-> refuted);
-    decided <-> inconclusive is reported, not counted (a rule that detects fewer or later
-    transitions can censor a verdict without contradicting it). refuted: any flip; supported:
-    no flip and at least one claim decided under its own rule and under some other rule (so the
-    comparison is not vacuous); inconclusive: no decided pair to compare. No interval over the
-    cells (they are re-readings of the same runs, far from independent): counts only."""
-    flips, changes, pairs = [], [], 0
+    {claim -> verdict}. A change is any cell whose verdict differs from the claim's base verdict:
+    supported <-> refuted, and decided <-> inconclusive alike (a verdict that becomes inconclusive
+    under a stricter rule hinges on the rule as much as one that flips). Claims whose rule can
+    return only one verdict (reach) cannot change and are left out, and named. refuted: any
+    change; supported: no change, and at least one claim decided under its own rule (so that some
+    decision was put at risk); inconclusive: no change but nothing decided anywhere (the robustness
+    of decisions is then untested). No interval (the cells re-read the same runs): counts only."""
+    fixed = sorted(c for c in base if len(reach(c)) < 2)
+    cids = [c for c in base if c not in fixed]
+    changes, kinds = [], {}
     for rk, row in table.items():
-        for cid, v in row.items():
-            b = base.get(cid)
-            if b is None:
-                continue
-            if b != INCONCLUSIVE and v != INCONCLUSIVE:
-                pairs += 1
-                if b != v:
-                    flips.append(f"{cid}: {b} -> {v} under {rk}")
-            elif b != v:
+        for cid in cids:
+            v, b = row.get(cid), base[cid]
+            if v is not None and v != b:
                 changes.append(f"{cid}: {b} -> {v} under {rk}")
-    n_cells = sum(len(r) for r in table.values())
-    e = Estimate("supported <-> refuted flips", float(len(flips)), float(len(flips)), float(len(flips)), alpha,
-                 method="count over (claim, rule) cells where both verdicts are decided",
-                 note=f"{pairs} decided pairs of {n_cells} cells; {len(changes)} decided <-> inconclusive changes")
-    claimed = "0 flips"
-    counts = f"{len(flips)} flips in {pairs} decided pairs ({n_cells} cells); {len(changes)} decided <-> inconclusive"
-    if flips:
-        return Verdict(REFUTED, e, alpha, f"{counts}: " + "; ".join(flips[:8]) + ("; ..." if len(flips) > 8 else ""),
-                       claimed)
-    if pairs == 0:
-        return Verdict(INCONCLUSIVE, e, alpha, f"{counts}: no claim is decided under both its own rule and another "
-                                               "one, so there is nothing to compare", claimed,
-                       power="needs claims that are decided at this scale")
-    return Verdict(SUPPORTED, e, alpha, f"{counts}: no decided verdict changes direction under any rule", claimed)
+                kinds[f"{b} -> {v}"] = kinds.get(f"{b} -> {v}", 0) + 1
+    n_cells = sum(1 for row in table.values() for c in cids if c in row)
+    decided = sorted(c for c in cids if base[c] != INCONCLUSIVE)
+    can_refute = [c for c in cids if REFUTED in reach(c)]
+    never = [c for c in cids if REFUTED not in reach(c)]
+    what = (f"inputs that can refute: {', '.join(can_refute) or 'none'}; never refute (supported or inconclusive "
+            f"only): {', '.join(never) or 'none'}; cannot change (one reachable verdict, left out): "
+            f"{', '.join(fixed) or 'none'}")
+    e = Estimate("verdict changes over (claim, detection rule) cells", float(len(changes)), float(len(changes)),
+                 float(len(changes)), alpha, method="count of cells whose verdict differs from the claim's own rule's",
+                 note=f"{n_cells} cells over {len(cids)} claims x {len(table)} rules; {len(decided)} claims decided "
+                      "under their own rule")
+    kind_txt = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
+    counts = f"{len(changes)} changed cells of {n_cells} ({kind_txt or 'none'}); decided under their own rule: " \
+             f"{', '.join(f'{c} ({base[c]})' for c in decided) or 'none'}"
+    claimed = "= 0 changes"
+    if changes:
+        return Verdict(REFUTED, e, alpha, f"{counts}: " + "; ".join(changes[:10]) + ("; ..." if len(changes) > 10 else ""),
+                       claimed, power=what)
+    if not decided:
+        return Verdict(INCONCLUSIVE, e, alpha, f"{counts}: no claim is decided under its own rule, so no decision was "
+                                               "put at risk by the other rules", claimed,
+                       power=what + "; needs claims that are decided at this scale")
+    return Verdict(SUPPORTED, e, alpha, f"{counts}: every verdict is the same under all {len(table)} rules", claimed,
+                   power=what)
 
 
 def detection_robust_rule(data: dict) -> Verdict:
-    """detection-robust: do the detection-dependent verdicts keep their direction when the grokking
-    rule (test accuracy >= threshold for ``patience`` consecutive evaluations) varies over
-    threshold {0.90, 0.95, 0.99} x patience {5, 10, 20}?
+    """detection-robust: is every detection-dependent verdict the same when the grokking rule (test
+    accuracy >= threshold for ``patience`` consecutive evaluations) varies over threshold
+    {0.90, 0.95, 0.99} x patience {5, 10, 20}?
 
     data = detection_table: each claim's final verdict (its rule through the same gates as the
     claim) under its own rule ("base": seed 002's 0.95 x 10, seed 001's code 0.95 x 1) and under
-    each of the 9 rules ("table"), from the same cached, full-length histories. A flip is
-    supported <-> refuted; decided <-> inconclusive is reported, not counted (a stricter rule can
-    censor a verdict without contradicting it). Refuted: any flip; supported: no flip and at least
-    one decided pair compared; inconclusive: nothing decided to compare (flips_verdict). Counts
-    only (the cells re-read the same runs: no interval over them). Not decided: rules of another
-    form (smoothed curves, loss-based detection)."""
-    return flips_verdict(data["base"], data["table"])
+    each of the 9 rules ("table"), from the same cached, full-length histories. Every change of
+    verdict counts, supported <-> refuted and decided <-> inconclusive alike (changes_verdict):
+    refuted if any cell changes; supported if none does and at least one claim is decided under its
+    own rule; inconclusive if none changes and none is decided. Claims whose rule returns only one
+    verdict (order-params RQI) cannot change and are left out; the card names which inputs can
+    refute at all (wd-shifts-boundary and order-params never refute, so for them only
+    supported <-> inconclusive can change). Counts only (the cells re-read the same runs: no
+    interval). Why: the fixture's sentence is 'each verdict unchanged on all 9 rules'. Cannot
+    detect: dependence on rules of another form (smoothed curves, loss-based detection)."""
+    return changes_verdict(data["base"], data["table"])
 
 
 def final_verdict(rule, data, perturb) -> str:
