@@ -30,7 +30,7 @@ def record(claim, items: list[dict]) -> None:
 @pytest.mark.parametrize("tier", TIERS)
 def test_grok_delayed(tier, claim, claims_store, claims_device, claims_seed):
     """The (alpha = 0, lambda = 1) cell, ``seeds01`` seeds. Not checked: the seed's exact epochs at
-    p = 97 (gpu tier), the sharpness of the jump, or any mechanism."""
+    p = 97 (gpu tier), or any mechanism."""
     g = D.GRIDS[tier]
     hs = R.cell01(D.sweep001(tier, claims_store, claims_device, claims_seed))
     claim.scale(**g, cell="alpha=0, lambda=1", n_seeds=len(hs))
@@ -76,7 +76,7 @@ def test_order_params(tier, param, claim, claims_store, claims_device, claims_se
     """One order parameter, logged every ``order_every`` steps on the (alpha = 0, lambda = 1) cell.
     Not checked: that the parameters are the seed's exact definitions (RQI's tolerance; the NTK is
     proxied by the feature kernel; see grokcore.engine.orderparams), nor any threshold value. RQI
-    for *modular* addition stays near 0 even on a perfect Fourier circle (orderparams.rqi)."""
+    is never decided (rules_empirical.order_params_rule; grokcore/tests/test_rqi_modular.py)."""
     g = D.GRIDS[tier]
     hs = R.cell01(D.sweep001(tier, claims_store, claims_device, claims_seed))
     claim.scale(**g, cell="alpha=0, lambda=1", parameter=R.ORDER_NAMES[param], n_seeds=len(hs))
