@@ -184,8 +184,7 @@ def converged_boundary_verdict(x, y, y_half, alpha: float = ALPHA, group=None) -
 def capacity_stats(hs) -> list[dict]:
     """Recorded beside capacity-boundary's verdict: the grok rate per width (Wilson), the Firth
     slope, and r* of the same runs read at T/2 with a note on whether r* still moves with the
-    budget (the verdict is about the boundary's existence inside the range, which the budget gate
-    checks; r*'s value may hold at this budget only)."""
+    budget (the rule itself requires it converged for support: budget_check)."""
     x, y = log_ratio(hs), grokked(hs)
     out = []
     for d in sorted({h.config.model.width for h in hs}):
@@ -204,9 +203,8 @@ def capacity_stats(hs) -> list[dict]:
                 dict(note=f"budget convergence: r*(T/2) = {h_.value:.3g} [{h_.lo:.3g}, {h_.hi:.3g}], r*(T) = "
                           f"{f_.value:.3g} [{f_.lo:.3g}, {f_.hi:.3g}]: "
                           + ("converged (one inside the other's CI)" if stats.agree(h_, f_) else
-                             "NOT converged: r* still moves with the budget, so its value holds at this budget only "
-                             "(the verdict is about the boundary's existence inside the range, which the budget gate "
-                             "checks)"))]
+                             "NOT converged: r* still moves with the budget, so the rule cannot support the claim "
+                             "at this budget"))]
     return out
 
 
