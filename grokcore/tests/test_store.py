@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pytest
 
-from grokcore.engine import store as _store_mod
+from grokcore.engine import store_rows
 from grokcore.engine.store import CorruptEntry, Store, StoredRun, db_main, default_store_path, format_rows
 
 if TYPE_CHECKING:
@@ -153,8 +153,8 @@ def test_undecodable_blob_with_matching_checksums_is_kept(tmp_path: Path) -> Non
         garbage = b"definitely not a zip file"
         sha = hashlib.sha256(garbage).hexdigest()
         db = s._connection()
-        row = db.execute(f"{_store_mod._select(True)} WHERE r.key = 'k'").fetchone()
-        digest = _store_mod._row_digest(*row[:9], sha)
+        row = db.execute(f"{store_rows._select(True)} WHERE r.key = 'k'").fetchone()
+        digest = store_rows._row_digest(*row[:9], sha)
         db.execute("UPDATE histories SET blob = ?, sha256 = ?", (garbage, sha))
         db.execute("UPDATE runs SET row_sha256 = ?", (digest,))
         with pytest.warns(CorruptEntry, match="undecodable.*left in the store"):

@@ -22,6 +22,7 @@ import pytest
 
 from grokcore.engine import artifact_codec, staged
 from grokcore.engine import store as store_mod
+from grokcore.engine import store_rows
 from grokcore.engine.config import RunConfig
 from grokcore.engine.store import (
     CorruptEntry,
@@ -71,10 +72,10 @@ def make_v1_store(path: Path, runs=(), artifacts: dict[str, bytes] | None = None
     db.execute("PRAGMA journal_mode = WAL")
     for statement in V1_DDL:
         db.execute(statement)
-    for name, sql in store_mod._VIEWS.items():
+    for name, sql in store_rows._VIEWS.items():
         db.execute(f'CREATE VIEW "{name}" AS {sql}')
     for run in runs:
-        row, hist = store_mod._run_row(run)
+        row, hist = store_rows._run_row(run)
         db.execute(f"INSERT INTO runs VALUES ({', '.join('?' * 17)})", row[:17])  # no row_sha256
         db.execute("INSERT INTO histories VALUES (?, ?, ?, ?)", hist)
     for key, blob in (artifacts or {}).items():
@@ -146,9 +147,9 @@ def test_history_holding_a_pickled_object_array_never_runs(tmp_path: Path) -> No
     with Store(tmp_path / "s.sqlite") as s:
         s.put(make_run("k"))
         db = s._connection()
-        row = db.execute(f"{store_mod._select(True)} WHERE r.key = 'k'").fetchone()
+        row = db.execute(f"{store_rows._select(True)} WHERE r.key = 'k'").fetchone()
         db.execute("UPDATE histories SET blob = ?, sha256 = ?", (blob, _sha(blob)))
-        db.execute("UPDATE runs SET row_sha256 = ?", (store_mod._row_digest(*row[:9], _sha(blob)),))
+        db.execute("UPDATE runs SET row_sha256 = ?", (store_rows._row_digest(*row[:9], _sha(blob)),))
         with pytest.warns(CorruptEntry, match="undecodable"):
             assert s.get("k") is None
     assert not marker.exists()
@@ -342,10 +343,10 @@ def test_cli_prints_a_store_error_without_a_traceback(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_not_downgraded(tmp_path: Path, mode: str) -> None:
     path = _v2_store(tmp_path / "s.sqlite")
     with sqlite3.connect(path) as raw:
-        raw.execute(f"PRAGMA user_version = {store_mod._SCHEMA_VERSION + 1}")
+        raw.execute(f"PRAGMA user_version = {store_rows._SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match="newer than this grokcore"):
         Store(path, mode=mode)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (store_mod._SCHEMA_VERSION + 1,)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (store_rows._SCHEMA_VERSION + 1,)
 
 
 # ---------------------------------------------------------------- upgrade, checksums, shape
@@ -368,7 +369,7 @@ def test_v1_store_is_upgraded_in_place_and_old_rows_are_flagged(tmp_path: Path,
             assert s.get("new").checksum == "row"
         assert s.unverified_count() == 1
     raw = sqlite3.connect(path)
-    assert raw.execute("PRAGMA user_version").fetchone() == (store_mod._SCHEMA_VERSION,)
+    assert raw.execute("PRAGMA user_version").fetchone() == (store_rows._SCHEMA_VERSION,)
     assert {r[1] for r in raw.execute("PRAGMA table_info(runs)")} >= {"row_sha256"}
     assert {r[1] for r in raw.execute("PRAGMA table_info(artifacts)")} >= {"format"}
     raw.close()
@@ -380,17 +381,17 @@ def _rewrite_row(s: Store, key: str, **changes) -> None:
     """Change fields of a stored run and recompute every checksum, as a foreign or hostile
     writer could: only the shape check stands between this row and a caller."""
     db = s._connection()
-    row = list(db.execute(f"{store_mod._select(True)} WHERE r.key = ?", (key,)).fetchone())
+    row = list(db.execute(f"{store_rows._select(True)} WHERE r.key = ?", (key,)).fetchone())
     names = ["key", "experiment", "config_json", "status", "summary_json", "wall_s", "device", "version", "created"]
     for name, value in changes.items():
         if name == "history":
-            row[10] = store_mod._encode_history(value)
+            row[10] = store_rows._encode_history(value)
             row[11] = _sha(row[10])
         else:
             row[names.index(name)] = value
     db.execute("UPDATE histories SET blob = ?, sha256 = ? WHERE key = ?", (row[10], row[11], key))
     db.execute("UPDATE runs SET config_json = ?, status = ?, summary_json = ?, wall_s = ?, row_sha256 = ? "
-               "WHERE key = ?", (row[2], row[3], row[4], row[5], store_mod._row_digest(*row[:9], row[11]), key))
+               "WHERE key = ?", (row[2], row[3], row[4], row[5], store_rows._row_digest(*row[:9], row[11]), key))
 
 
 @pytest.mark.parametrize("changes, reason", [
