@@ -17,6 +17,8 @@ from claims.designs import slt as D
 from grokcore.decide import rules_slt as R
 from grokcore.suite.tiers import TIERS, share_sweep
 
+LONG = pytest.param("long", marks=pytest.mark.long, id="long")
+
 def record(claim, items: list[dict]) -> None:
     """The card's statistics (claim.stat) and notes ({"note": text}) in order."""
     for it in items:
@@ -24,24 +26,42 @@ def record(claim, items: list[dict]) -> None:
 
 
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", TIERS + [pytest.param("long", marks=pytest.mark.long, id="long")])
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
-    """From scratch on the full mod-64 task, n placed by the adaptive search for n* at T and T/2
-    (GRIDS[tier]["threshold"]); recorded beside the verdict: n* at T/4 .. T and n*/(M ln M) vs Li²'s
-    c. Not checked: the source's curriculum-stage accuracies (not data-size points)."""
+    """From scratch on the full mod-64 table, n placed by the adaptive search for n*
+    (D.threshold_budgets); judged per D.threshold_decision: at the source's 50k batches (long,
+    gpu) or at a CPU budget (fast). Recorded beside the verdict: n* at other budgets of the same
+    runs and n*/(M ln M) vs Li²'s c. The source's stage-3 observation is mod64-stage3."""
     searches = D.threshold_search(tier, claims_store, claims_device, claims_seed)
     hists = R.search_hists(searches)
-    m = R.threshold_measures(hists, D.GRIDS[tier]["threshold"]["steps"])
+    rule, data, gates = D.threshold_decision(tier, hists)
+    m = D.threshold_measures(tier, hists)
     c_li2, c_from = D.li2_c()
     claim.scale(**D.threshold_scale(tier, hists))
-    record(claim, R.threshold_stats(searches, m, c_li2, c_from))
+    record(claim, R.threshold_stats(searches, m, c_li2, c_from, source_budget=rule is R.mod64_threshold_source_rule))
     claim.figure(*D.threshold_figure(tier, m, c_li2))
     claim.configs(h.config.key for h in hists)
-    claim.decide(R.mod64_threshold_rule, hists, R.threshold_gates())
+    claim.decide(rule, data, gates)
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", [LONG, pytest.param("gpu", marks=pytest.mark.gpu, id="gpu")])
+def test_mod64_stage3(tier, claim, claims_store, claims_device, claims_seed):
+    """The source's own observation, rerun as it was made: the curriculum set's curriculum arm
+    (stages of 50k batches of 128 from the previous stage's weights) read at the end of stage 3
+    on stage 3's own held-out pairs (D.stage_accuracy). Only at the source's batch and budget
+    (long, gpu): the fast tier's full-batch stages are not the setting the number was made in."""
+    d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
+    data = D.stage_accuracy(d)
+    claim.scale(**D.scale(tier, read="end of stage 3 (inputs in [0, 31]) on its own held-out pairs"))
+    record(claim, R.stage3_stats(data))
+    claim.figure(*D.stage_figure(data))
+    claim.configs(d["configs"])
+    claim.decide(R.mod64_stage3_rule, data, D.stage3_gates(d))
+
+
+@share_sweep("slt-curriculum")
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set: equal optimizer-step budgets, paired by seed (same init and split)."""
     d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
@@ -53,7 +73,7 @@ def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_s
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set's final-checkpoint LLC (training split, same SGLD settings and seed for both arms)."""
     d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
@@ -66,7 +86,7 @@ def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set's direct arm: LLC at every checkpoint and the test-accuracy jump per seed."""
     d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
@@ -79,7 +99,7 @@ def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_see
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set's direct arm: LLC and test loss at every checkpoint (the curriculum arm's
     rho is recorded, not decided)."""

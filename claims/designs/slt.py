@@ -6,11 +6,12 @@ weight decay 2e-4; mod 64 with a 40% training split.
 
 Three run sets, each built once (the builders feed training and ``plan_configs`` alike):
 - the mod-64 threshold search (``threshold_configs``): from scratch on the full table at n
-  training pairs, n placed by grokcore.decide.adaptive for n* at T and at T/2 together, every run
-  trained for T steps;
+  training pairs, n placed by grokcore.decide.adaptive (``threshold_budgets``: n* at T and T/2 at
+  the fast tier; at the source's T where the tier has one, runs trained to 2T);
 - the curriculum set (``curriculum_args``): curriculum and direct arms paired by seed with the LLC
-  of every checkpoint, shared by curriculum-vs-direct, curriculum-llc, llc-spike-collapse and
-  llc-tracks-test;
+  of every checkpoint, shared by curriculum-vs-direct, curriculum-llc, llc-spike-collapse,
+  llc-tracks-test and (long, gpu) mod64-stage3 (``stage_accuracy``: each stage read on its own
+  held-out pairs, as the source reports it);
 - the finetuning set (``finetune_args``): chains 7 -> 11 -> 23 -> 49 -> 53 and a from-scratch arm.
 The staged sets are computed once per (tier, seed, device) (grokcore.engine.staged.cached_set:
 process cache, then the results store).
@@ -24,18 +25,20 @@ Tiers (GRIDS):
   to the source's batches. 7 seeds for the curriculum set: the paired rules use exact one-sided
   sign-flip tests, whose smallest p is 2^-n, and the seed gate leaves one seed out, so 6 remain
   (smallest p 1/64; with 5 seeds 4 remain and 1/16 can never reach 0.05). The curriculum's last
-  stage (1.2k full-batch steps on the full split) usually ends still climbing. Finetuning: 5
+  stage (1.2k full-batch steps on the full split) usually ends still climbing. Finetuning: 7
   seeds per arm with a 50% split (at 40%, 0 of 5 seeds per arm grokked mod 53 within 3k
-  full-batch steps); leave-one-out leaves 4 vs 4 (smallest exact one-sided Mann-Whitney p 1/70).
-  No chain groks mod 49 within its 800 steps (test acc 0.03-0.3), and finetuned chains grok mod
-  53 later than scratch (measured: opposite MW p = 0.018 at --claims-seed 0, 0.004 at 1); with a
-  2500-step mod-49 stage (measured once, 5 seeds, still 0/5 grokked at mod 49) they grokked mod
-  53 about as fast as scratch (850-2250 vs 1100-2550 steps), so the fast-tier slowdown is a
-  property of the stage budgets.
-- long (mod64-threshold only): the source's 128-pair minibatches and 50k batches.
+  full-batch steps): 80 % power at a 2x speed-up. The mod-49 stage is 5000 steps, where the
+  source's condition holds: measured (7 chains per base seed, the stage run until every chain
+  grokked) every chain grokked mod 49 at 2700-4500 full-batch steps (seed 0), 2600-3550 (1),
+  2400-4100 (2); with 800 steps none did (test acc 0.03-0.3) and the finetuned chains grokked mod 53
+  later than scratch (opposite MW p = 0.018 at --claims-seed 0), a property of the stage budgets.
+  Seed 0 with 5000: 7/7 chains grokked mod 49, then mod 53 at 300-1850 steps vs scratch 1100-2550.
+- long: the source's 128-pair minibatches and budgets: mod64-threshold judged at 50k batches
+  (confirmed at 100k, compaction on), and the curriculum set at 4 x 50k vs 200k direct (7 seeds
+  per arm, checkpoints every 2500 batches), which also gives mod64-stage3.
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the curriculum
   4 x 50k, 12 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
-  chains; threshold up to 72 runs per budget x 50k batches; finetuning 40% splits, 5 x 25k
+  chains; threshold up to 72 runs, judged at 50k batches and trained to 100k; finetuning 40% splits, 5 x 25k
   batches (the devinterp example's budget). Cost estimate (H100, launch-bound tiny models,
   ~1-2 ms per batched step): curriculum + direct 2 x 200k steps ~ 7-12 min; threshold ~ 8-15
   min; finetuning 125k steps ~ 2-4 min; LLC 2424 models x 4 chains x 128 pairs x 500 draws
@@ -89,25 +92,32 @@ GRIDS = {
         # adaptive search (grokcore.decide.adaptive) of n* at T and at T/2, from the same runs (trained at T)
         threshold=dict(window=(350, 3140), n_min=100, n_max=3891, start=4, per_round=2, seeds=3, max_runs=24,
                        rounds=6, target_width=0.3, steps=1500, eval_every=50),
-        finetune=dict(seeds=5, ratio=0.5, stage_steps=[200, 200, 400, 800, 4000], eval_every=50),
+        # 7 seeds per arm (80 % power at a 2x speed-up) and a mod-49 stage at which every chain groks (measured,
+        # 7 chains per base seed: grokked at 2700-4500 full-batch steps at seed 0, 2600-3550 at 1, 2400-4100 at 2)
+        finetune=dict(seeds=7, ratio=0.5, stage_steps=[200, 200, 400, 5000, 4000], eval_every=50),
         sgld=dict(chains=2, draws=150),
     ),
-    # long (mod64-threshold only; `pytest claims -m long`): the source's 128-pair minibatches and 50k batches
-    # (its budget), so n* is read where the claim was made, not at a CPU budget; batch size does not enter the
-    # batch key, so every n of a round trains in one chunk (CPU ~2.5 ms per step for 12 runs, loaded 2 cores)
+    # long (`pytest claims -m long`): the source's 128-pair minibatches and budgets, so the claims are read where
+    # they were made, not at a CPU budget; batch size does not enter the batch key, so every n of a round trains in
+    # one chunk (CPU per batched step, 1 thread, measured 2026-12-02: 2.7 ms for 7 runs, 3.8 for 14, 4.9 for 24)
     "long": dict(
         batch_size=128, eval_every=500,
-        # 4 seeds per point and <= 48 runs per budget: with 3 and 24 (first version) --claims-seed 1 ran out of
-        # runs at a CI of [1120, 2722] and leaving one of its 3 replicate seeds out (a third of the runs) made
-        # the refutation inconclusive while seed 0 refuted: an underpowered design, not a different answer
-        threshold=dict(window=(200, 3140), n_min=100, n_max=3891, start=4, per_round=2, seeds=4, max_runs=48,
-                       rounds=8, target_width=0.3, steps=50_000, eval_every=500, max_batch=24),
+        # mod64-threshold judged at the source's budget T = 50k batches (source_T) and confirmed at 2T: runs trained
+        # to 2T (compact: a run leaves its batch once it generalized, nothing after that is read); one adaptive
+        # search of n* at T (n* at 2T and T/2 read from the same runs); 4 seeds per point, <= 48 runs
+        threshold=dict(window=(300, 3140), n_min=100, n_max=3891, start=5, per_round=3, seeds=4, max_runs=48,
+                       rounds=4, target_width=0.3, steps=100_000, source_T=50_000, eval_every=500, max_batch=24,
+                       compact=True),
+        # the curriculum set at the source's budget: 4 x 50k batches of 128 against 200k direct, 7 seeds per arm
+        # (one batched run set per arm), LLC at every checkpoint (every 2500 batches: 81 per arm)
+        seeds=7, stage_steps=[50_000] * 4, checkpoint_every=2500,
+        sgld=dict(chains=2, draws=150),
     ),
     "gpu": dict(
         batch_size=128, eval_every=1000, seeds=12,
         stage_steps=[50_000] * 4, checkpoint_every=2000,
         threshold=dict(window=(75, 2883), n_min=64, n_max=3891, start=5, per_round=3, seeds=6, max_runs=72,
-                       rounds=8, target_width=0.2, steps=50_000, eval_every=1000),
+                       rounds=8, target_width=0.2, steps=100_000, source_T=50_000, eval_every=1000, compact=True),
         finetune=dict(seeds=12, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
         sgld=dict(chains=4, draws=500),
     ),
@@ -143,29 +153,59 @@ def threshold_configs(tier: str, seed0: int, n: int, reps) -> list[RunConfig]:
     return replicates(threshold_base(tier).replace(n_train=n), seed0, reps)
 
 
-def threshold_search(tier: str, store, device: str, seed0: int) -> dict:
-    """Adaptive search (grokcore.decide.adaptive) of n* at T/2 and T together (keys = budgets),
-    both reading runs trained for T steps; one chunk per n and replicate block (little padding)."""
+def threshold_budgets(tier: str) -> list[int]:
+    """The budgets the search places n for: T/2 and T at the fast tier (n* read at a CPU budget, a
+    refutation must hold at T/2); the source's T alone where the tier has one (source_T: runs
+    trained to 2T, n* at 2T and T/2 read from the same runs)."""
     t = GRIDS[tier]["threshold"]
-    T = t["steps"]
+    return [t["source_T"]] if "source_T" in t else [t["steps"] // 2, t["steps"]]
+
+
+def threshold_search(tier: str, store, device: str, seed0: int) -> dict:
+    """Adaptive search (grokcore.decide.adaptive) of n* at threshold_budgets(tier) (keys = budgets),
+    reading runs trained for GRIDS[tier]["threshold"]["steps"]; one chunk per n and replicate block."""
+    t = GRIDS[tier]["threshold"]
     spec = adaptive.SearchSpec(n_min=t["n_min"], n_max=t["n_max"], start=t["start"], per_round=t["per_round"],
                                seeds=t["seeds"], max_runs=t["max_runs"], max_rounds=t["rounds"],
                                target_width=t["target_width"], alpha=R.ALPHA)
 
     def train(cfgs):
         return sweep.run(cfgs, store=store, device=device, experiment=f"mod64-threshold/{tier}",
-                         max_batch=t.get("max_batch", t["seeds"]))
+                         max_batch=t.get("max_batch", t["seeds"]), compact=t.get("compact", False))
 
     with torch_threads(1):
-        return adaptive.search({b: t["window"] for b in (T // 2, T)},
+        return adaptive.search({b: t["window"] for b in threshold_budgets(tier)},
                                lambda budget, n, reps: threshold_configs(tier, seed0, n, reps),
                                lambda b, h: R.generalized(gates.truncate(h, b)), train, spec)
 
 
+def threshold_decision(tier: str, hists: list) -> tuple:
+    """(rule, data, gates) of mod64-threshold at ``tier``: at the source's budget where the tier
+    has one (mod64_threshold_source_rule, T/2 and 2T as scope), else mod64_threshold_rule on the
+    runs at T with the standard gates (half budget as a veto)."""
+    t = GRIDS[tier]["threshold"]
+    if "source_T" in t:
+        T = t["source_T"]
+        return R.mod64_threshold_source_rule, R.source_budget_data(hists, T, t["steps"]), R.source_budget_gates(T)
+    return R.mod64_threshold_rule, hists, R.threshold_gates()
+
+
+def threshold_measures(tier: str, hists: list) -> dict:
+    """rules_slt.threshold_measures at the budget the verdict reads (the source's T where the tier
+    has one, with n* also read at T/2 and 2T; else T with T/4 .. 3T/4)."""
+    t = GRIDS[tier]["threshold"]
+    if "source_T" in t:
+        T = t["source_T"]
+        return R.threshold_measures(hists, T, budgets=[T // 2, 3 * T // 2, t["steps"]])
+    return R.threshold_measures(hists, t["steps"])
+
+
 def threshold_scale(tier: str, hists: list) -> dict:
     g, t = GRIDS[tier], GRIDS[tier]["threshold"]
+    judged = (f"at the source's budget T = {t['source_T']} batches, confirmed at 2T = {t['steps']}" if "source_T" in t
+              else f"at T = {t['steps']} steps, a refutation must hold at T/2")
     return dict(M=M, search=t, runs=len(hists), n_train=sorted({h.config.n_train for h in hists}), steps=t["steps"],
-                batch=g["batch_size"] or "full", model=MODEL_TEXT, optim=OPTIM_TEXT)
+                judged=judged, batch=g["batch_size"] or "full", model=MODEL_TEXT, optim=OPTIM_TEXT)
 
 
 # ---------------------------------------------------------------- the curriculum set
@@ -213,6 +253,46 @@ def train_curriculum_set(tier: str, seed: int, device: str) -> dict:
     )
 
 
+def stage_accuracy(d: dict, fraction: float = 1.0) -> dict:
+    """The curriculum arm read per stage as the source reports it (mod64-stage3): per seed and stage
+    s, the test accuracy on the stage's OWN held-out pairs (both inputs < its range, not in its
+    training split; the engine's logged test set is the run's full held-out set) at the checkpoint
+    ``fraction`` of the way through the stage (1: its end), and the stage's training pairs.
+    Returns seed, acc (stage 3's, per seed), stage_acc and stage_pairs (seed, stage), at (the
+    checkpoints' global steps per stage)."""
+    from grokcore.engine import models, tasks
+
+    cur = d["cur"]
+    S, n = len(cur.configs), len(d["seeds"])
+    acc, pairs, at = np.zeros((n, S)), np.zeros((n, S)), []
+    for s in range(S):
+        step = cur.offsets[s] + int(round(fraction * cur.configs[s][0].steps))
+        ck = next((c for c in cur.checkpoints if c.step == step), None)
+        if ck is None:
+            raise ValueError(f"no checkpoint at step {step}: checkpoint_every must divide {fraction} of a stage")
+        at.append(step)
+        for r, cfg in enumerate(cur.configs[s]):
+            a, b, y = tasks.table(cfg.task, cfg.M)
+            tr, te = tasks.run_split(cfg.task, cfg.M, cfg.ratio, cfg.n_train, cfg.split_seed, cfg.curriculum)
+            if cfg.curriculum:
+                te = te[(a[te] < cfg.curriculum) & (b[te] < cfg.curriculum)]
+            with torch_threads(1):
+                logits, _ = models.forward(cfg.model, {k: v[r:r + 1] for k, v in ck.params.items()},
+                                           a[te][None], b[te][None])
+            acc[r, s] = float((logits[0].argmax(-1) == y[te]).float().mean())
+            pairs[r, s] = tr.numel()
+    return dict(seed=np.array(d["seeds"]), acc=acc[:, 2], stage_acc=acc, stage_pairs=pairs, at=at)
+
+
+def stage3_gates(d: dict):
+    """mod64-stage3's gates: leave one seed out (veto); stage 3 read halfway through (25k of its
+    50k batches) as scope: the source states the stage's budget, so it is reported, not a veto."""
+    half = stage_accuracy(d, 0.5)
+    return gates.Perturbations(budget=lambda _: [(f"stage 3 read halfway (step {half['at'][2]})", half)],
+                               seed=R.seeded_gates().seed, budget_is_scope=True,
+                               why_not={"seed": "fewer than 3 seeds"})
+
+
 # ---------------------------------------------------------------- the finetuning set
 
 def finetune_args(tier: str, seed0: int) -> tuple[RunConfig, list[int], list[int]]:
@@ -255,17 +335,20 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     search's upper bound (it places n adaptively, so its configs depend on the outcomes: here the
     most it may train, max_runs per budget searched, at the largest n), the curriculum and direct
     arms and the finetuning chains with their scratch arm (every stage, from curriculum_args and
-    finetune_args as the training). Not counted: the LLC's SGLD draws on the curriculum
-    checkpoints (small next to training)."""
-    t = GRIDS[tier]["threshold"]
-    threshold = threshold_configs(tier, seed0, t["n_max"], 2 * t["max_runs"])
-    if "finetune" not in GRIDS[tier]:  # the long tier: the threshold only
-        return {"threshold (adaptive, upper bound)": threshold}
-    cur_args, fine_args = curriculum_args(tier, seed0), finetune_args(tier, seed0)
+    finetune_args as the training), where the tier has them (long: threshold and curriculum set).
+    Not counted: the LLC's SGLD draws on the curriculum checkpoints (small next to training) and
+    the threshold's compaction (runs that generalized leave their batch)."""
+    g, t = GRIDS[tier], GRIDS[tier]["threshold"]
+    out = {"threshold (adaptive, upper bound)":
+           threshold_configs(tier, seed0, t["n_max"], len(threshold_budgets(tier)) * t["max_runs"])}
     flat = lambda stages: [c for st in stages for c in st]  # noqa: E731
-    return {"threshold (adaptive, upper bound)": threshold,
-            "curriculum": flat(staged.curriculum_configs(*cur_args)), "direct": flat(staged.direct_configs(*cur_args)),
-            "finetune": flat(staged.finetune_configs(*fine_args))}
+    if "stage_steps" in g:
+        cur_args = curriculum_args(tier, seed0)
+        out |= {"curriculum": flat(staged.curriculum_configs(*cur_args)),
+                "direct": flat(staged.direct_configs(*cur_args))}
+    if "finetune" in g:
+        out["finetune"] = flat(staged.finetune_configs(*finetune_args(tier, seed0)))
+    return out
 
 
 def li2_c() -> tuple[float, str]:
@@ -310,8 +393,9 @@ def threshold_figure(tier: str, m: dict, c_li2: float):
     ax[1].axhspan(*R.CLAIM_N, color="k", alpha=0.08)
     ax[1].set_yscale("log"), ax[1].set_xlabel("budget (steps, same runs truncated)"), ax[1].set_ylabel("n*")
     batch = "full-batch" if not g["batch_size"] else f"{g['batch_size']}-pair"
+    read = (f"read at the source's {m['T']} (trained to {t['steps']})" if "source_T" in t else f"{t['steps']}")
     return (fig, "mod 64: generalization vs training pairs; n* vs budget",
-            f"{t['seeds']} seeds per n, {t['steps']} {batch} steps; right: n* of the same runs read at shorter budgets")
+            f"{t['seeds']} seeds per n, {read} {batch} steps; right: n* of the same runs read at other budgets")
 
 
 def curriculum_figure(d: dict):
@@ -359,6 +443,20 @@ def tracks_figure(d: dict):
         ax.plot(d["llc"][1, r], d["test_loss"][1, r], "o-", ms=3, color=f"C{r}")
     ax.set_xlabel("LLC (train split)"), ax.set_ylabel("test loss"), ax.set_title("direct arm, one line per seed")
     return fig, "LLC vs test loss across checkpoints"
+
+
+def stage_figure(data: dict):
+    """mod64-stage3: each curriculum stage's final test accuracy on its own held-out pairs per seed,
+    against the source's single run (stars) and the stage-3 band."""
+    fig, ax = _fig()
+    S = data["stage_acc"].shape[1]
+    for r in range(len(data["seed"])):
+        ax.plot(np.arange(1, S + 1), data["stage_acc"][r], "o-", color="grey", alpha=0.6, lw=1)
+    ax.plot(np.arange(1, S + 1), R.SOURCE_STAGES["test_acc"], "r*", ms=12, label="source (one run)")
+    ax.axhspan(*R.STAGE3_BAND, xmin=0.45, xmax=0.72, color="r", alpha=0.1, label="stage-3 band")
+    ax.set_xticks(range(1, S + 1), [f"stage {s + 1}\n{int(data['stage_pairs'][:, s].mean())} pairs" for s in range(S)])
+    ax.set_ylabel("test acc (the stage's own held-out pairs)"), ax.legend(fontsize=7)
+    return fig, "curriculum stages: test accuracy on each stage's own held-out pairs", "grey: one line per seed"
 
 
 def finetune_figure(data: dict):

@@ -97,4 +97,5 @@ def test_long_plan_lists_only_the_claims_with_a_long_tier():
     assert not [r for r in rows if r.source == "error"]
     grids = {r.grid for r in rows}
     assert "seed002 wd=1" in grids and "threshold (adaptive, upper bound)" in grids
+    assert {"curriculum", "direct"} <= {r.grid for r in rows if r.module == "slt"}  # the slt curriculum set at 4 x 50k
     assert any("capacity-boundary search" in g for g in grids)

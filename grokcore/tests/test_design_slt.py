@@ -1,0 +1,71 @@
+"""claims/designs/slt.py without its claims' scale: which rule and gates each tier's mod64-threshold
+uses, what the long tier plans, and the per-stage read-out of mod64-stage3 on a tiny curriculum."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grokcore.decide import rules_slt as R
+
+DESIGN = Path(__file__).resolve().parents[2] / "claims" / "designs" / "slt.py"
+
+
+@pytest.fixture(scope="module")
+def D():
+    from grokcore.suite import plan
+
+    return plan.load_module(DESIGN)
+
+
+def test_threshold_is_judged_at_the_sources_budget_where_the_tier_has_it(D):
+    assert D.threshold_budgets("fast") == [750, 1500]
+    assert D.threshold_budgets("long") == [50_000] and D.GRIDS["long"]["threshold"]["steps"] == 100_000
+    rule, data, perturb = D.threshold_decision("fast", [])
+    assert rule is R.mod64_threshold_rule and data == [] and not perturb.budget_is_scope
+    rule, data, perturb = D.threshold_decision("long", [])
+    assert rule is R.mod64_threshold_source_rule and (data["T"], data["confirm"]) == (50_000, 100_000)
+    assert perturb.budget_is_scope
+    assert [lab for lab, _ in perturb.budget(data)] == ["read at T/2 = 25000 steps", "read at 2T = 100000 steps"]
+
+
+def test_long_plan_has_the_threshold_and_the_curriculum_set_at_the_sources_budget(D):
+    p = D.plan_configs("long")
+    assert set(p) == {"threshold (adaptive, upper bound)", "curriculum", "direct"}
+    g = D.GRIDS["long"]
+    assert len(p["threshold (adaptive, upper bound)"]) == g["threshold"]["max_runs"]
+    assert {c.batch_size for cs in p.values() for c in cs} == {128}
+    assert sum(c.steps for c in p["curriculum"]) == sum(c.steps for c in p["direct"]) == 7 * 200_000
+    assert sorted({c.curriculum for c in p["curriculum"]}) == [0, 8, 16, 32]
+    fast = D.plan_configs("fast")
+    assert len(fast["finetune"]) == 5 * 7 + 7 and {c.steps for c in fast["finetune"] if c.M == 49} == {5000}
+
+
+def test_stage_accuracy_reads_each_stage_on_its_own_held_out_pairs(D):
+    """A tiny curriculum (2 seeds, 4 stages of 20 steps, checkpoints every 10): the read-out at a
+    stage's end on the run's FULL held-out set equals the test accuracy the engine logged there,
+    and the stage's own held-out pairs lie in its range and outside its training split."""
+    from grokcore.engine import models, staged, tasks
+
+    base = D.base_config(dict(batch_size=128, eval_every=10))
+    cur, _ = staged.curriculum(base, [0, 1], [20] * 4, checkpoint_every=10)
+    d = dict(seeds=[0, 1], cur=cur)
+    out = D.stage_accuracy(d)
+    assert out["stage_acc"].shape == (2, 4) and list(out["acc"]) == list(out["stage_acc"][:, 2])
+    assert out["at"] == [20, 40, 60, 80] and D.stage_accuracy(d, 0.5)["at"] == [10, 30, 50, 70]
+    a, b, y = tasks.table("add", 64)
+    for s in range(4):
+        ck = next(c for c in cur.checkpoints if c.step == out["at"][s])
+        for r, cfg in enumerate(cur.configs[s]):
+            tr, te = tasks.run_split(cfg.task, cfg.M, cfg.ratio, cfg.n_train, cfg.split_seed, cfg.curriculum)
+            assert out["stage_pairs"][r, s] == tr.numel()
+            logits, _ = models.forward(cfg.model, {k: v[r:r + 1] for k, v in ck.params.items()}, a[te][None],
+                                       b[te][None])
+            full = float((logits[0].argmax(-1) == y[te]).float().mean())
+            assert full == pytest.approx(cur.histories[s][r].metrics["test/acc"][-1], abs=1e-6)
+    tr3, te3 = tasks.run_split("add", 64, 0.4, None, 0, 32)
+    own = te3[(a[te3] < 32) & (b[te3] < 32)]
+    assert len(np.intersect1d(own.numpy(), tr3.numpy())) == 0 and own.numel() + tr3.numel() == 32 * 32
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        D.stage_accuracy(d, 0.25)
