@@ -11,7 +11,8 @@ Each repeat trains the whole batch with `sweep.run` (no store) three ways, in al
   batch    today's default, early_stop=True: a chunk stops once every run in it generalized
   compact  compact=True: each run leaves its chunk at the first check after it generalized
   full     (--full) early_stop=False: every run to its budget
-and prints wall time, run-steps (sum over runs of the steps trained while in the batch, i.e.
+and prints wall time, this process's CPU time (time.process_time: on a shared machine it moves
+far less with the other jobs' load than wall time does), run-steps (sum over runs of the steps trained while in the batch, i.e.
 of each history's last step) and batched steps (iterations of the training loop: per chunk,
 its longest run's last step), plus how far every compact history is from the batch one cut at
 its stop: arrays that differ, the worst difference relative to the array's scale (all metrics
@@ -121,26 +122,31 @@ def main(argv=None) -> int:
           f"{len(cfgs)} runs x {a.steps} steps, K {FAST['width']}, chunks of <= {FAST['max_batch']}, "
           f"{a.threads} torch thread(s)")
     wall: dict[str, list[float]] = {w: [] for w in ways}
+    cpu: dict[str, list[float]] = {w: [] for w in ways}
     out = {}
     with torch_threads(a.threads):
         for rep in range(a.repeats):
             order = list(ways) if rep % 2 == 0 else list(reversed(ways))
             for w in order:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 out[w] = sweep.run(cfgs, max_batch=FAST["max_batch"], experiment="bench", **ways[w])
                 wall[w].append(time.perf_counter() - t0)
-            print(f"  repeat {rep + 1}: " + ", ".join(f"{w} {wall[w][-1]:.2f} s" for w in ways), flush=True)
+                cpu[w].append(time.process_time() - c0)
+            print(f"  repeat {rep + 1}: " + ", ".join(f"{w} {wall[w][-1]:.2f} s (cpu {cpu[w][-1]:.2f} s)"
+                                                      for w in ways), flush=True)
     steps = {w: run_steps(out[w]) for w in ways}
     loops = {w: batched_steps(out[w], FAST["max_batch"]) for w in ways}
     grokked = sum(h.summary["generalized_step"] is not None for h in out["batch"])
     print(f"\n{grokked} of {len(cfgs)} runs generalized within {a.steps} steps")
-    print(f"| way | wall s (median of {a.repeats}) | min | max | run-steps | batched steps | vs batch wall "
-          f"| vs batch run-steps |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| way | wall s (median of {a.repeats}) | min | max | cpu s (median) | min | run-steps | batched steps "
+          f"| vs batch: wall | cpu | run-steps |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     med = {w: float(np.median(wall[w])) for w in ways}
+    mcpu = {w: float(np.median(cpu[w])) for w in ways}
     for w in ways:
-        print(f"| {w} | {med[w]:.2f} | {min(wall[w]):.2f} | {max(wall[w]):.2f} | {steps[w]} | {loops[w]} | "
-              f"{med[w] / med['batch']:.2f}x | {steps[w] / steps['batch']:.2f}x |")
+        print(f"| {w} | {med[w]:.2f} | {min(wall[w]):.2f} | {max(wall[w]):.2f} | {mcpu[w]:.2f} | {min(cpu[w]):.2f} | "
+              f"{steps[w]} | {loops[w]} | {med[w] / med['batch']:.2f}x | {mcpu[w] / mcpu['batch']:.2f}x | "
+              f"{steps[w] / steps['batch']:.2f}x |")
     ref = "full" if "full" in out else "batch"
     cmp = compare(out["compact"], out[ref])
     print(f"compact vs {ref} cut at each run's stop: {cmp['differ']} of {cmp['arrays']} arrays differ, worst "
