@@ -16,6 +16,10 @@ from grokcore.decide import rules_li2 as R
 from grokcore.engine.train import torch_threads
 from grokcore.suite.tiers import TIERS, share_sweep
 
+# The law claims also run at the long tier (`pytest claims -m long`): the M range that decides the
+# law (D.GRIDS["long"], D.LONG_NOTE); not part of -m fast nor of CI's -m "not gpu and not long".
+LAW_TIERS = TIERS + [pytest.param("long", marks=pytest.mark.long, id="long")]
+
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
@@ -28,7 +32,7 @@ def _one_torch_thread():
 # ------------------------------------------------------------------ boundary claims
 
 @share_sweep("li2-boundary")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", LAW_TIERS)
 def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     """Runs the boundary search (D.GRIDS[tier]["boundary"]): the Li² net (one-hot pair -> W -> x²
     -> V) on modular addition under full-batch Adam; per M an adaptive search of n on one absolute
@@ -37,17 +41,20 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     Cost (fast): 5 M x <= 24 runs (3 seeds per point) x <= 1500 steps; (gpu): 7 M x <= 96 runs x 20000 steps.
     """
     run = D.search(tier, "boundary", claims_store, claims_device, claims_seed)
-    claim.scale(**run.grid, runs=len(run.hists), cost_flops=D.flops(run.configs), optimizer="adam (coupled L2)",
-                activation="x2", task="add")
-    claim.configs([c.key for c in run.configs])
+    wide = D.width_search(tier, "boundary", claims_store, claims_device, claims_seed)
+    cfgs = run.configs + (wide.configs if wide else [])
+    claim.scale(**run.grid, runs=len(run.hists), width_check_runs=len(cfgs) - len(run.hists),
+                cost_flops=D.flops(cfgs), optimizer="adam (coupled L2)", activation="x2", task="add")
+    claim.configs([c.key for c in cfgs])
     D.search_card(claim, run, "add, depth 1")
     _, fits = D.law_card(claim, run.hists, "add, depth 1", tier, run.grid["steps"])
     D.half_budget_card(claim, R.half_budget(run.hists), fits, tier, run.grid["steps"])
+    D.width_card(claim, run, wide, "add, depth 1")
     claim.decide(R.boundary_rule, run.hists, R.boundary_gates())
 
 
 @share_sweep("li2-boundary")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", LAW_TIERS)
 def test_li2_sharpening(tier, claim, claims_store, claims_device, claims_seed):
     """Reads li2-boundary's search (no extra training): the Firth slope per unit log n per M.
     Does not check: sharpening on other scales (e.g. in n rather than log n). With separated
@@ -65,7 +72,7 @@ def test_li2_sharpening(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("li2-deeper")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", LAW_TIERS)
 def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
     """Runs the deeper search (D.GRIDS[tier]["deeper"]): li2-boundary's design for a Li² net with 2
     hidden layers (W, then a K x K layer, ReLU after each; "3-layer net" counting V), same n grid.
@@ -83,7 +90,7 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("li2-boundary")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", LAW_TIERS)
 def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     """Runs the tasks search (D.GRIDS[tier]["tasks"]): li2-boundary's design for other operations mod
     prime M on the same n grid; add is li2-boundary's search read at the tasks' budget, for the

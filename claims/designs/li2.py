@@ -51,6 +51,8 @@ from grokcore.suite.plan import config_flops  # noqa: E402
 
 _FAST_S = dict(n_min=100, n_max=3000, grid_ratio=1.05, start=3, per_round=2, max_rounds=8, target_width=0.2,
                M0=17, n0=220, lo_f=0.7, hi_f=1.6, max_frac=0.95)
+_LONG_S = dict(n_min=100, n_max=10000, grid_ratio=1.05, start=3, per_round=2, max_rounds=8, target_width=0.2,
+               M0=17, n0=280, lo_f=0.7, hi_f=1.6, max_frac=0.95)
 _GPU_S = dict(n_min=100, n_max=30000, grid_ratio=1.05, start=4, per_round=3, max_rounds=10, target_width=0.15,
               M0=23, n0=200, lo_f=0.6, hi_f=2.0, max_frac=0.95)
 
@@ -71,6 +73,15 @@ GRIDS = {
         # fast: mul only (sub is add with the b inputs relabelled: same n* distribution, see test_li2_tasks)
         tasks=dict(M=[17, 19, 23, 31, 41], tasks=["mul"], **_FAST_S, seeds=3, max_runs=24, width=64, steps=1200,
                    eval_every=20, lr=1e-2, wd=3e-4, max_batch=16),
+    ),
+    # long (`pytest claims -m long`): the M range that decides the law (see LONG_NOTE).
+    "long": dict(
+        boundary=dict(M=[17, 23, 31, 41, 59, 83], **_LONG_S, seeds=3, max_runs=24, width=128, steps=2000,
+                      eval_every=20, lr=1e-2, wd=1e-4, max_batch=16, width_check=2),
+        deeper=dict(M=[17, 23, 31, 41, 59, 83], **_LONG_S, seeds=3, max_runs=24, width=128, depth=2, act="relu",
+                    steps=2000, eval_every=20, lr=1e-2, wd=1e-4, max_batch=16),
+        tasks=dict(M=[17, 23, 31, 41, 59, 83], tasks=["mul"], **_LONG_S, seeds=3, max_runs=24, width=128,
+                   steps=2000, eval_every=20, lr=1e-2, wd=1e-4, max_batch=16),
     ),
     # Paper scale (Fig. 5: K = 2048, lr 5e-4, η = 2e-4, 20 seeds; Fig. 3: M = 71, n = 2016).
     # Not run yet (no GPU was lent): hyperparameters follow the paper, budgets are a guess (n0
@@ -136,6 +147,11 @@ def plan_configs(tier: str, seed: int = 0) -> dict[str, list[RunConfig]]:
         out[f"li2-{name} (adaptive: max_runs per boundary at the window's middle n)"] = [
             c for t in tasks for M in g["M"] for c in search_configs(g, (t, M), mid[M], range(g["max_runs"]), seed,
                                                                      depth, act)]
+        w = width_grid(tier, name)
+        if w is not None:
+            M = w["M"][0]
+            out[f"li2-{name} width check (K = {w['width']} at M = {M}; same)"] = [
+                c for t in tasks for c in search_configs(w, (t, M), mid[M], range(w["max_runs"]), seed, depth, act)]
     return out
 
 
@@ -146,9 +162,12 @@ def flops(cfgs) -> float:
 
 # --------------------------------------------------------------------------- sweeps
 
-def _run(cfgs, store, device, experiment: str, g: dict, save_params=()):
+def _run(cfgs, store, device, experiment: str, g: dict):
+    """Train (or read from the store) the configs. compact=True: a run leaves its batch at the first
+    host check after it generalized (or diverged); every rule here reads only whether and when a run
+    generalized (seed 002's rule, at T and at T/2), which the compacted history keeps."""
     return sweep.run(cfgs, store=store, device=device, experiment=experiment,
-                     max_batch=g.get("max_batch", 256), save_params=save_params)
+                     max_batch=g.get("max_batch", 256), compact=g.get("compact", True))
 
 
 @dataclass(frozen=True)
@@ -163,16 +182,37 @@ class SearchRuns:
         return [h.config for h in self.hists]
 
 
-def search(tier: str, name: str, store, device, seed: int) -> SearchRuns:
-    """Adaptive search of every (task, M) boundary of search ``name`` at once (one training call per round)."""
-    g, tasks, depth, act = search_design(tier, name)
+def _search(g: dict, tasks, depth: int, act: str, experiment: str, store, device, seed: int) -> SearchRuns:
     keys = [(t, M) for t in tasks for M in g["M"]]
     bds = A.search({k: search_window(g, k[1]) for k in keys},
                    lambda k, n, reps: search_configs(g, k, n, reps, seed, depth, act),
                    lambda k, h: Mz.generalized(h),
-                   lambda cfgs: _run(cfgs, store, device, f"li2-{name}/{tier}", g),
+                   lambda cfgs: _run(cfgs, store, device, experiment, g),
                    {k: search_spec(g, k[1]) for k in keys})
     return SearchRuns(g, bds, [h for b in bds.values() for h in b.hists])
+
+
+def search(tier: str, name: str, store, device, seed: int) -> SearchRuns:
+    """Adaptive search of every (task, M) boundary of search ``name`` at once (one training call per round)."""
+    g, tasks, depth, act = search_design(tier, name)
+    return _search(g, tasks, depth, act, f"li2-{name}/{tier}", store, device, seed)
+
+
+def width_grid(tier: str, name: str) -> dict | None:
+    """The width check of search ``name`` (grid key ``width_check`` = f): the same search at the
+    largest M only, at width f·K; None where the tier has none."""
+    g = GRIDS[tier][name]
+    f = g.get("width_check")
+    return {**g, "M": [max(g["M"])], "width": f * g["width"]} if f else None
+
+
+def width_search(tier: str, name: str, store, device, seed: int) -> SearchRuns | None:
+    """n* at the largest M at width f·K (``width_grid``): the same adaptive search, its own runs."""
+    g = width_grid(tier, name)
+    if g is None:
+        return None
+    _, tasks, depth, act = search_design(tier, name)
+    return _search(g, tasks, depth, act, f"li2-{name}-width/{tier}", store, device, seed)
 
 
 # --------------------------------------------------------------------------- figures
@@ -258,6 +298,34 @@ def half_budget_card(claim, half_hists, fits, tier: str, steps: int) -> None:
         claim.stat("c at half budget (M log M)", fits_half["M log M"].c if fits_half is not None else math.nan)
         claim.note("c > 1 is seed 000's 'empirical constant'; the authors' code uses 2.7482 at K = 2048, lr "
                    "5e-4..1e-3; c depends on width, lr, wd and step budget.")
+
+
+def width_card(claim, run: SearchRuns, wide: SearchRuns | None, label: str) -> None:
+    """The width check: n* at the largest M at width K (the search's) and f·K (``width_search``),
+    each Firth n* with its profile CI, and log(n*_fK / n*_K) with a normal CI from the two se. A
+    ratio near 0 says n* there is not set by the width; an exponent measured with n* still falling
+    with K at the largest M would be a width limit, not the law. None: no check at this tier."""
+    if wide is None:
+        claim.note(f"{label}: no width check at this tier (n* at K vs 2K is compared at the long tier)")
+        return
+    M, K, K2 = max(run.grid["M"]), run.grid["width"], wide.grid["width"]
+    at = {k: Mz.fit_boundaries(Mz.boundary_points([h for h in r.hists if h.config.M == M])).get(M)
+          for k, r in ((K, run), (K2, wide))}
+    for k, d in at.items():
+        if d is not None:
+            e = d.b.x50
+            claim.stat(f"n* at M={M}, K={k} ({label})", stats.Estimate(
+                "n*", math.exp(e.value), math.exp(e.lo), math.exp(e.hi), e.alpha, method=e.method))
+    a, b = at[K], at[K2]
+    if a is None or b is None or not (a.bounded and b.bounded):
+        claim.note(f"{label}: width check at M={M}: n* not bounded at K={K} or K={K2}")
+        return
+    d, se = b.b.x50.value - a.b.x50.value, math.hypot(a.se, b.se)
+    z = stats.t_quantile(ALPHA, math.inf)
+    claim.stat(f"log(n*_K={K2} / n*_K={K}) at M={M} ({label})",
+               stats.Estimate("log ratio", d, d - z * se, d + z * se, ALPHA,
+                              method="difference of Firth log n*, normal"), claimed="0 (n* not set by the width)")
+    claim.note(f"{label}: width check at M={M}: {A.summary(wide.searches, key='K=' + str(K2) + ', ')}")
 
 
 def task_ratio_card(claim, task: str, bds: dict, add_bd: dict, Ms) -> None:

@@ -79,10 +79,36 @@ def law_power(fits, Ms, rivals=RIVALS) -> tuple[bool, str]:
     return ok, txt
 
 
+def exponent_resolves(fits, Ms, rivals=RIVALS) -> tuple[bool, str]:
+    """The exponent test of "supported": does the power-law exponent's CI (t_{#M-2}, Birge-scaled,
+    laws.compare_scaling_laws) hold M log M's local exponent k_loc over the Ms and exclude every
+    rival exponent r in ``rivals``? Each rival outside a 1 - α CI is rejected at α (two-sided), so
+    data from n* ∝ M^r are called M log M with probability <= α/2 through this test alone."""
+    k, kloc = fits["power"].k, local_exponent(Ms)
+    inside = [r for r in rivals if k.lo <= r <= k.hi]
+    holds = k.lo <= kloc <= k.hi
+    ok = bool(holds and not inside and math.isfinite(k.hi - k.lo))
+    if ok:
+        return ok, f"k's CI [{k.lo:.2f}, {k.hi:.2f}] holds {kloc:.2f} and excludes " + ", ".join(
+            f"M^{r:g}" for r in rivals)
+    why = ([] if holds else [f"excludes M log M's local exponent {kloc:.2f}"]) + \
+        [f"holds M^{r:g}" for r in inside]
+    return ok, f"k's CI [{k.lo:.2f}, {k.hi:.2f}] " + " and ".join(why or ["is unbounded"])
+
+
 def _law_effect(fits, law: str = "M log M", what: str = "c") -> Estimate:
     f = fits[law]
     return Estimate(what, f.c.value, f.c.lo, f.c.hi, f.c.alpha, f.p_fit, f.c.method,
                     f"p_fit = chi2 goodness-of-fit p of n* = c {law} (dof {f.dof})")
+
+
+def _exponent_effect(fits, Ms, what: str = "") -> tuple[Estimate, str]:
+    """(k of n* = c M^k with its CI, claimed "= k_loc"): the effect of a law refutation, so that
+    the budget gate can see whether k moves toward M log M's local exponent as the budget grows."""
+    k, f = fits["power"].k, fits["M log M"]
+    e = Estimate(f"k (n* = c M^k{', ' + what if what else ''})", k.value, k.lo, k.hi, k.alpha, f.p_fit, k.method,
+                 f"p = chi2 goodness-of-fit p of n* = c M log M (dof {f.dof})")
+    return e, f"= {local_exponent(Ms):.3f} (local exponent of M log M over M = {min(Ms)}..{max(Ms)})"
 
 
 def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, what: str = "",
@@ -97,28 +123,30 @@ def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, wha
         return Verdict(INCONCLUSIVE, None, alpha, f"{pre}only {len(Ms)} M with a bounded n*: {boundary_text(bds)}",
                        claimed, grid, "needs >= 3 M whose n* lies inside the sampled n (4+ for a finite k CI)")
     eff = _law_effect(fits, what=f"c (n* = c M log M{', ' + what if what else ''})")
-    ok_power, power = law_power(fits, Ms, rivals)
+    _, power = law_power(fits, Ms, rivals)
+    ok_k, k_txt = exponent_resolves(fits, Ms, rivals)
     mlm, m2 = fits["M log M"], fits["M^2"]
     c = mlm.c
     text = f"{pre}{law_text(fits)}{_unbounded(bds)}"
     if mlm.rejected:
-        return Verdict(REFUTED, eff, alpha, f"{pre}M log M rejected (chi2 = {mlm.chi2:.2f}, dof {mlm.dof}, "
-                                            f"p = {mlm.p_fit:.3g} < {alpha:g}); {text}", claimed, grid, power)
+        k_eff, k_claimed = _exponent_effect(fits, Ms, what)
+        return Verdict(REFUTED, k_eff, alpha, f"{pre}M log M rejected (chi2 = {mlm.chi2:.2f}, dof {mlm.dof}, "
+                                              f"p = {mlm.p_fit:.3g} < {alpha:g}); {text}", k_claimed, grid, power)
     if c_min is not None and c.hi < c_min:
         return Verdict(REFUTED, eff, alpha, f"{pre}c = {c.value:.3g} [{c.lo:.3g}, {c.hi:.3g}] < {c_min:g}; {text}",
-                       claimed, grid, power)
+                       f"c > {c_min:g}", grid, power)
     missing = []
     if not m2.rejected:
         missing.append(f"M^2 not rejected (p = {m2.p_fit:.3g})")
-    if not ok_power:
-        missing.append("the exponent CI cannot tell M log M from " + ", ".join(f"M^{r:g}" for r in rivals))
+    if not ok_k:
+        missing.append(k_txt)
     if c_min is not None and not c.lo > c_min:
         missing.append(f"c's CI lower end {c.lo:.3g} <= {c_min:g}")
     if missing:
         return Verdict(INCONCLUSIVE, eff, alpha, f"{pre}M log M not rejected (p = {mlm.p_fit:.3g}) but "
                                                  f"{'; '.join(missing)}; {text}", claimed, grid, power)
     return Verdict(SUPPORTED, eff, alpha, f"{pre}M^2 rejected (p = {m2.p_fit:.3g}), M log M not (p = "
-                                          f"{mlm.p_fit:.3g}), exponent resolves them"
+                                          f"{mlm.p_fit:.3g}), {k_txt}"
                                           + (f", c lower end {c.lo:.3g} > {c_min:g}" if c_min is not None else "")
                                           + f"; {text}", claimed, grid, power)
 
@@ -132,10 +160,14 @@ def boundary_rule(hists, alpha: float = ALPHA, c_min: float | None = 1.0, what: 
     (2 z_{1-α/2})). Across the M with a bounded n* (>= 3), weighted least-squares fits of log n*
     under n* = c M log M, c M, c M² and c M^k: χ² goodness of fit, AIC, t CIs on c and k. At α = 0.05:
       supported     M² rejected (χ² p < α), M log M not rejected, c's CI lower end > c_min = 1
-                    (seed 000's "c > 1"), and the exponent CI resolves M log M from the rival
-                    power laws M^1.5 and M² (RIVALS; law_power: k's CI half-width < the gap between
-                    the local exponent of M log M over the M range and the nearest rival);
-      refuted       M log M rejected (χ² p < α), or c's CI upper end < c_min;
+                    (seed 000's "c > 1"), and the exponent resolves M log M from the rival power
+                    laws M^1.5 and M² (RIVALS; exponent_resolves: the 1 - α CI of k in c M^k holds
+                    the local exponent of M log M over the M range and excludes 1.5 and 2, so data
+                    from M^1.5 are called M log M with probability <= α/2; the power note, law_power,
+                    says whether k's CI half-width is below the gap to the nearest rival);
+      refuted       M log M rejected (χ² p < α; the effect is then k with its CI, claimed = the local
+                    exponent, so the budget gate checks that k does not move toward it as the
+                    budget doubles), or c's CI upper end < c_min;
       inconclusive  otherwise, naming the part that failed (e.g. fewer than 3 M with a bounded n*)."""
     return law_verdict(fit_boundaries(boundary_points(hists), alpha), alpha, c_min, what, rivals)
 
@@ -143,8 +175,8 @@ def boundary_rule(hists, alpha: float = ALPHA, c_min: float | None = 1.0, what: 
 def deeper_rule(hists, alpha: float = ALPHA) -> Verdict:
     """li2-deeper: does n*(M) of a Li² net with a second hidden layer (K x K, ReLU) still grow as
     M log M? boundary_rule's statistic on the depth-2 runs, without the c > 1 part. At α = 0.05:
-      supported     M² rejected (χ² p < α), M log M not rejected, and the exponent CI resolves
-                    M log M from M^1.5 and M² (RIVALS, law_power);
+      supported     M² rejected (χ² p < α), M log M not rejected, and the exponent resolves
+                    M log M from M^1.5 and M² (RIVALS, exponent_resolves);
       refuted       M log M rejected (χ² p < α);
       inconclusive  otherwise, naming the part that failed."""
     return boundary_rule(hists, alpha, c_min=None, what="depth 2")
@@ -169,23 +201,23 @@ def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=GROUP_TASKS) ->
     eff = _law_effect(fits[head], what=f"c ({head}, n* = c M log M)")
     text = "; ".join(f"{t}: {law_text(fits[t])}{_unbounded(bds_by_task.get(t, {}))}" for t in tested)
     for t in tested:
-        ok, p = law_power(fits[t], Ms[t])
-        power.append(f"{t}: {p}")
-        verdicts_[t] = ok
+        power.append(f"{t}: {law_power(fits[t], Ms[t])[1]}")
+        verdicts_[t] = exponent_resolves(fits[t], Ms[t])
     power_txt = "; ".join(power)
     if any(rej.values()):
         bad = [t for t in tested if rej[t]]
+        eff, claimed = _exponent_effect(fits[head], Ms[head], head)
         return Verdict(REFUTED, eff, alpha, f"M log M rejected by Holm over {tested} for {bad} (p = "
                                             + ", ".join(f"{fits[t]['M log M'].p_fit:.3g}" for t in bad)
                                             + f"); {text}", claimed, grid, power_txt)
     missing = [t for t in tasks if t not in tested]
     missing += [f"{t}: M^2 not rejected" for t in tested if not fits[t]["M^2"].rejected]
-    rivals = ", ".join(f"M^{r:g}" for r in RIVALS)
-    missing += [f"{t}: exponent CI cannot tell M log M from {rivals}" for t in tested if not verdicts_[t]]
+    missing += [f"{t}: {verdicts_[t][1]}" for t in tested if not verdicts_[t][0]]
     if missing:
         return Verdict(INCONCLUSIVE, eff, alpha, f"M log M not rejected for {tested}, but {'; '.join(missing)}; "
                                                  f"{text}", claimed, grid, power_txt)
-    return Verdict(SUPPORTED, eff, alpha, f"for {tested}: M^2 rejected, M log M not, exponent resolves them; {text}",
+    return Verdict(SUPPORTED, eff, alpha, f"for {tested}: M^2 rejected, M log M not, "
+                                          + "; ".join(f"{t}: {verdicts_[t][1]}" for t in tested) + f"; {text}",
                    claimed, grid, power_txt)
 
 
@@ -197,8 +229,8 @@ def tasks_rule(hists, alpha: float = ALPHA, tasks=GROUP_TASKS) -> Verdict:
       refuted       Holm's step-down over the tasks' M log M χ² p-values (stats.holm) rejects
                     M log M for at least one task;
       supported     no task rejects M log M and, for every task, M² is rejected and the exponent
-                    CI resolves M log M from M^1.5 and M² (intersection-union: no multiplicity
-                    correction);
+                    resolves M log M from M^1.5 and M² (exponent_resolves; intersection-union: no
+                    multiplicity correction);
       inconclusive  otherwise, naming the task and the part that failed."""
     present = {h.config.task for h in hists}
     bds = fit_boundaries(boundary_points(hists, group=lambda h: (h.config.task, h.config.M)), alpha)

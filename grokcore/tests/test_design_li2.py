@@ -12,7 +12,7 @@ from grokcore.engine import sweep
 from grokcore.suite import plan
 
 CLAIMS = Path(__file__).resolve().parents[2] / "claims"
-TIERS = ("fast", "gpu")
+TIERS = ("fast", "long", "gpu")
 SEED = 3  # a non-default --claims-seed: the plan must follow it too
 
 
@@ -69,3 +69,28 @@ def test_search_windows_hold_n_star_under_any_law_from_M_to_M2(D, tier):
             for k in (1.0, 1.5, 2.0):
                 n_star = g["n0"] * (M / g["M0"]) ** k  # the law n* ∝ M^k calibrated at M0
                 assert lo < n_star and (n_star < hi or hi == cap), (name, M, k)
+
+
+def test_the_width_check_is_the_search_at_the_largest_M_at_twice_the_width(D, recorded):
+    """Long tier: n* at the largest M is searched again at 2K (the same seeds, n grid and budget),
+    planned as its own row; the fast and gpu tiers have no width check."""
+    g = D.GRIDS["long"]["boundary"]
+    with pytest.raises(Stop):
+        D.width_search("long", "boundary", None, "cpu", SEED)
+    assert {c.M for c in recorded} == {max(g["M"])} and {c.model.width for c in recorded} == {2 * g["width"]}
+    planned = next(v for k, v in D.plan_configs("long", SEED).items() if "width check" in k)
+    assert {c.replace(n_train=0).key for c in recorded} <= {c.replace(n_train=0).key for c in planned}
+    assert D.width_search("fast", "boundary", None, "cpu", SEED) is None
+    assert D.width_search("gpu", "boundary", None, "cpu", SEED) is None
+
+
+def test_the_law_searches_share_one_design_and_the_rules_are_calibrated_on_its_range(D):
+    """li2-deeper and li2-tasks use li2-boundary's long design (M, K, seeds, steps, lr, wd), and
+    test_rules_li2's long-range calibration simulates exactly these M."""
+    from test_rules_li2 import LONG_MS
+
+    keys = ("M", "width", "seeds", "max_runs", "steps", "eval_every", "lr", "wd", "n0", "target_width")
+    b = D.GRIDS["long"]["boundary"]
+    for name in ("deeper", "tasks"):
+        assert {k: D.GRIDS["long"][name][k] for k in keys} == {k: b[k] for k in keys}, name
+    assert b["M"] == LONG_MS

@@ -87,15 +87,17 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(design, monke
 
 
 def test_long_plan_lists_only_the_claims_with_a_long_tier():
-    """`pytest claims -m long --claims-plan`: the seed-002 sweep, its capacity search and the
-    mod-64 threshold, nothing of the modules without a long tier."""
+    """`pytest claims -m long --claims-plan`: the seed-002 sweep, its capacity search, the
+    mod-64 threshold and the Li² law searches, nothing of the modules without a long tier."""
     from grokcore.suite import plan
 
     rows = plan.plan(CLAIMS.parent, "long")
     mods = {r.module for r in rows}
-    assert mods == {"boundaries", "slt"}
+    assert mods == {"boundaries", "slt", "li2"}
     assert not [r for r in rows if r.source == "error"]
     grids = {r.grid for r in rows}
     assert "seed002 wd=1" in grids and "threshold (adaptive, upper bound)" in grids
     assert {"curriculum", "direct"} <= {r.grid for r in rows if r.module == "slt"}  # the slt curriculum set at 4 x 50k
     assert any("capacity-boundary search" in g for g in grids)
+    li2 = {r.grid.split(" ")[0] for r in rows if r.module == "li2"}
+    assert li2 == {"li2-boundary", "li2-deeper", "li2-tasks"}  # no stages / fourier design at the long tier
