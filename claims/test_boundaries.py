@@ -17,7 +17,7 @@ from claims.designs import boundaries as D
 from claims.designs import empirical as DE
 from grokcore.decide import gates
 from grokcore.decide import rules_boundaries as B
-from grokcore.suite.tiers import TIERS, share_sweep
+from grokcore.suite.tiers import pinned_refuted, share_sweep
 
 GROUP = "seed001-002"  # with test_empirical.py: detection-robust re-reads the seed-001 sweep
 LONG_WD1, LONG_ALL = "seed002-long-wd1", "seed002-long"  # long tier: the WD = 1 arm, the rest (two workers)
@@ -82,8 +82,12 @@ def test_wd_shifts_boundary(tier, claim, claims_store, claims_device, claims_see
     claim.decide(partial(B.wd_shifts_boundary_rule, note=D.SCALE_NOTE[tier]), hs, B.perturbations(by_wd=True))
 
 
+# Refuted at the fast tier (base seeds 0, 1, 2 and the AVX2 path, 2026-12-02): 11-12 of 90 cells
+# change verdict, supported -> inconclusive under the stricter rules (0.95 x 20, 0.99 x 5/10/20) for
+# grok-lazy-rich and the participation-ratio and kernel-alignment order parameters (at seed 2 also
+# effective rank inconclusive -> supported under 0.90 x 5/10/20).
 @share_sweep(GROUP)
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", pinned_refuted("fast"))
 def test_detection_robust(tier, claim, claims_store, claims_device, claims_seed):
     """The seed-002 and seed-001 sweeps' cached, full-length histories (no retraining), each claim
     re-derived under the 9 detection rules of rules_boundaries.RULES."""

@@ -15,7 +15,7 @@ import pytest
 from claims.designs import empirical as D
 from grokcore.decide import gates
 from grokcore.decide import rules_empirical as R
-from grokcore.suite.tiers import TIERS, share_sweep
+from grokcore.suite.tiers import TIERS, pinned_refuted, share_sweep
 
 GROUP = "seed001-002"  # one xdist worker: test_boundaries.py::test_detection_robust re-reads this sweep
 
@@ -26,8 +26,11 @@ def record(claim, items: list[dict]) -> None:
         claim.note(it["note"]) if "note" in it else claim.stat(**it)
 
 
+# Refuted at the fast tier (base seeds 0, 1, 2 and the AVX2 path, 2026-12-02): every seed leaves
+# near-chance at 100-120 steps (t_mem = 40) and then takes 400-900 steps to reach 0.95: 0/10 seeds'
+# rise is shorter than their plateau (gradual generalization at p = 31, 70 % train).
 @share_sweep(GROUP)
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", pinned_refuted("fast"))
 def test_grok_delayed(tier, claim, claims_store, claims_device, claims_seed):
     """The (alpha = 0, lambda = 1) cell, ``seeds01`` seeds. Not checked: the seed's exact epochs at
     p = 97 (gpu tier), or any mechanism."""
