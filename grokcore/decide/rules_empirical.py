@@ -123,6 +123,7 @@ def _majority(yes, unknown, n: int, alpha: float, what: str) -> Verdict:
         return Verdict(SUPPORTED, e, alpha, f"{what} = {cnt}: > 1/2, one-sided exact binomial p = {lo_v.effect.p:.3g}"
                                             f" < alpha = {alpha:g}", "> 0.5")
     if hi_v.verdict == SUPPORTED:
+        e = dataclasses.replace(e, p=hi_v.effect.p, method=e.method + "; p: the refuting direction's")
         return Verdict(REFUTED, e, alpha, f"{what} = {cnt}: < 1/2, one-sided exact binomial p = {hi_v.effect.p:.3g} < "
                                           f"alpha = {alpha:g}", "> 0.5")
     return Verdict(INCONCLUSIVE, e, alpha, f"{what} = {cnt}: neither > 1/2 nor < 1/2 at alpha = {alpha:g}", "> 0.5")
