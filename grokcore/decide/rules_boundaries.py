@@ -2,7 +2,7 @@
 capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py; the sweep is
 claims/designs/boundaries.py).
 
-Array rules (``boundary_verdict``, ``u_shape_verdict``, ``wd_shift_verdict``, ``flips_verdict``;
+Array rules (``boundary_verdict``, ``u_shape_verdict``, ``wd_shift_verdict``, ``changes_verdict``, ``converged_boundary_verdict``;
 unit-tested on synthetic data in grokcore/tests/test_rules_boundaries.py) map measurements to a
 grokcore.decide.verdicts.Verdict; the claim rules (``<claim>_rule``, what ``claim.decide`` calls,
 each docstring the claim's decision rule) read them from histories, and ``perturbations`` gives
