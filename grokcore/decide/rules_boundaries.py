@@ -2,11 +2,13 @@
 capacity-u-shape, wd-shifts-boundary and detection-robust (claims/test_boundaries.py; the sweep is
 claims/designs/boundaries.py).
 
-Array rules (``boundary_verdict``, ``u_shape_verdict``, ``wd_shift_verdict``, ``changes_verdict``, ``converged_boundary_verdict``;
-unit-tested on synthetic data in grokcore/tests/test_rules_boundaries.py) map measurements to a
-grokcore.decide.verdicts.Verdict; the claim rules (``<claim>_rule``, what ``claim.decide`` calls,
-each docstring the claim's decision rule) read them from histories, and ``perturbations`` gives
-their gates (half budget, each seed left out, the ratio nearest the estimated boundary dropped).
+Array rules (``boundary_verdict``, ``converged_boundary_verdict``, ``u_shape_verdict``,
+``wd_shift_verdict``, ``changes_verdict``; unit-tested on synthetic data in
+grokcore/tests/test_rules_boundaries.py) map measurements to a grokcore.decide.verdicts.Verdict;
+the claim rules (``<claim>_rule``, what ``claim.decide`` calls, each docstring the claim's decision
+rule) read them from histories, and ``perturbations`` gives the boundary claims' gates (each seed
+left out, the ratio nearest the estimated boundary dropped; their half-budget comparison is inside
+the rules, ``budget_check``).
 ``*_stats`` are what the cards record beside the verdicts (reported, not decided).
 
 "Grokked" is grokcore.base.detect's ``first_sustained`` on test accuracy with seed 002's rule
