@@ -25,41 +25,28 @@ from functools import partial
 import numpy as np
 from scipy import stats as sps
 
-from grokcore.base import detect
 from grokcore.base.detect import DetectRule
 from grokcore.decide import gates, laws, rules_empirical, stats
 from grokcore.decide.stats import Estimate
 from grokcore.decide.survival import SEPARATED_LOGHR
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
+from grokcore.decide.measures_boundaries import (  # noqa: F401 (the rules' measurements, re-exported)
+    BASE_RULE,
+    _strata,
+    grok_steps,
+    grokked,
+    log_ratio,
+    ratio_of,
+    stratified_exact,
+    wd_of,
+)
 
 ALPHA = 0.05
 WDS = [1.0, 0.1, 0.01]
-BASE_RULE = DetectRule(0.95, 10)  # seed 002
 RULES = [DetectRule(t, p) for t in (0.90, 0.95, 0.99) for p in (5, 10, 20)]
 
 
 # ------------------------------------------------------------------ measurements
-
-def grok_steps(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
-    """First step of the rule per run; NaN if never within the budget or diverged."""
-    return detect.run_steps(hs, rule)
-
-
-def ratio_of(h) -> float:
-    return h.config.model.width / h.config.M
-
-
-def log_ratio(hs) -> np.ndarray:
-    return np.log(np.array([ratio_of(h) for h in hs], float))
-
-
-def wd_of(hs) -> np.ndarray:
-    return np.array([h.config.optim.weight_decay for h in hs], float)
-
-
-def grokked(hs, rule: DetectRule = BASE_RULE) -> np.ndarray:
-    """1.0 per run that grokked within its budget under ``rule``, else 0.0."""
-    return np.isfinite(grok_steps(hs, rule)).astype(float)
 
 
 BUDGET_IN_RULE = ("checked inside the rule: support needs the boundary read at T/2 to agree with T (stats.agree), "
@@ -332,37 +319,6 @@ def u_shape_stats(hs) -> list[dict]:
 
 
 # ------------------------------------------------------------------ wd-shifts-boundary
-
-def stratified_exact(k1, n1, k2, n2) -> tuple[float, float, float]:
-    """Exact conditional test of equal grok probability in two groups given the stratum (ratio):
-    per stratum s, with m_s = k1_s + k2_s grokked runs, k1_s ~ Hypergeom(n1_s + n2_s, m_s, n1_s)
-    under H0; the statistic S = sum_s k1_s has the convolution of these laws. Returns
-    (p_greater = P(S >= s_obs), p_less = P(S <= s_obs), smallest attainable two-sided p given
-    the margins)."""
-    dist = np.array([1.0])
-    for a, na, b, nb in zip(k1, n1, k2, n2):
-        m, N = int(a + b), int(na + nb)
-        support = np.arange(max(0, m - int(nb)), min(int(na), m) + 1)
-        pmf = sps.hypergeom.pmf(support, N, m, int(na))
-        full = np.zeros(int(na) + 1)
-        full[support] = pmf
-        dist = np.convolve(dist, full)
-    s = int(np.sum(k1))
-    tol = 1e-12
-    p_g = float(min(1.0, dist[s:].sum() + tol))
-    p_l = float(min(1.0, dist[:s + 1].sum() + tol))
-    nz = np.nonzero(dist > 0)[0]
-    p_min = float(min(1.0, 2 * min(dist[nz[0]], dist[nz[-1]])))
-    return p_g, p_l, p_min
-
-
-def _strata(x: np.ndarray, y: np.ndarray, wd: np.ndarray, w1: float, w2: float):
-    rs = [r for r in np.unique(x) if ((x == r) & (wd == w1)).any() and ((x == r) & (wd == w2)).any()]
-    k1 = [int(y[(x == r) & (wd == w1)].sum()) for r in rs]
-    n1 = [int(((x == r) & (wd == w1)).sum()) for r in rs]
-    k2 = [int(y[(x == r) & (wd == w2)].sum()) for r in rs]
-    n2 = [int(((x == r) & (wd == w2)).sum()) for r in rs]
-    return k1, n1, k2, n2
 
 
 def wd_shift_verdict(x, y, wd, wds=tuple(WDS), alpha: float = ALPHA, budgets: dict | None = None,
