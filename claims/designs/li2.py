@@ -74,12 +74,27 @@ GRIDS = {
         tasks=dict(M=[17, 19, 23, 31, 41], tasks=["mul"], **_FAST_S, seeds=3, max_runs=24, width=64, steps=1200,
                    eval_every=20, lr=1e-2, wd=3e-4, max_batch=16),
     ),
-    # long (`pytest claims -m long`): the M range that decides the law (see LONG_NOTE).
+    # long (`pytest claims -m long`): the M range that decides the law. Over M = 17..41 (fast) M log M
+    # has local exponent 1.31 and k's CI half-width is ~0.19, the gap to M^1.5: no decision possible.
+    # Over 17..83 (local exponent 1.28) the same search gives a half-width ~0.10 (measured, seed 0). Why
+    # these hyperparameters (probes at M = 97, 2026-12-02, seed 1000, 2 runs per n, 3000 steps):
+    # - wd 1e-4, not the fast tier's 3e-4: under coupled-L2 Adam the wd term outweighs the loss gradient
+    #   (which falls with n) at large n and the run never fits its training set (train acc at chance: n =
+    #   5000 at K = 64, n = 3500 at K = 128, also at lr 5e-3), so P(gen | n) falls again above n*; at wd
+    #   1e-4 (K = 128) every run at n = 3500, 5000, 8000 generalized, by step 360 or earlier.
+    # - K = 128: at K = 64, M = 97 test accuracy plateaus at 0.90-0.91 at n = 2500 (~1.1 n*); the width
+    #   check (the M = 83 search again at 2K = 256) compares n* at K and 2K on the card.
+    # - 2000 steps (T/2 = 1000 for the budget gate): runs near n* at M = 83 generalize by ~300-650 steps.
+    # Cost (2 cores shared with other agents, load 4-6): boundary search 584 s, width check 494 s.
     "long": dict(
         boundary=dict(M=[17, 23, 31, 41, 59, 83], **_LONG_S, seeds=3, max_runs=24, width=128, steps=2000,
                       eval_every=20, lr=1e-2, wd=1e-4, max_batch=16, width_check=2),
+        # depth 2: wd 3e-4 and 3000 steps. At wd 1e-4 depth-2 runs near n* grok late (M = 59: n = 991 at
+        # 3680 steps, 1204 at ~1700) and n* fell 1.8-2x from T/2 to T = 2000 at M >= 31 (seed 0); at 3e-4
+        # they grok ~1.6x sooner (n = 1204: 960-1160 steps) and n = 4000-6544 at M = 83 still trains
+        # (grokked by step 300): no collapse in the window
         deeper=dict(M=[17, 23, 31, 41, 59, 83], **_LONG_S, seeds=3, max_runs=24, width=128, depth=2, act="relu",
-                    steps=2000, eval_every=20, lr=1e-2, wd=1e-4, max_batch=16),
+                    steps=3000, eval_every=20, lr=1e-2, wd=3e-4, max_batch=16),
         tasks=dict(M=[17, 23, 31, 41, 59, 83], tasks=["mul"], **_LONG_S, seeds=3, max_runs=24, width=128,
                    steps=2000, eval_every=20, lr=1e-2, wd=1e-4, max_batch=16),
     ),

@@ -113,13 +113,21 @@ def law_fits(bds: dict, alpha: float = ALPHA):
     return fits, [int(m) for m in M]
 
 
-def local_exponent(Ms) -> float:
+def local_exponent(Ms, se=None) -> float:
     """Least-squares slope of log(M log M) on log M over the Ms: the exponent the M log M
-    law looks like over this range (1 + 1/log M at a single M)."""
+    law looks like over this range (1 + 1/log M at a single M). With ``se`` (per M, the se of
+    log n*): the weighted (1/se²) slope, i.e. exactly the exponent that the power-law fit of
+    ``law_fits`` (same weights) returns on noise-free M log M data."""
     lm = np.log(np.asarray(Ms, float))
     if lm.size < 2 or np.ptp(lm) == 0:
         return 1 + 1 / float(lm.mean())
-    return float(np.polyfit(lm, lm + np.log(lm), 1)[0])
+    w = None if se is None else 1 / np.asarray(se, float)  # polyfit weights multiply residuals: 1/se
+    return float(np.polyfit(lm, lm + np.log(lm), 1, w=w)[0])
+
+
+def law_se(bds: dict) -> np.ndarray:
+    """The se of log n* of the M that ``law_fits`` uses (bounded n*), in its order."""
+    return np.array([d.se for d in bds.values() if d.bounded], float)
 
 
 def law_text(fits) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 
 from grokcore.decide import gates, stats, verdicts
 from grokcore.decide.measures_li2 import (ALPHA, boundary_points, boundary_text, fit_boundaries, law_fits,
-                                          law_text, local_exponent, se_from_ci)
+                                          law_se, law_text, local_exponent, se_from_ci)
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, Verdict
 
@@ -79,12 +79,30 @@ def law_power(fits, Ms, rivals=RIVALS) -> tuple[bool, str]:
     return ok, txt
 
 
-def exponent_resolves(fits, Ms, rivals=RIVALS) -> tuple[bool, str]:
-    """The exponent test of "supported": does the power-law exponent's CI (t_{#M-2}, Birge-scaled,
-    laws.compare_scaling_laws) hold M log M's local exponent k_loc over the Ms and exclude every
-    rival exponent r in ``rivals``? Each rival outside a 1 - α CI is rejected at α (two-sided), so
-    data from n* ∝ M^r are called M log M with probability <= α/2 through this test alone."""
-    k, kloc = fits["power"].k, local_exponent(Ms)
+def exponent_test(fits, kloc: float, alpha: float = ALPHA) -> Estimate:
+    """Does n* grow faster or slower than M log M over the M range? The nested model
+    n* = c·M^β·M log M (β = 0 is M log M) fitted by the same weighted least squares as the power
+    law c·M^k (laws.compare_scaling_laws): β = k - k_loc, where k_loc = M log M's weighted local
+    exponent over the Ms (measures_li2.local_exponent with the fit's se: the k that noise-free
+    M log M data give). Two-sided t test of β = 0 (t_{#M-2}; the se is Birge-scaled, so a
+    common under- or over-statement of the per-M se does not make it anti-conservative, unlike a
+    chi-square goodness-of-fit test that takes the se as known). Returns k with its CI and p."""
+    from scipy import stats as sps
+
+    k = fits["power"].k
+    dof = fits["power"].dof
+    q = stats.t_quantile(alpha, dof) if dof > 0 else math.inf
+    se = (k.hi - k.lo) / (2 * q) if math.isfinite(q) else math.inf
+    p = float(2 * sps.t.sf(abs(k.value - kloc) / se, dof)) if 0 < se < math.inf else 1.0
+    return Estimate("k", k.value, k.lo, k.hi, k.alpha, p, k.method + "; t test of k = k_loc (β = 0)",
+                    f"k_loc = {kloc:.3f}: M log M's weighted local exponent")
+
+
+def exponent_resolves(k: Estimate, kloc: float, rivals=RIVALS) -> tuple[bool, str]:
+    """The exponent part of "supported": k's 1 - α CI holds M log M's local exponent k_loc and
+    excludes every rival exponent r in ``rivals``. Each rival outside a 1 - α CI is rejected at α
+    (two-sided), so data from n* ∝ M^r are called M log M with probability <= α/2 through this
+    part alone."""
     inside = [r for r in rivals if k.lo <= r <= k.hi]
     holds = k.lo <= kloc <= k.hi
     ok = bool(holds and not inside and math.isfinite(k.hi - k.lo))
@@ -102,13 +120,22 @@ def _law_effect(fits, law: str = "M log M", what: str = "c") -> Estimate:
                     f"p_fit = chi2 goodness-of-fit p of n* = c {law} (dof {f.dof})")
 
 
-def _exponent_effect(fits, Ms, what: str = "") -> tuple[Estimate, str]:
-    """(k of n* = c M^k with its CI, claimed "= k_loc"): the effect of a law refutation, so that
-    the budget gate can see whether k moves toward M log M's local exponent as the budget grows."""
-    k, f = fits["power"].k, fits["M log M"]
-    e = Estimate(f"k (n* = c M^k{', ' + what if what else ''})", k.value, k.lo, k.hi, k.alpha, f.p_fit, k.method,
-                 f"p = chi2 goodness-of-fit p of n* = c M log M (dof {f.dof})")
-    return e, f"= {local_exponent(Ms):.3f} (local exponent of M log M over M = {min(Ms)}..{max(Ms)})"
+def _exponent_effect(kt: Estimate, kloc: float, Ms, what: str = "") -> tuple[Estimate, str]:
+    """(k of n* = c M^k with its CI and the β = 0 p, claimed "= k_loc"): the effect of a law
+    refutation, so that the budget gate sees whether k moves toward M log M as the budget grows."""
+    e = Estimate(f"k (n* = c M^k{', ' + what if what else ''})", kt.value, kt.lo, kt.hi, kt.alpha, kt.p, kt.method,
+                 kt.note)
+    return e, f"= {kloc:.3f} (M log M's local exponent over M = {min(Ms)}..{max(Ms)})"
+
+
+def law_parts(bds: dict, alpha: float = ALPHA):
+    """(fits, Ms, k_loc, k test) of fitted boundaries: the law fits, M log M's weighted local
+    exponent over the M with a bounded n*, exponent_test; (None, Ms, nan, None) with < 3 M."""
+    fits, Ms = law_fits(bds, alpha)
+    if fits is None:
+        return None, Ms, math.nan, None
+    kloc = local_exponent(Ms, law_se(bds))
+    return fits, Ms, kloc, exponent_test(fits, kloc, alpha)
 
 
 def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, what: str = "",
@@ -117,25 +144,30 @@ def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, wha
     boundaries (measures_li2.fit_boundaries). Verdict.grid = {M: log n*} for the grid gate."""
     pre = f"{what}: " if what else ""
     grid = {g: d.b.x50.value for g, d in bds.items() if math.isfinite(d.b.x50.value)}
-    fits, Ms = law_fits(bds, alpha)
+    fits, Ms, kloc, kt = law_parts(bds, alpha)
     claimed = "n* = c M log M" + (f", c > {c_min:g}" if c_min is not None else "")
     if fits is None:
         return Verdict(INCONCLUSIVE, None, alpha, f"{pre}only {len(Ms)} M with a bounded n*: {boundary_text(bds)}",
                        claimed, grid, "needs >= 3 M whose n* lies inside the sampled n (4+ for a finite k CI)")
     eff = _law_effect(fits, what=f"c (n* = c M log M{', ' + what if what else ''})")
     _, power = law_power(fits, Ms, rivals)
-    ok_k, k_txt = exponent_resolves(fits, Ms, rivals)
+    ok_k, k_txt = exponent_resolves(kt, kloc, rivals)
     mlm, m2 = fits["M log M"], fits["M^2"]
     c = mlm.c
     text = f"{pre}{law_text(fits)}{_unbounded(bds)}"
-    if mlm.rejected:
-        k_eff, k_claimed = _exponent_effect(fits, Ms, what)
-        return Verdict(REFUTED, k_eff, alpha, f"{pre}M log M rejected (chi2 = {mlm.chi2:.2f}, dof {mlm.dof}, "
-                                              f"p = {mlm.p_fit:.3g} < {alpha:g}); {text}", k_claimed, grid, power)
+    if kt.p < alpha:
+        k_eff, k_claimed = _exponent_effect(kt, kloc, Ms, what)
+        faster = "faster" if kt.value > kloc else "slower"
+        return Verdict(REFUTED, k_eff, alpha, f"{pre}n* grows {faster} than M log M: k = {kt.value:.3f} "
+                                              f"[{kt.lo:.3f}, {kt.hi:.3f}] against its local exponent {kloc:.3f} "
+                                              f"(t test of β = 0, p = {kt.p:.3g} < {alpha:g}); {text}",
+                       k_claimed, grid, power)
     if c_min is not None and c.hi < c_min:
         return Verdict(REFUTED, eff, alpha, f"{pre}c = {c.value:.3g} [{c.lo:.3g}, {c.hi:.3g}] < {c_min:g}; {text}",
                        f"c > {c_min:g}", grid, power)
     missing = []
+    if mlm.rejected:
+        missing.append(f"M log M's fit rejected by chi2 (p = {mlm.p_fit:.3g}) though its exponent is not")
     if not m2.rejected:
         missing.append(f"M^2 not rejected (p = {m2.p_fit:.3g})")
     if not ok_k:
@@ -143,10 +175,11 @@ def law_verdict(bds: dict, alpha: float = ALPHA, c_min: float | None = None, wha
     if c_min is not None and not c.lo > c_min:
         missing.append(f"c's CI lower end {c.lo:.3g} <= {c_min:g}")
     if missing:
-        return Verdict(INCONCLUSIVE, eff, alpha, f"{pre}M log M not rejected (p = {mlm.p_fit:.3g}) but "
-                                                 f"{'; '.join(missing)}; {text}", claimed, grid, power)
-    return Verdict(SUPPORTED, eff, alpha, f"{pre}M^2 rejected (p = {m2.p_fit:.3g}), M log M not (p = "
-                                          f"{mlm.p_fit:.3g}), {k_txt}"
+        return Verdict(INCONCLUSIVE, eff, alpha, f"{pre}k = {kt.value:.3f} consistent with M log M's {kloc:.3f} "
+                                                 f"(p = {kt.p:.3g}) but {'; '.join(missing)}; {text}", claimed, grid,
+                       power)
+    return Verdict(SUPPORTED, eff, alpha, f"{pre}M^2 rejected (p = {m2.p_fit:.3g}), M log M not (exponent p = "
+                                          f"{kt.p:.3g}, chi2 p = {mlm.p_fit:.3g}), {k_txt}"
                                           + (f", c lower end {c.lo:.3g} > {c_min:g}" if c_min is not None else "")
                                           + f"; {text}", claimed, grid, power)
 
@@ -186,38 +219,42 @@ def tasks_verdict(bds_by_task: dict, alpha: float = ALPHA, tasks=GROUP_TASKS) ->
     """The decision of tasks_rule on per-task boundary fits {task: {M: BoundaryFit}}.
     Verdict.grid = {(task, M): log n*} for the grid gate."""
     claimed = "n* = c M log M for " + ", ".join(tasks)
-    grid, fits, Ms, verdicts_, power = {}, {}, {}, {}, []
+    grid, parts, power = {}, {}, []
     for t in tasks:
         bds = bds_by_task.get(t, {})
         grid.update({(t, bds[g].M): d.b.x50.value for g, d in bds.items() if math.isfinite(d.b.x50.value)})
-        fits[t], Ms[t] = law_fits(bds, alpha)
-    tested = [t for t in tasks if fits[t] is not None]
+        parts[t] = law_parts(bds, alpha)
+    tested = [t for t in tasks if parts[t][0] is not None]
     if not tested:
         return Verdict(INCONCLUSIVE, None, alpha, "no task has >= 3 M with a bounded n*", claimed, grid,
                        "needs >= 3 M with n* inside the sampled n per task")
-    ps = [fits[t]["M log M"].p_fit for t in tested]
+    fits = {t: parts[t][0] for t in tested}
+    ps = [parts[t][3].p for t in tested]
     rej = dict(zip(tested, stats.holm(ps, alpha)))
-    head = min(tested, key=lambda t: fits[t]["M log M"].p_fit)
+    head = min(tested, key=lambda t: parts[t][3].p)
     eff = _law_effect(fits[head], what=f"c ({head}, n* = c M log M)")
     text = "; ".join(f"{t}: {law_text(fits[t])}{_unbounded(bds_by_task.get(t, {}))}" for t in tested)
-    for t in tested:
-        power.append(f"{t}: {law_power(fits[t], Ms[t])[1]}")
-        verdicts_[t] = exponent_resolves(fits[t], Ms[t])
-    power_txt = "; ".join(power)
+    resolves = {t: exponent_resolves(parts[t][3], parts[t][2]) for t in tested}
+    power_txt = "; ".join(f"{t}: {law_power(fits[t], parts[t][1])[1]}" for t in tested)
     if any(rej.values()):
         bad = [t for t in tested if rej[t]]
-        eff, claimed = _exponent_effect(fits[head], Ms[head], head)
-        return Verdict(REFUTED, eff, alpha, f"M log M rejected by Holm over {tested} for {bad} (p = "
-                                            + ", ".join(f"{fits[t]['M log M'].p_fit:.3g}" for t in bad)
+        _, Ms, kloc, kt = parts[head]
+        eff, claimed = _exponent_effect(kt, kloc, Ms, head)
+        return Verdict(REFUTED, eff, alpha, f"M log M's exponent rejected by Holm over {tested} for {bad} ("
+                                            + ", ".join(f"{t}: k = {parts[t][3].value:.3f} [{parts[t][3].lo:.3f}, "
+                                                        f"{parts[t][3].hi:.3f}] vs {parts[t][2]:.3f}, p = "
+                                                        f"{parts[t][3].p:.3g}" for t in bad)
                                             + f"); {text}", claimed, grid, power_txt)
     missing = [t for t in tasks if t not in tested]
+    missing += [f"{t}: M log M's fit rejected by chi2 (p = {fits[t]['M log M'].p_fit:.3g})" for t in tested
+                if fits[t]["M log M"].rejected]
     missing += [f"{t}: M^2 not rejected" for t in tested if not fits[t]["M^2"].rejected]
-    missing += [f"{t}: {verdicts_[t][1]}" for t in tested if not verdicts_[t][0]]
+    missing += [f"{t}: {resolves[t][1]}" for t in tested if not resolves[t][0]]
     if missing:
-        return Verdict(INCONCLUSIVE, eff, alpha, f"M log M not rejected for {tested}, but {'; '.join(missing)}; "
-                                                 f"{text}", claimed, grid, power_txt)
+        return Verdict(INCONCLUSIVE, eff, alpha, f"M log M's exponent not rejected for {tested}, but "
+                                                 f"{'; '.join(missing)}; {text}", claimed, grid, power_txt)
     return Verdict(SUPPORTED, eff, alpha, f"for {tested}: M^2 rejected, M log M not, "
-                                          + "; ".join(f"{t}: {verdicts_[t][1]}" for t in tested) + f"; {text}",
+                                          + "; ".join(f"{t}: {resolves[t][1]}" for t in tested) + f"; {text}",
                    claimed, grid, power_txt)
 
 

@@ -85,12 +85,14 @@ def test_the_width_check_is_the_search_at_the_largest_M_at_twice_the_width(D, re
 
 
 def test_the_law_searches_share_one_design_and_the_rules_are_calibrated_on_its_range(D):
-    """li2-deeper and li2-tasks use li2-boundary's long design (M, K, seeds, steps, lr, wd), and
-    test_rules_li2's long-range calibration simulates exactly these M."""
+    """li2-deeper and li2-tasks use li2-boundary's long design (M, K, seeds, search; tasks also its
+    lr, wd and steps; deeper its own wd and budget, see GRIDS), and test_rules_li2's long-range
+    calibration simulates exactly these M."""
     from test_rules_li2 import LONG_MS
 
-    keys = ("M", "width", "seeds", "max_runs", "steps", "eval_every", "lr", "wd", "n0", "target_width")
+    keys = ("M", "width", "seeds", "max_runs", "eval_every", "lr", "n0", "target_width", "start", "per_round")
     b = D.GRIDS["long"]["boundary"]
     for name in ("deeper", "tasks"):
         assert {k: D.GRIDS["long"][name][k] for k in keys} == {k: b[k] for k in keys}, name
+    assert all(D.GRIDS["long"]["tasks"][k] == b[k] for k in ("steps", "wd"))
     assert b["M"] == LONG_MS
