@@ -15,9 +15,14 @@ import pytest
 
 from claims.designs import slt as D
 from grokcore.decide import rules_slt as R
-from grokcore.suite.tiers import TIERS, share_sweep
+from grokcore.suite.tiers import PINNED, TIERS, share_sweep
 
 LONG = pytest.param("long", marks=pytest.mark.long, id="long")
+# mod64-threshold at the source's own budget (long tier, 2026-12-02, --claims-seed 0): refuted at T = 50k
+# batches, n* = 1593 [1441, 1839], and at 2T, 1482 [1313, 1752]; every seed and grid gate refutes. A strict
+# xfail there whose report reason is the measured message (tiers.pinned_refuted's convention; it knows
+# only the fast and gpu tiers, so the long param is written out here).
+LONG_PINNED = pytest.param("long", marks=[pytest.mark.long, pytest.mark.xfail(strict=True, reason=PINNED)], id="long")
 
 def record(claim, items: list[dict]) -> None:
     """The card's statistics (claim.stat) and notes ({"note": text}) in order."""
@@ -26,7 +31,7 @@ def record(claim, items: list[dict]) -> None:
 
 
 @share_sweep("slt-threshold")
-@pytest.mark.parametrize("tier", TIERS + [LONG])
+@pytest.mark.parametrize("tier", TIERS + [LONG_PINNED])
 def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     """From scratch on the full mod-64 table, n placed by the adaptive search for n*
     (D.threshold_budgets); judged per D.threshold_decision: at the source's 50k batches (long,
