@@ -63,7 +63,14 @@ grid gate, but n* at T/2 lies outside the CI at T, further from the claim ("refu
 budget only"): inconclusive, budget-limited, even at the source's budget (n* read at 12.5k /
 25k / 37.5k / 50k: 1793, 1709, 1602, 1494, falling ~13% per doubling). A first version with 3
 seeds and <= 24 runs per budget refuted at seed 0 (n* at T/2 inside the wider CI at T) and was
-seed-fragile at seed 1: too few runs to see the drift, not a different answer.
+seed-fragile at seed 1: too few runs to see the drift, not a different answer. Since issue 19's
+rule (a claim whose source states its budget is judged there; the drift is scope), the long tier
+judges n* at T = 50k and confirms a refutation at 2T (runs trained to 100k, compaction on):
+2026-12-02, --claims-seed 0, 32 runs: n* = 1593 [1441, 1839] at T, 1482 [1313, 1752] at 2T,
+1593 at T/2: refuted, every seed and grid gate agreeing (603 CPU-s). The source's own 417-pair
+number is mod64-stage3: its curriculum rerun at the long tier gives stage 3 a median test
+accuracy of 0.698 [0.607, 0.786] over 7 seeds (stages 1-4: 1.1 %, 2.2 %, 70.2 %, 99.4 % mean;
+source 2.7, 1.9, 71.8, 98.9), inconclusive only because one seed ends at 0.607, below the band.
 """
 from __future__ import annotations
 
