@@ -263,8 +263,9 @@ def train_curriculum_set(tier: str, seed: int, device: str) -> dict:
 def stage_accuracy(d: dict, fraction: float = 1.0) -> dict:
     """The curriculum arm read per stage as the source reports it (mod64-stage3): per seed and stage
     s, the test accuracy on the stage's OWN held-out pairs (both inputs < its range, not in its
-    training split; the engine's logged test set is the run's full held-out set) at the checkpoint
-    ``fraction`` of the way through the stage (1: its end), and the stage's training pairs.
+    training split; the engine's logged test set is the run's full held-out set) at the last
+    checkpoint at most ``fraction`` of the way through the stage (1: its end), and the stage's
+    training pairs.
     Returns seed, acc (stage 3's, per seed), stage_acc and stage_pairs (seed, stage), at (the
     checkpoints' global steps per stage)."""
     from grokcore.engine import models, tasks
@@ -274,10 +275,10 @@ def stage_accuracy(d: dict, fraction: float = 1.0) -> dict:
     acc, pairs, at = np.zeros((n, S)), np.zeros((n, S)), []
     for s in range(S):
         step = cur.offsets[s] + int(round(fraction * cur.configs[s][0].steps))
-        ck = next((c for c in cur.checkpoints if c.step == step), None)
+        ck = max((c for c in cur.checkpoints if c.stage == s and c.step <= step), key=lambda c: c.step, default=None)
         if ck is None:
-            raise ValueError(f"no checkpoint at step {step}: checkpoint_every must divide {fraction} of a stage")
-        at.append(step)
+            raise ValueError(f"no checkpoint of stage {s} at or before step {step} (checkpoint_every too coarse)")
+        at.append(ck.step)
         for r, cfg in enumerate(cur.configs[s]):
             a, b, y = tasks.table(cfg.task, cfg.M)
             tr, te = tasks.run_split(cfg.task, cfg.M, cfg.ratio, cfg.n_train, cfg.split_seed, cfg.curriculum)

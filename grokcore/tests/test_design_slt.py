@@ -67,5 +67,6 @@ def test_stage_accuracy_reads_each_stage_on_its_own_held_out_pairs(D):
     tr3, te3 = tasks.run_split("add", 64, 0.4, None, 0, 32)
     own = te3[(a[te3] < 32) & (b[te3] < 32)]
     assert len(np.intersect1d(own.numpy(), tr3.numpy())) == 0 and own.numel() + tr3.numel() == 32 * 32
-    with pytest.raises(ValueError, match="checkpoint_every"):
-        D.stage_accuracy(d, 0.25)
+    assert D.stage_accuracy(d, 0.75)["at"] == [10, 30, 50, 70]  # the last checkpoint at or before 15 of 20 steps
+    with pytest.raises(ValueError, match="checkpoint_every too coarse"):
+        D.stage_accuracy(d, 0.25)  # stage 1 has no checkpoint of its own at or before step 25
