@@ -309,8 +309,11 @@ def slope_trend(bds: dict, alpha: float = ALPHA) -> tuple[Estimate | None, list]
     se_b = math.sqrt(cov[1, 1] * scale)
     q = stats.t_quantile(alpha, dof, "greater")
     p = float(sps.t.sf(b[1] / se_b, dof))
-    return Estimate("d log(slope) / d log M", float(b[1]), float(b[1] - q * se_b), float(b[1] + q * se_b), alpha,
-                    p, "WLS of log Firth slope on log M (1/se^2 weights, Birge-scaled), one-sided t bounds",
+    # the shown interval is two one-sided 1 - alpha bounds: together a 1 - 2 alpha interval, so it
+    # carries 2 alpha (the card's level); each decision still reads one bound at alpha
+    return Estimate("d log(slope) / d log M", float(b[1]), float(b[1] - q * se_b), float(b[1] + q * se_b),
+                    2 * alpha, p, "WLS of log Firth slope on log M (1/se^2 weights, Birge-scaled); two one-sided "
+                    "1 - alpha t bounds, together a 1 - 2 alpha interval",
                     f"{lm.size} M; chi2 = {chi2:.2f} on {dof} dof"), Ms
 
 

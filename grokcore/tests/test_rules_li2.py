@@ -342,3 +342,23 @@ def test_tasks_rule_decides_the_group_tasks_in_its_data():
                 hs.append(h)
     v = R.tasks_rule(hs)
     assert v.claimed == "n* = c M log M for mul" and set(v.grid) == {("mul", M) for M in MS}
+
+
+def test_slope_trend_interval_is_labelled_at_its_two_sided_level():
+    """slope_trend shows two one-sided 1 - alpha bounds: a 1 - 2 alpha interval (issue 18); its
+    half-width is t_dof(1 - alpha), not t_dof(1 - alpha / 2), so a 1 - alpha label would overstate it."""
+    import numpy as np
+    from types import SimpleNamespace
+
+    from grokcore.decide import rules_li2 as R
+    from grokcore.decide.stats import Estimate
+
+    rng = np.random.default_rng(0)
+    bds = {}
+    for M in (17, 23, 31, 41, 59):
+        v = float(np.exp(1.0 + 0.3 * np.log(M) + rng.normal(0, 0.05)))
+        slope = Estimate("slope", v, v * 0.8, v * 1.25, 0.05)
+        bds[M] = SimpleNamespace(M=M, b=SimpleNamespace(slope=slope))
+    est, Ms = R.slope_trend(bds, alpha=0.05)
+    assert Ms == [17, 23, 31, 41, 59]
+    assert est.alpha == pytest.approx(0.10) and "1 - 2 alpha" in est.method
