@@ -25,18 +25,29 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats as sps
 
-from grokcore.base import detect
 from grokcore.base.detect import first_sustained
 from grokcore.decide import adaptive, gates, laws, stats, survival, verdicts
 from grokcore.decide.stats import Estimate
 from grokcore.decide.verdicts import INCONCLUSIVE, Verdict
+from grokcore.decide.measures_slt import (  # noqa: F401 (the rules' measurements, re-exported)
+    PLATEAU_TOL,
+    censored,
+    direct_keep,
+    generalized,
+    grok_steps,
+    median_ci,
+    plateau,
+    spearman_rows,
+    spike_measure,
+    converged,
+    search_hists,
+    threshold_at,
+)
 
 ALPHA = 0.05
 CLAIM_N = (200.0, 800.0)  # mod64-threshold: "~400 pairs", read as 400 within a factor 2
 CLAIM_N_CENTER = 400.0
-PLATEAU_TOL = 0.01  # test-acc change over the last checkpoint interval that still counts as a plateau
 STAGED_NO_BUDGET = ("a staged set read at T/2 is a different stage schedule (the curriculum's first two "
                     "stages only), not the same design at a smaller budget")
 CONVERGENCE_IN_RULE = STAGED_NO_BUDGET + "; the rule checks instead that both arms are on a plateau"
@@ -63,11 +74,6 @@ def curriculum_gates() -> gates.Perturbations:
 
 
 # ------------------------------------------------------------------ mod64-threshold
-
-def generalized(h) -> float:
-    """1.0 if the run grokked within its logged budget (grokcore.base.detect's rule), 0.0 if not,
-    NaN if it diverged."""
-    return float(detect.generalized([h])[0])
 
 
 def nstar_from(n, y, alpha: float = ALPHA) -> Estimate:
@@ -120,11 +126,6 @@ def mod64_threshold_rule(hists, alpha: float = ALPHA) -> Verdict:
     refutation must also hold at T/2: the budget gate turns "refuted at T, n*(T/2) further from
     400" into "refuted at this budget only" (inconclusive)."""
     return threshold_verdict(nstar(hists, alpha), len(hists), len({h.config.n_train for h in hists}))
-
-
-def threshold_at(hists, budget: int) -> list:
-    """The runs read at ``budget`` steps (gates.truncate; a run logged no further is read as is)."""
-    return [gates.truncate(h, budget) if h.config.steps > budget else h for h in hists]
 
 
 def mod64_threshold_source_rule(d: dict, alpha: float = ALPHA) -> Verdict:
@@ -200,11 +201,6 @@ def threshold_gates() -> gates.Perturbations:
     return gates.for_histories(grid_value=lambda h: h.config.n_train)
 
 
-def search_hists(searches: dict) -> list:
-    """The distinct runs of an adaptive search's boundaries (the budgets share runs)."""
-    return list({h.config.key: h for s in searches.values() for h in s.hists}.values())
-
-
 def threshold_measures(hists, T: int, alpha: float = ALPHA, budgets=None) -> dict:
     """What the card shows beside the verdict: n* read at ``budgets`` (default T/4, T/2, 3T/4, T)
     from the same runs (by_budget; nstar = the one at T, the budget the verdict reads) and
@@ -266,27 +262,6 @@ STAGE3_BAND = (0.618, 0.818)  # "417 pairs reach ~72%": 71.8 % within 10 accurac
 SOURCE_STAGES = dict(train_pairs=[27, 97, 417, 1638], test_acc=[0.027, 0.019, 0.718, 0.989])
 
 
-def median_ci(values, alpha: float = ALPHA, name: str = "median") -> Estimate:
-    """The median of ``values`` with exact distribution-free order-statistic bounds: lo = X(k),
-    hi = X(n+1-k) with the largest k such that P(Bin(n, 1/2) <= k - 1) <= alpha, so each bound is
-    a one-sided bound at level >= 1 - alpha for any continuous distribution (n = 7: k = 1, the
-    range, each tail 1/128). The Estimate's alpha is the interval's exact two-sided miss rate.
-    NaNs dropped; fewer than 5 values (2^-n > alpha even at k = 1): no interval (NaN bounds)."""
-    v = np.sort(np.asarray(values, float))
-    v = v[np.isfinite(v)]
-    n = v.size
-    tail = lambda k: sps.binom.cdf(k - 1, n, 0.5)  # noqa: E731  P(X(k) > median)
-    k = max((j for j in range(1, n // 2 + 1) if tail(j) <= alpha), default=0)
-    med = float(np.median(v)) if n else math.nan
-    if not k:
-        return Estimate(name, med, math.nan, math.nan, alpha, method=f"order statistics: {n} values cannot reach "
-                        f"a one-sided {1 - alpha:.0%} bound")
-    miss = 2 * float(tail(k))
-    return Estimate(name, med, float(v[k - 1]), float(v[n - k]), miss,
-                    method=f"exact order-statistic bounds X({k}), X({n + 1 - k}) of {n} values (each one-sided miss "
-                           f"rate {miss / 2:.3g} <= {alpha:g}, any continuous distribution)")
-
-
 def mod64_stage3_rule(d: dict, alpha: float = ALPHA) -> Verdict:
     """mod64-stage3: rerun as the source did (its curriculum on mod 64: stages on inputs in [0, 7],
     [0, 15], [0, 31], each 50k minibatches of 128 pairs from the previous stage's weights, nested
@@ -331,25 +306,6 @@ def stage3_stats(d: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------ curriculum vs direct
-
-def plateau(acc: np.ndarray, prev: np.ndarray, tol: float = PLATEAU_TOL) -> tuple[bool, str]:
-    """An arm is on a plateau when the median over seeds of |test acc change| over the last
-    checkpoint interval is <= tol (one late seed does not block it); (ok, description)."""
-    moving = np.abs(np.asarray(acc, float) - np.asarray(prev, float))
-    med = float(np.median(moving))
-    return med <= tol, f"median |change| {med:.3g}, {int((moving <= tol).sum())}/{moving.size} seeds within {tol:g}"
-
-
-def converged(d: dict, tol: float = PLATEAU_TOL) -> tuple[bool, str]:
-    """Both arms of a curriculum set on a plateau (``plateau`` on acc_dir / acc_dir_prev and
-    acc_cur / acc_cur_prev): (ok, why)."""
-    ok_dir, txt_dir = plateau(d["acc_dir"], d["acc_dir_prev"], tol)
-    ok_cur, txt_cur = plateau(d["acc_cur"], d["acc_cur_prev"], tol)
-    conv = f"direct arm: {txt_dir}; curriculum arm: {txt_cur} over the last checkpoint interval"
-    if ok_dir and ok_cur:
-        return True, f"both arms on a plateau ({conv})"
-    which = " and ".join(a for a, ok in (("direct", ok_dir), ("curriculum", ok_cur)) if not ok)
-    return False, f"arms not converged: the {which} arm's test acc still moves ({conv})"
 
 
 NOT_CONVERGED_POWER = ("a budget at which both arms plateau: a longer final curriculum stage, the same total steps "
@@ -437,25 +393,6 @@ def curriculum_llc_stats(d: dict) -> list[dict]:
 
 # ------------------------------------------------------------------ LLC trajectories
 
-def spike_measure(chains: np.ndarray, steps: np.ndarray, jumps: np.ndarray) -> dict:
-    """Per seed, from the direct arm's SGLD chains (seed, checkpoint, chain): the peak
-    checkpoint chosen on chain 0, its value and the final value read on chains 1.. (so the
-    max of noisy estimates is not selection-biased); ratio = peak/final, rise = peak/start,
-    before = sign(jump - peak step) (NaN for a run with no jump)."""
-    pk = np.nanargmax(chains[:, :, 0], axis=1)
-    val = chains[:, :, 1:].mean(-1)
-    r = np.arange(len(pk))
-    with np.errstate(invalid="ignore"):
-        before = np.where(np.isfinite(jumps), np.sign(jumps - steps[pk]), np.nan)
-    return dict(ratio=val[r, pk] / val[:, -1], rise=val[r, pk] / np.maximum(val[:, 0], 1e-9),
-                peak_step=steps[pk].astype(float), before=before)
-
-
-def direct_keep(d: dict, budget: int | None) -> np.ndarray:
-    """The curriculum set's checkpoints at step <= budget (every one when budget is None)."""
-    steps = np.asarray(d["steps"])
-    return np.ones(steps.size, bool) if budget is None else steps <= budget
-
 
 def spike_data(d: dict, budget: int | None = None) -> dict:
     """llc-spike-collapse's data from a curriculum set's direct arm, per seed: spike_measure on the
@@ -517,15 +454,6 @@ def spike_stats(data: dict) -> list[dict]:
                  claimed="all")]
 
 
-def spearman_rows(x: np.ndarray, y: np.ndarray, diff: bool = False) -> np.ndarray:
-    """Per row (seed), Spearman rho across columns (checkpoints); of first differences if diff.
-    A constant row has no rho: NaN (the one-sample rules drop it and say so)."""
-    if diff:
-        x, y = np.diff(x, axis=1), np.diff(y, axis=1)
-    return np.array([sps.spearmanr(a, b).statistic if np.ptp(a) > 0 and np.ptp(b) > 0 else math.nan
-                     for a, b in zip(x, y)])
-
-
 def tracks_data(d: dict, budget: int | None = None) -> dict:
     """llc-tracks-test's data: per seed of the direct arm, Spearman rho(LLC, test loss) across
     checkpoints, of levels (rho) and of first differences (rho_diff); with ``budget``, across
@@ -561,18 +489,6 @@ def tracks_stats(d: dict, data: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------ finetuning
-
-def grok_steps(hists, budget: int | None = None) -> np.ndarray:
-    """Steps to grok (grokcore.base.detect.grok_step) per history, read at ``budget`` steps if
-    given (gates.truncate); +inf = not within the budget, NaN = diverged."""
-    t = detect.run_steps(hists, budget=budget)
-    ok = np.array([h.status == "ok" for h in hists])
-    return np.where(ok & np.isnan(t), math.inf, t)
-
-
-def censored(v: np.ndarray, budget: float) -> np.ndarray:
-    """For plots only: runs that did not grok within the budget (inf) drawn at budget + 1."""
-    return np.where(np.isinf(v), budget + 1.0, v)
 
 
 def finetune_data(d: dict, budget: int | None = None) -> dict:
