@@ -88,14 +88,14 @@ def test_the_law_searches_share_one_design_and_the_rules_are_calibrated_on_its_r
     """li2-deeper and li2-tasks use li2-boundary's long design (M, K, seeds, search; tasks also its
     lr, wd and steps; deeper its own wd and budget, see GRIDS), and test_rules_li2's long-range
     calibration simulates exactly these M."""
-    from test_rules_li2 import LONG_MS
+    from test_rules_li2 import LONG_MS, LONG_SEARCH
 
     keys = ("M", "width", "seeds", "max_runs", "eval_every", "lr", "n0", "target_width", "start", "per_round")
     b = D.GRIDS["long"]["boundary"]
     for name in ("deeper", "tasks"):
         assert {k: D.GRIDS["long"][name][k] for k in keys} == {k: b[k] for k in keys}, name
     assert all(D.GRIDS["long"]["tasks"][k] == b[k] for k in ("steps", "wd"))
-    assert b["M"] == LONG_MS
+    assert b["M"] == LONG_MS and {k: b[k] for k in LONG_SEARCH} == LONG_SEARCH
 
 
 def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():

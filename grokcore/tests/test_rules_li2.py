@@ -161,6 +161,9 @@ def test_law_verdict_end_to_end_on_simulated_outcomes():
 # ------------------------------------------------------------------ the long tier's law design
 
 LONG_MS = [17, 23, 31, 41, 59, 83]  # GRIDS["long"]["boundary"]["M"] (test_design_li2 checks they agree)
+# the long boundary search's settings (GRIDS["long"]["boundary"]; test_design_li2 checks they agree)
+LONG_SEARCH = dict(n_min=100, n_max=10000, grid_ratio=1.05, start=3, per_round=2, max_rounds=8, target_width=0.2,
+                   seeds=4, max_runs=32, M0=17, n0=280, lo_f=0.7, hi_f=1.6, max_frac=0.95)
 # per-M se of log n* at the long tier: Firth profile CI width / (2 z) of the adaptive search, measured
 # 0.023-0.076 (median 0.04) at --claims-seed 0 (2026-12-02); 0.06 is a noisier design than measured
 SE_LONG = 0.06
@@ -232,7 +235,7 @@ def test_law_verdict_at_the_long_range_calls_m15_m_log_m_at_most_alpha():
     assert runs["mlogm"].count(SUPPORTED) / N_CAL >= 0.8
 
 
-def search_law(law, beta, rng, Ms=LONG_MS, n0=280, c=6.0):
+def search_law(law, beta, rng, Ms=LONG_MS, g=LONG_SEARCH, c=6.0):
     """One simulated long-tier boundary search: adaptive.search with the long grid's SearchSpec and
     prior window (claims/designs/li2.py), each run generalizing with P = expit(beta (log n - log
     n*(M))), n* = c M log M ("mlogm") or the power law k through it at the geometric middle M."""
@@ -249,9 +252,11 @@ def search_law(law, beta, rng, Ms=LONG_MS, n0=280, c=6.0):
         p = [1 / (1 + math.exp(-beta * (math.log(n) - log_ns[M]))) for M, n, _ in cfgs]
         return [NS(y=float(u < q)) for u, q in zip(rng.random(len(p)), p)]
 
-    spec = {M: A.SearchSpec(n_min=100, n_max=min(10000, int(0.95 * M * M)), grid_ratio=1.05, start=3, per_round=2,
-                            seeds=3, max_runs=24, max_rounds=8, target_width=0.2) for M in Ms}
-    window = {M: (0.7 * n0 * M / 17, min(1.6 * n0 * (M / 17) ** 2, 0.95 * M * M)) for M in Ms}
+    spec = {M: A.SearchSpec(n_min=g["n_min"], n_max=min(g["n_max"], int(g["max_frac"] * M * M)),
+                            **{k: g[k] for k in ("grid_ratio", "start", "per_round", "seeds", "max_runs", "max_rounds",
+                                                 "target_width")}) for M in Ms}
+    window = {M: (g["lo_f"] * g["n0"] * M / g["M0"], min(g["hi_f"] * g["n0"] * (M / g["M0"]) ** 2,
+                                                        g["max_frac"] * M * M)) for M in Ms}
     bds = A.search(window, lambda M, n, reps: [(M, n, r) for r in reps], lambda M, h: h.y, run, spec)
     return Mz.fit_boundaries({M: b.xy() for M, b in bds.items()})
 
