@@ -37,12 +37,12 @@ Tiers (GRIDS):
   (confirmed at 100k, compaction on), and the curriculum set at 4 x 50k vs 200k direct (7 seeds
   per arm, checkpoints every 2500 batches), which also gives mod64-stage3.
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the curriculum
-  4 x 50k, 12 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
+  4 x 50k, 30 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
   chains; threshold up to 72 runs, judged at 50k batches and trained to 100k; finetuning 40% splits, 5 x 25k
   batches (the devinterp example's budget). Cost estimate (H100, launch-bound tiny models,
   ~1-2 ms per batched step): curriculum + direct 2 x 200k steps ~ 7-12 min; threshold ~ 8-15
-  min; finetuning 125k steps ~ 2-4 min; LLC 2424 models x 4 chains x 128 pairs x 500 draws
-  ~ 1 min. Not run yet (no GPU).
+  min; finetuning 125k steps ~ 2-4 min; LLC 6060 models (30 seeds x 2 arms x 101) x 4 chains x
+  128 pairs x 500 draws ~ 3 min (scaled from 2424 models ~ 1 min). Not run yet (no GPU).
 LLC (every tier): SGLD step 3e-3, nβ 2, localization γ 5 (devinterp's example), minibatch 128 per
 draw, no burn-in; fast tier 2 chains x 150 draws instead of 500: LLC cost is linear in draws x
 chains, 150 draws already exceed the ~133-step relaxation time 2/(εγ) of the localization, and 2
@@ -121,7 +121,10 @@ GRIDS = {
         sgld=dict(chains=2, draws=150),
     ),
     "gpu": dict(
-        batch_size=128, eval_every=1000, seeds=12,
+        # 30 seeds per arm: at the long tier (--claims-seed 0, 7 seeds) both arms converged and the paired
+        # direct - curriculum test acc was +0.0055 (sd 0.0114): 80 % power for that mean needs 29 pairs + 1 for
+        # leaving one seed out (the source's 1.1-point gap: 10); also >= 10 seeds for mod64-stage3
+        batch_size=128, eval_every=1000, seeds=30,
         stage_steps=[50_000] * 4, checkpoint_every=2000,
         threshold=dict(window=(75, 2883), n_min=64, n_max=3891, start=5, per_round=3, seeds=6, max_runs=72,
                        rounds=8, target_width=0.2, steps=100_000, source_T=50_000, eval_every=1000, compact=True),

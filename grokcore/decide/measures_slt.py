@@ -117,3 +117,38 @@ def converged(d: dict, tol: float = PLATEAU_TOL) -> tuple[bool, str]:
         return True, f"both arms on a plateau ({conv})"
     which = " and ".join(a for a, ok in (("direct", ok_dir), ("curriculum", ok_cur)) if not ok)
     return False, f"arms not converged: the {which} arm's test acc still moves ({conv})"
+
+
+# ------------------------------------------------------------------ curriculum vs direct
+
+
+def curriculum_data(d: dict) -> dict:
+    """A curriculum set's final-checkpoint measurements per seed (arm 0 = curriculum, 1 = direct):
+    acc_cur, acc_dir, loss_cur, loss_dir, llc_cur, llc_dir and acc_cur_prev, acc_dir_prev (one
+    checkpoint earlier), seed on axis 0."""
+    return dict(seed=np.array(d["seeds"]),
+                acc_cur=d["test_acc"][0, :, -1], acc_dir=d["test_acc"][1, :, -1],
+                acc_cur_prev=d["test_acc"][0, :, -2], acc_dir_prev=d["test_acc"][1, :, -2],
+                loss_cur=d["test_loss"][0, :, -1], loss_dir=d["test_loss"][1, :, -1],
+                llc_cur=d["llc"][0, :, -1], llc_dir=d["llc"][1, :, -1])
+
+
+def curriculum_stats(d: dict) -> list[dict]:
+    """Recorded beside curriculum-vs-direct's verdict: mean final test loss difference and accuracies,
+    and how many curriculum runs are on a plateau."""
+    p = curriculum_data(d)
+    plateau_cur = int((np.abs(p["acc_cur"] - p["acc_cur_prev"]) <= PLATEAU_TOL).sum())
+    return [dict(name="test loss: curriculum - direct (mean)", est=float(np.mean(p["loss_cur"] - p["loss_dir"]))),
+            dict(name="final test acc, direct (mean)", est=float(p["acc_dir"].mean()), claimed=1.0),
+            dict(name="final test acc, curriculum (mean)", est=float(p["acc_cur"].mean()), claimed=0.989),
+            dict(name="curriculum runs on a plateau (|change| <= 0.01)", est=f"{plateau_cur}/{len(p['seed'])}")]
+
+
+def curriculum_llc_stats(d: dict) -> list[dict]:
+    """Recorded beside curriculum-llc's verdict: mean final LLC per arm and the SGLD between-chain
+    sd at the final checkpoint (the estimator's own noise, to set an LLC difference against)."""
+    p = curriculum_data(d)
+    return [dict(name="final LLC curriculum (mean)", est=float(np.nanmean(p["llc_cur"])), claimed=28.0),
+            dict(name="final LLC direct (mean)", est=float(np.nanmean(p["llc_dir"])), claimed=24.7),
+            dict(name="SGLD between-chain sd (final ckpt, mean)",
+                 est=float(np.nanmean(d["chains"][:, :, -1].std(-1, ddof=1))))]

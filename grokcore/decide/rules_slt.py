@@ -41,6 +41,9 @@ from grokcore.decide.measures_slt import (  # noqa: F401 (the rules' measurement
     spearman_rows,
     spike_measure,
     converged,
+    curriculum_data,
+    curriculum_llc_stats,
+    curriculum_stats,
     search_hists,
     threshold_at,
 )
@@ -310,17 +313,9 @@ def stage3_stats(d: dict) -> list[dict]:
 
 NOT_CONVERGED_POWER = ("a budget at which both arms plateau: a longer final curriculum stage, the same total steps "
                        "for the direct arm")
-
-
-def curriculum_data(d: dict) -> dict:
-    """A curriculum set's final-checkpoint measurements per seed (arm 0 = curriculum, 1 = direct):
-    acc_cur, acc_dir, loss_cur, loss_dir, llc_cur, llc_dir and acc_cur_prev, acc_dir_prev (one
-    checkpoint earlier), seed on axis 0."""
-    return dict(seed=np.array(d["seeds"]),
-                acc_cur=d["test_acc"][0, :, -1], acc_dir=d["test_acc"][1, :, -1],
-                acc_cur_prev=d["test_acc"][0, :, -2], acc_dir_prev=d["test_acc"][1, :, -2],
-                loss_cur=d["test_loss"][0, :, -1], loss_dir=d["test_loss"][1, :, -1],
-                llc_cur=d["llc"][0, :, -1], llc_dir=d["llc"][1, :, -1])
+SOURCE_ACC_GAP = 1.0 - 0.989  # the source's final test accuracies, direct vs curriculum (single runs)
+SOURCE_LLC_REL_GAP = (28.0 - 24.7) / 24.7  # the source's LLC gap relative to its direct arm (absolute LLCs
+# depend on the SGLD settings and the model's scale, so the gap is carried over as a fraction)
 
 
 def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> Verdict:
@@ -335,24 +330,28 @@ def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEA
     sign-flip tests in both directions with a t CI at alpha = 0.05; when every pair ties in
     accuracy (both at 100%), on the final test loss (curriculum - direct > 0) instead. Supported
     if direct is significantly better, refuted if the curriculum is, else inconclusive. Not
-    decided: the source's 98.9% / 100% levels (single runs)."""
+    decided: the source's 98.9% / 100% levels (single runs). Undecided on converged arms, the power
+    note gives the power at this many seeds to detect the source's 1.1-point gap and the observed
+    mean, and the seeds per arm for 80 % (verdicts.paired_power_text)."""
     ok, why = converged(d, tol)
     if np.all(d["acc_dir"] == d["acc_cur"]):
+        diff = d["loss_cur"] - d["loss_dir"]
         v = verdicts.paired(d["loss_cur"], d["loss_dir"], "greater", alpha, what="test loss: curriculum - direct")
+        effects = {"the observed mean": float(np.nanmean(diff))}
     else:
+        diff = d["acc_dir"] - d["acc_cur"]
         v = verdicts.paired(d["acc_dir"], d["acc_cur"], "greater", alpha, what="test acc: direct - curriculum")
-    return _if_converged(v, ok, why, "the final-level comparison", alpha)
+        effects = {"the source's gap (100% - 98.9%)": SOURCE_ACC_GAP, "the observed mean": float(np.nanmean(diff))}
+    return _with_power(_if_converged(v, ok, why, "the final-level comparison", alpha), diff, effects, alpha)
 
 
-def curriculum_stats(d: dict) -> list[dict]:
-    """Recorded beside curriculum-vs-direct's verdict: mean final test loss difference and accuracies,
-    and how many curriculum runs are on a plateau."""
-    p = curriculum_data(d)
-    plateau_cur = int((np.abs(p["acc_cur"] - p["acc_cur_prev"]) <= PLATEAU_TOL).sum())
-    return [dict(name="test loss: curriculum - direct (mean)", est=float(np.mean(p["loss_cur"] - p["loss_dir"]))),
-            dict(name="final test acc, direct (mean)", est=float(p["acc_dir"].mean()), claimed=1.0),
-            dict(name="final test acc, curriculum (mean)", est=float(p["acc_cur"].mean()), claimed=0.989),
-            dict(name="curriculum runs on a plateau (|change| <= 0.01)", est=f"{plateau_cur}/{len(p['seed'])}")]
+def _with_power(v: Verdict, diff, effects: dict, alpha: float) -> Verdict:
+    """An undecided comparison of converged arms says what it could detect and the seeds per arm that
+    would decide it (verdicts.paired_power_text); a not-converged one keeps its remedy."""
+    if v.decided or v.power == NOT_CONVERGED_POWER:
+        return v
+    text = verdicts.paired_power_text(diff, effects, alpha, unit="seeds per arm")
+    return replace(v, power="; ".join(p for p in (v.power, text) if p))
 
 
 def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float) -> Verdict:
@@ -375,20 +374,15 @@ def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL)
     fast tier: +7.0 [3.5, inf] at --claims-seed 0, but at seed 2 one direct run never grokked and
     kept a memorizing LLC 22 above its curriculum pair). Supported if the curriculum's LLC is
     significantly higher, refuted if significantly lower, else inconclusive. Not decided: the
-    absolute values 28.0 / 24.7 (they depend on nβ, ε, draws and the model's scale)."""
+    absolute values 28.0 / 24.7 (they depend on nβ, ε, draws and the model's scale). Undecided on
+    converged arms, the power note gives the power to detect the source's gap as a fraction (13.4 %
+    of the direct arm's LLC) and the observed mean, and the seeds per arm for 80 %."""
     ok, why = converged(d, tol)
     v = verdicts.paired(d["llc_cur"], d["llc_dir"], "greater", alpha, what="final LLC: curriculum - direct")
-    return _if_converged(v, ok, why, "comparing final solutions", alpha)
-
-
-def curriculum_llc_stats(d: dict) -> list[dict]:
-    """Recorded beside curriculum-llc's verdict: mean final LLC per arm and the SGLD between-chain
-    sd at the final checkpoint (the estimator's own noise, to set an LLC difference against)."""
-    p = curriculum_data(d)
-    return [dict(name="final LLC curriculum (mean)", est=float(np.nanmean(p["llc_cur"])), claimed=28.0),
-            dict(name="final LLC direct (mean)", est=float(np.nanmean(p["llc_dir"])), claimed=24.7),
-            dict(name="SGLD between-chain sd (final ckpt, mean)",
-                 est=float(np.nanmean(d["chains"][:, :, -1].std(-1, ddof=1))))]
+    diff = d["llc_cur"] - d["llc_dir"]
+    effects = {f"the source's relative gap ({SOURCE_LLC_REL_GAP:.1%} of the direct arm's mean LLC)":
+               SOURCE_LLC_REL_GAP * float(np.nanmean(d["llc_dir"])), "the observed mean": float(np.nanmean(diff))}
+    return _with_power(_if_converged(v, ok, why, "comparing final solutions", alpha), diff, effects, alpha)
 
 
 # ------------------------------------------------------------------ LLC trajectories

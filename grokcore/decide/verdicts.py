@@ -315,6 +315,48 @@ def rate_difference(k1: int, n1: int, k2: int, n2: int, side: str = "greater", a
 
 # ------------------------------------------------------------------ power statements
 
+
+def paired_t_power(n: int, effect: float, sd: float, alpha: float = 0.05) -> float:
+    """Power of the one-sided one-sample t test at level alpha with n pairs when the pairs'
+    differences are N(effect, sd^2): P(T > t_{1-alpha, n-1}) for T ~ noncentral t(n - 1,
+    effect sqrt(n) / sd). The planning model for ``paired`` (whose sign-flip p is exact for
+    symmetric differences, and close to the t test's for normal ones)."""
+    from scipy.stats import nct, t
+
+    if n < 2 or not (sd > 0) or not math.isfinite(effect):
+        return math.nan
+    return float(nct.sf(t.ppf(1 - alpha, n - 1), n - 1, effect * math.sqrt(n) / sd))
+
+
+def paired_pairs_needed(effect: float, sd: float, alpha: float = 0.05, target: float = 0.8,
+                        n_max: int = 500) -> int | None:
+    """Smallest n (>= 2) with paired_t_power(n, effect, sd, alpha) >= target; None beyond n_max
+    or for an effect <= 0 (no number of pairs detects it in the claimed direction)."""
+    if not (effect > 0 and sd > 0):
+        return None
+    return next((n for n in range(2, n_max + 1) if paired_t_power(n, effect, sd, alpha) >= target), None)
+
+
+def paired_power_text(d, effects: dict, alpha: float = 0.05, target: float = 0.8, unit: str = "pairs") -> str:
+    """What ``paired`` can detect with the measured differences d: for each named effect (the
+    source's gap, the observed mean, ...) the power at this many pairs and the pairs needed for
+    ``target`` power under the normal model with d's sd (paired_t_power), plus one for the
+    leave-one-seed-out gate (it drops the most favourable pair)."""
+    d = np.asarray(d, float)
+    d = d[np.isfinite(d)]
+    if d.size < 2 or not np.std(d, ddof=1) > 0:
+        return ""
+    sd, n = float(np.std(d, ddof=1)), d.size
+    parts = []
+    for name, eff in effects.items():
+        need = paired_pairs_needed(abs(eff), sd, alpha, target)
+        parts.append(f"{name} ({eff:+.3g}): power {paired_t_power(n, abs(eff), sd, alpha):.2f} at {n} {unit}, "
+                     + (f"{target:.0%} needs {need + 1} {unit}" if need else f"{target:.0%} needs > 500 {unit}"))
+    return (f"normal model, sd of the paired differences {sd:.3g} (measured), one-sided alpha = {alpha:g}, "
+            "+1 for leaving one seed out: " + "; ".join(parts))
+
+
+
 def _sign_power(n: int, alpha: float) -> str:
     """The smallest one-sided exact sign-flip p with n pairs is 2^-n."""
     need = next(m for m in range(1, 64) if 0.5**m < alpha)

@@ -268,6 +268,17 @@ def test_curriculum_llc_rule_reaches_every_verdict():
     assert v.verdict == V.INCONCLUSIVE and "not converged" in v.reason and v.effect is not None
 
 
+def test_curriculum_rules_undecided_on_converged_arms_say_what_would_decide():
+    few = _cur(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.015, 0.023]))  # as the long tier: 5 of 7 pairs tie
+    v = R.curriculum_vs_direct_rule(few)
+    assert v.verdict == V.INCONCLUSIVE and "the source's gap (100% - 98.9%) (+0.011): power" in v.power
+    assert "seeds per arm" in v.power and "smallest attainable" in v.power
+    w = R.curriculum_llc_rule(_cur(np.array([0.3, -0.25, 0.4, -0.2, 0.35, -0.3, 0.28])))
+    assert w.verdict == V.INCONCLUSIVE and "the source's relative gap (13.4%" in w.power
+    moving = R.curriculum_vs_direct_rule(_cur(np.zeros(7) + 0.01, prev_move=0.2))
+    assert moving.power == R.NOT_CONVERGED_POWER  # not converged: more seeds are not the remedy
+
+
 def test_curriculum_rules_null_calibration_and_seed_gate():
     rng = np.random.default_rng(2)
     out, llc = [], []
