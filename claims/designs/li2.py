@@ -36,7 +36,7 @@ from grokcore.decide.gates import truncate  # noqa: E402
 from grokcore.decide.rules_li2 import ALPHA  # noqa: E402
 from grokcore.engine import sweep  # noqa: E402
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig  # noqa: E402
-from grokcore.suite.plan import config_flops  # noqa: E402
+from grokcore.suite.plan import COMPACT_NOTE, config_flops  # noqa: E402
 
 # --------------------------------------------------------------------------- grids
 # Per tier: the scale at which the verdict is measured. Boundaries are found by the adaptive
@@ -175,6 +175,11 @@ def plan_configs(tier: str, seed: int = 0) -> dict[str, list[RunConfig]]:
             out[f"li2-{name} width check (K = {w['width']} at M = {M}; same)"] = [
                 c for t in tasks for c in search_configs(w, (t, M), mid[M], range(w["max_runs"]), seed, depth, act)]
     return out
+
+
+def plan_notes(tier: str) -> dict[str, str]:
+    """`grokcore plan`'s note per grid of plan_configs: every search trains with compaction (_run)."""
+    return {name: COMPACT_NOTE for name in plan_configs(tier)}
 
 
 def flops(cfgs) -> float:

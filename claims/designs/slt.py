@@ -86,6 +86,7 @@ from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
 from grokcore.engine.llc import SGLDConfig
 from grokcore.engine.train import torch_threads
 from grokcore.suite import reference
+from grokcore.suite.plan import COMPACT_NOTE
 
 M = 64
 MODEL = ModelSpec(family="embed_mlp", width=48, embed=12, act="gelu")
@@ -360,6 +361,11 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     if "finetune" in g:
         out["finetune"] = flat(staged.finetune_configs(*finetune_args(tier, seed0)))
     return out
+
+
+def plan_notes(tier: str) -> dict[str, str]:
+    """`grokcore plan`'s note per grid: the threshold search trains with compaction where its tier says so."""
+    return {"threshold (adaptive, upper bound)": COMPACT_NOTE} if GRIDS[tier]["threshold"].get("compact") else {}
 
 
 def li2_c() -> tuple[float, str]:

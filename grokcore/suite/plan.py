@@ -52,6 +52,8 @@ from grokcore.engine.config import ModelSpec, RunConfig
 DEFAULT_DEVICE = "H100 SXM, dense FP32 spec"
 DEFAULT_FLOPS = 60e12  # FLOP/s: H100 SXM dense FP32 (non-tensor-core) spec figure, rounded down
 DEFAULT_UTILIZATION = 0.10  # guessed for these tiny models (launch-bound), not measured
+# what a design's plan_notes says of a grid trained with sweep.run(compact=True)
+COMPACT_NOTE = "compaction: each run leaves its batch at its grokking check; FLOPs at full budget (upper bound)"
 
 
 @dataclass
@@ -189,9 +191,13 @@ def plan_module(path: Path, tier: str) -> list[Row]:
     if not callable(hook):
         return [Row(name, "", "unknown", note="no plan_configs(tier): cannot plan this design")]
     try:
-        return rows_from_configs(name, hook(tier))
+        rows = rows_from_configs(name, hook(tier))
+        notes = mod.plan_notes(tier) if callable(getattr(mod, "plan_notes", None)) else {}
     except Exception as err:  # noqa: BLE001
         return [Row(name, "", "error", note=f"plan_configs({tier!r}) failed: {type(err).__name__}: {err}")]
+    for r in rows:  # the design's own word on a grid, e.g. that it trains with compaction
+        r.note = "; ".join(x for x in (r.note, notes.get(r.grid, "")) if x)
+    return rows
 
 
 def plan(claims_dir: Path, tier: str) -> list[Row]:

@@ -50,6 +50,9 @@ def claims(tmp_path: Path) -> Path:
             extra = [c.replace(seed=100 + i, model=ModelSpec(family="embed_mlp", width=48, embed=12))
                      for i, c in enumerate(cfgs(tier)[:2])]
             return {"shared": cfgs(tier), "extra": extra}
+
+        def plan_notes(tier):
+            return {"extra": "trained with compaction"} if tier == "gpu" else {}
         '''))
     (d / "test_d_broken.py").write_text(BROKEN)
     (d / "test_e_nothing.py").write_text(NOTHING)
@@ -87,6 +90,8 @@ def test_rows_per_module(claims: Path):
     assert a.flops == pytest.approx(sum(_li2_cost(c) for c in cfgs))
     assert rows[("test_b_dict", "shared")].keys == a.keys
     assert rows[("test_b_dict", "extra")].runs == 2
+    assert rows[("test_b_dict", "extra")].note == "trained with compaction"
+    assert rows[("test_b_dict", "shared")].note == ""
 
     broken = rows[("test_d_broken", "")]
     assert broken.source == "error" and "import failed" in broken.note and "not_a_module_anywhere_42" in broken.note
@@ -98,6 +103,19 @@ def test_rows_per_module(claims: Path):
 def test_fast_tier_uses_the_fast_grid(claims: Path):
     rows = {(r.module, r.grid): r for r in plan.plan(claims, "fast")}
     assert rows[("test_a_hook", "")].model_steps == 400
+    assert rows[("test_b_dict", "extra")].note == ""  # plan_notes is per tier
+
+
+def test_the_real_designs_mark_their_compacted_grids():
+    """The li2 searches train with compaction at every tier, the mod-64 threshold search at long and
+    gpu only (claims/designs: plan_notes beside plan_configs)."""
+    for tier, want in (("fast", False), ("long", True), ("gpu", True)):
+        rows = {(r.module, r.grid): r for r in plan.plan(plan.default_claims_dir(), tier)}
+        li2 = [r for (m, _), r in rows.items() if m == "li2"]
+        assert li2 and all(plan.COMPACT_NOTE in r.note for r in li2), tier
+        thr = rows[("slt", "threshold (adaptive, upper bound)")]
+        assert (plan.COMPACT_NOTE in thr.note) == want, tier
+        assert plan.COMPACT_NOTE not in rows[("slt", "curriculum")].note
 
 
 def test_total_counts_shared_configs_once(claims: Path):
