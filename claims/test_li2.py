@@ -43,10 +43,11 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     -> V) on modular addition under full-batch Adam; per M an adaptive search of n on one absolute
     grid. Also reads the same runs at half the step budget.
     Long tier: M = 17..83 (the range that resolves M log M from M^1.5), K = 128, and the width check:
-    the M = 83 search again at 2K (D.width_search; n* at K and 2K on the card).
+    the M = 83 search again at 2K (D.width_search; n* at K and 2K on the card), also a gate: the law
+    with M = 83's runs at 2K must give the same verdict (rules_li2.boundary_gates(wide=...)).
     Does not check: the paper's K = 2048 / lr 5e-4 setting (gpu tier), nor the log(1/δ) factor of Thm 4.
-    Cost (fast): 5 M x <= 24 runs (3 seeds per point) x <= 1500 steps; (long): 6 M x <= 24 runs x <= 2000
-    steps + 24 runs at K = 256; (gpu): 7 M x <= 96 runs x 20000 steps.
+    Cost (fast): 5 M x <= 24 runs (3 seeds per point) x <= 1500 steps; (long): 6 M x <= 32 runs x <= 2000
+    steps + 32 runs at K = 256; (gpu): 7 M x <= 96 runs x 20000 steps.
     """
     run = D.search(tier, "boundary", claims_store, claims_device, claims_seed)
     wide = D.width_search(tier, "boundary", claims_store, claims_device, claims_seed)
@@ -58,7 +59,7 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     _, fits = D.law_card(claim, run.hists, "add, depth 1", tier, run.grid["steps"])
     D.half_budget_card(claim, R.half_budget(run.hists), fits, tier, run.grid["steps"])
     D.width_card(claim, run, wide, "add, depth 1")
-    claim.decide(R.boundary_rule, run.hists, R.boundary_gates())
+    claim.decide(R.boundary_rule, run.hists, R.boundary_gates(wide=wide.hists if wide else None))
 
 
 @share_sweep("li2-boundary")
@@ -86,7 +87,7 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
     hidden layers (W, then a K x K layer, ReLU after each; "3-layer net" counting V), same n grid.
     A research goal of seed 000, not a reported result (the paper gives no boundary law for deeper nets).
     Does not check: depth 3-4, the residual variant of the authors' code, or the paper's MSE loss.
-    Cost (fast): 5 M x <= 24 runs x <= 1200 steps (K x K layer included); (long): 6 M x <= 24 runs x
+    Cost (fast): 5 M x <= 24 runs x <= 1200 steps (K x K layer included); (long): 6 M x <= 32 runs x
     <= 3000 steps at K = 128; (gpu): 4 M x <= 60 runs x 20000 steps at K = 1024.
     """
     run = D.search(tier, "deeper", claims_store, claims_device, claims_seed)
@@ -108,7 +109,7 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     it), so n*_sub has add's distribution, which li2-boundary measures. sub and the x²+y² non-group
     contrast run at the gpu tier. Does not check: that non-group operations differ (CLAIMS.md's half
     of the claim; x²+y² is reported, not decided). Cost (fast): 5 M x <= 24 runs x <= 1200 steps;
-    (long, mul only as at fast): 6 M x <= 24 runs x <= 2000 steps; (gpu): 3 tasks x 4 M x <= 60 runs x
+    (long, mul only as at fast): 6 M x <= 32 runs x <= 2000 steps; (gpu): 3 tasks x 4 M x <= 60 runs x
     20000 steps.
     """
     add = D.search(tier, "boundary", claims_store, claims_device, claims_seed)

@@ -12,7 +12,10 @@ how to build the perturbed data sets for this kind of data:
           deterministic function of the config and the step);
   seed    each seed left out in turn;
   grid    per group, the design-grid value nearest the estimate left out (the verdict's
-          ``grid`` names the estimate's position per group).
+          ``grid`` names the estimate's position per group);
+  width   (only where a design has a width check) the same data with the largest group's runs
+          replaced by that group's runs at twice the width: an estimate that depends on the
+          width there is a width limit, not the claim's law.
 
 Decision rules (``combine``): a gate whose verdict differs from the base verdict moves it
 to inconclusive ("budget-limited", "seed-fragile", "grid-limited"). A refutation must also
@@ -32,7 +35,7 @@ import numpy as np
 
 from grokcore.decide.verdicts import INCONCLUSIVE, REFUTED, Verdict
 
-GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited",
+GATE_NAMES = {"budget": "budget-limited", "seed": "seed-fragile", "grid": "grid-limited", "width": "width-limited",
               "scope": "budget drift (scope, not a veto)"}
 
 
@@ -79,6 +82,9 @@ class Perturbations:
     # limit: the budget perturbations (e.g. T/2 and 2T) are then reported as the claim's scope
     # (how the estimate drifts with the budget) and do not move the verdict (issue 19's rule).
     budget_is_scope: bool = False
+    # A design's width check, [(label, data at 2K where it was checked)]: a gate like the others, applied
+    # only where given (claims without a width check keep their three gates).
+    width: Callable[[object], list] | None = None
 
 
 _CMP = re.compile(r"^\s*(?:[A-Za-z_ ]*?)(>=|<=|>|<|=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
@@ -141,7 +147,7 @@ def decide(rule: Callable[[object], Verdict], data: object, perturb: Perturbatio
     base = rule(data)
     perturb = perturb or Perturbations()
     gates: list[Gate] = []
-    for name in ("budget", "seed", "grid"):
+    for name in ("budget", "seed", "grid") + (("width",) if perturb.width is not None else ()):
         build = getattr(perturb, name)
         variants = ([] if build is None else build(data, base) if name == "grid" else build(data))
         if not variants:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -29,10 +30,18 @@ GROUP_TASKS = ("sub", "mul")  # li2-tasks' group operations besides add (x2y2 is
 
 # ------------------------------------------------------------------ gates
 
-def boundary_gates(group: Callable = lambda h: h.config.M) -> gates.Perturbations:
+def boundary_gates(group: Callable = lambda h: h.config.M, wide: list | None = None) -> gates.Perturbations:
     """Gates of a boundary claim: half budget, each seed left out, and per group (M, or (task, M))
-    the runs at the n nearest its n* left out."""
-    return gates.for_histories(grid_value=lambda h: h.config.n_train, grid_group=group, log=True)
+    the runs at the n nearest its n* left out. With ``wide`` (the width check's runs: one M searched
+    again at a wider net), also the width gate: the same law with that M's runs at K replaced by
+    those at the wider K, so a verdict that rests on a width-limited n* at the largest M is not
+    decided."""
+    p = gates.for_histories(grid_value=lambda h: h.config.n_train, grid_group=group, log=True)
+    if not wide:
+        return p
+    Ms, widths = {h.config.M for h in wide}, sorted({h.config.model.width for h in wide})
+    label = f"M = {', '.join(map(str, sorted(Ms)))} at K = {', '.join(map(str, widths))} (the width check)"
+    return replace(p, width=lambda hists: [(label, [h for h in hists if h.config.M not in Ms] + list(wide))])
 
 
 def half_budget(hists) -> list:

@@ -127,3 +127,36 @@ def test_for_histories_runs_all_three_gates():
     assert names.count("seed") == 3 and names.count("budget") == 1 and names.count("grid") == 1
     # at half budget (100 steps) nothing has generalized: the budget gate moves the verdict
     assert d.base.verdict == V.SUPPORTED and d.verdict == V.INCONCLUSIVE and "budget-limited" in d.reason
+
+
+def test_width_gate_applies_only_where_given_and_moves_a_width_limited_verdict():
+    """A boundary law decided on n* at the largest M: the width gate swaps that M's runs at K for its
+    runs at 2K (rules_li2.boundary_gates(wide=...)); a law whose verdict rests on the K runs moves to
+    inconclusive ("width-limited"), one that holds at 2K keeps its verdict; without a width check
+    there is no width gate at all (no "not applicable" row added to every other claim)."""
+    from dataclasses import replace
+
+    from grokcore.decide import rules_li2 as R
+    from grokcore.engine.config import ModelSpec
+
+    def runs(M, width, n_star):
+        cfg = RunConfig(M=M, ratio=None, n_train=50, steps=200, model=ModelSpec(family="li2", width=width))
+        return [History(cfg.replace(seed=s, n_train=n), _hist(s, n).metrics if n >= n_star else
+                        _hist(s, n, grok_at=10_000).metrics, "ok") for s in range(3) for n in (50, 100, 200, 400)]
+
+    base = runs(17, 8, 100) + runs(83, 8, 400)
+    wide = runs(83, 16, 100)
+
+    def rule(hists):  # "n* does not grow with M": refuted when the largest M needs more pairs
+        big = [h for h in hists if h.config.M == 83]
+        ok = sum(h.summary["generalized_step"] is not None for h in big)
+        return verdict(V.REFUTED if ok <= 3 else V.SUPPORTED)
+
+    p = R.boundary_gates(wide=wide)
+    d = G.decide(rule, base, replace(p, budget=None, seed=None, grid=None))
+    assert [g.name for g in d.gates if g.verdict is not None] == ["width"]
+    assert d.base.verdict == V.REFUTED and d.verdict == V.INCONCLUSIVE and "width-limited" in d.reason
+    assert "M = 83 at K = 16" in d.gates[-1].label
+    same = G.decide(rule, base, replace(R.boundary_gates(wide=runs(83, 16, 400)), budget=None, seed=None, grid=None))
+    assert same.verdict == V.REFUTED
+    assert "width" not in [g.name for g in G.decide(rule, base, R.boundary_gates()).gates]
