@@ -38,8 +38,8 @@ Tiers (GRIDS):
   per arm, checkpoints every 2500 batches), which also gives mod64-stage3.
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the curriculum
   4 x 50k, 30 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
-  chains; threshold up to 72 runs, judged at 50k batches and trained to 100k; finetuning 40% splits, 5 x 25k
-  batches (the devinterp example's budget). Cost estimate (H100, launch-bound tiny models,
+  chains; threshold up to 72 runs, judged at 50k batches and trained to 100k; finetuning 60 chains
+  per arm, 40% splits, 5 x 25k batches (the devinterp example's budget). Cost estimate (H100, launch-bound tiny models,
   ~1-2 ms per batched step): curriculum + direct 2 x 200k steps ~ 7-12 min; threshold ~ 8-15
   min; finetuning 125k steps ~ 2-4 min; LLC 6060 models (30 seeds x 2 arms x 101) x 4 chains x
   128 pairs x 500 draws ~ 3 min (scaled from 2424 models ~ 1 min). Not run yet (no GPU).
@@ -129,7 +129,9 @@ GRIDS = {
         stage_steps=[50_000] * 4, checkpoint_every=2000,
         threshold=dict(window=(75, 2883), n_min=64, n_max=3891, start=5, per_round=3, seeds=6, max_runs=72,
                        rounds=8, target_width=0.2, steps=100_000, source_T=50_000, eval_every=1000, compact=True),
-        finetune=dict(seeds=12, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
+        # 60 chains per arm: at the fast tier (base seeds 3-5, 2026-12-02) the finetuned arm spread sd(log) 0.5-0.7
+        # and the observed speed-up was 1.3-1.6x, for which 80 % power needs ~60 seeds per arm (the card's power)
+        finetune=dict(seeds=60, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
         sgld=dict(chains=4, draws=500),
     ),
 }

@@ -422,6 +422,19 @@ def _ft(ft, sc, budget=4000, prev=True):
                 prev=np.broadcast_to(np.asarray(prev, bool), (n,)).copy())
 
 
+def test_finetune_power_uses_the_wider_arm_and_the_observed_speed_up():
+    """The base-seed-3 chains (measured 2026-12-02): finetuned 250-1550 steps (sd(log) 0.72), scratch
+    1150-1900 (0.19). The power note takes the wider arm's spread, so it no longer promises power
+    1.00 at 2x from the scratch arm alone, and says what the observed 1.6x would need."""
+    d = _ft([400, 800, 1550, 1300, 900, 250, 300], [1150, 1650, 1650, 1300, 1300, 1250, 1900])
+    text = R.finetune_power_text(d)
+    assert "sd(log) 0.72 (the larger arm's)" in text and "observed speed-up 1.62x" in text
+    p2 = float(text.split("power ")[1].split(" ")[0])
+    assert p2 < 0.5  # with the scratch arm's sd alone it read 1.00
+    slower = R.finetune_power_text(_ft([1300, 1400, 1500], [1000, 1100, 1200]))
+    assert "is no speed-up" in slower
+
+
 def test_finetune_rule_reaches_every_verdict_and_states_power():
     fast, slow = [500, 600, 700, 800, 900], [2000, 2100, 2500, np.inf, np.inf]
     sup = R.finetune_accelerates_rule(_ft(fast, slow))
