@@ -101,7 +101,7 @@ def test_the_law_searches_share_one_design_and_the_rules_are_calibrated_on_its_r
 def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():
     """claims/test_li2.py: each law claim has fast, gpu and long params; long carries only the
     `long` marker (so `-m fast` and CI's `-m "not gpu and not long"` leave it out), and li2-boundary
-    is pinned refuted there (strict xfail, the measured message as the verdict)."""
+    and li2-tasks are pinned refuted there (strict xfail, the measured message as the verdict)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("claims_li2_under_test", CLAIMS / "test_li2.py")
@@ -116,3 +116,6 @@ def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():
     marks = {name: [p.id for m in getattr(mod, name).pytestmark if m.name == "parametrize" for p in m.args[1]]
              for name in ("test_li2_boundary", "test_li2_sharpening", "test_li2_deeper", "test_li2_tasks")}
     assert all(ids == ["fast", "gpu", "long"] for ids in marks.values())
+    pinned = {name for name in marks if any(m.name == "parametrize" and m.args[1] is mod.LAW_TIERS_LONG_REFUTED
+                                            for m in getattr(mod, name).pytestmark)}
+    assert pinned == {"test_li2_boundary", "test_li2_tasks"}
