@@ -342,23 +342,23 @@ def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEA
         diff = d["acc_dir"] - d["acc_cur"]
         v = verdicts.paired(d["acc_dir"], d["acc_cur"], "greater", alpha, what="test acc: direct - curriculum")
         effects = {"the source's gap (100% - 98.9%)": SOURCE_ACC_GAP, "the observed mean": float(np.nanmean(diff))}
-    return _with_power(_if_converged(v, ok, why, "the final-level comparison", alpha), diff, effects, alpha)
+    return _if_converged(v, ok, why, "the final-level comparison", alpha, _power(diff, effects, alpha))
 
 
-def _with_power(v: Verdict, diff, effects: dict, alpha: float) -> Verdict:
-    """An undecided comparison of converged arms says what it could detect and the seeds per arm that
-    would decide it (verdicts.paired_power_text); a not-converged one keeps its remedy."""
-    if v.decided or v.power == NOT_CONVERGED_POWER:
-        return v
-    text = verdicts.paired_power_text(diff, effects, alpha, unit="seeds per arm")
-    return replace(v, power="; ".join(p for p in (v.power, text) if p))
+def _power(diff, effects: dict, alpha: float) -> str:
+    """What a paired comparison of converged arms could detect, and the seeds per arm that would decide
+    it (verdicts.paired_power_text)."""
+    return verdicts.paired_power_text(diff, effects, alpha, unit="seeds per arm")
 
 
-def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float) -> Verdict:
-    """The comparison's verdict if both arms converged, else inconclusive citing it."""
+def _if_converged(v: Verdict, ok: bool, why: str, what: str, alpha: float, power: str = "") -> Verdict:
+    """The comparison's verdict if both arms converged (undecided: with ``power``, what more seeds would
+    detect), else inconclusive citing it (the remedy is a budget, not seeds)."""
     if not ok:
         return Verdict(INCONCLUSIVE, v.effect, alpha, f"{why}; {what} needs both arms on a plateau "
                                                       f"(not decided: {v.reason})", "> 0", power=NOT_CONVERGED_POWER)
+    if not v.decided and power:
+        v = replace(v, power="; ".join(p for p in (v.power, power) if p))
     return replace(v, reason=f"{v.reason}; {why}")
 
 
@@ -382,7 +382,7 @@ def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL)
     diff = d["llc_cur"] - d["llc_dir"]
     effects = {f"the source's relative gap ({SOURCE_LLC_REL_GAP:.1%} of the direct arm's mean LLC)":
                SOURCE_LLC_REL_GAP * float(np.nanmean(d["llc_dir"])), "the observed mean": float(np.nanmean(diff))}
-    return _with_power(_if_converged(v, ok, why, "comparing final solutions", alpha), diff, effects, alpha)
+    return _if_converged(v, ok, why, "comparing final solutions", alpha, _power(diff, effects, alpha))
 
 
 # ------------------------------------------------------------------ LLC trajectories

@@ -195,8 +195,9 @@ def plan_module(path: Path, tier: str) -> list[Row]:
         notes = mod.plan_notes(tier) if callable(getattr(mod, "plan_notes", None)) else {}
     except Exception as err:  # noqa: BLE001
         return [Row(name, "", "error", note=f"plan_configs({tier!r}) failed: {type(err).__name__}: {err}")]
-    for r in rows:  # the design's own word on a grid, e.g. that it trains with compaction
-        r.note = "; ".join(x for x in (r.note, notes.get(r.grid, "")) if x)
+    for r in rows:  # the design's own word on a grid (a str: on every grid), e.g. that it trains with compaction
+        note = notes if isinstance(notes, str) else notes.get(r.grid, "")
+        r.note = "; ".join(x for x in (r.note, note) if x)
     return rows
 
 
