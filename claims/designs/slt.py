@@ -7,7 +7,7 @@ weight decay 2e-4; mod 64 with a 40% training split.
 Three run sets, each built once (the builders feed training and ``plan_configs`` alike):
 - the mod-64 threshold search (``threshold_configs``): from scratch on the full table at n
   training pairs, n placed by grokcore.decide.adaptive (``threshold_budgets``: n* at T and T/2 at
-  the fast tier; at the source's T where the tier has one, runs trained to 2T);
+  the fast tier; at the source's T and 2T where the tier has one, runs trained to 2T);
 - the curriculum set (``curriculum_args``): curriculum and direct arms paired by seed with the LLC
   of every checkpoint, shared by curriculum-vs-direct, curriculum-llc, llc-spike-collapse,
   llc-tracks-test and (long, gpu) mod64-stage3 (``stage_accuracy``: each stage read on its own
@@ -102,7 +102,8 @@ GRIDS = {
                        rounds=6, target_width=0.3, steps=1500, eval_every=50),
         # 7 seeds per arm (80 % power at a 2x speed-up) and a mod-49 stage at which every chain groks (measured,
         # 7 chains per base seed: grokked at 2700-4500 full-batch steps at seed 0, 2600-3550 at 1, 2400-4100 at 2)
-        finetune=dict(seeds=7, ratio=0.5, stage_steps=[200, 200, 400, 5000, 4000], eval_every=50),
+        # compact: in the mod-53 stage each run leaves its batch at its own grokking step (only the step is read)
+        finetune=dict(seeds=7, ratio=0.5, stage_steps=[200, 200, 400, 5000, 4000], eval_every=50, compact=True),
         sgld=dict(chains=2, draws=150),
     ),
     # long (`pytest claims -m long`): the source's 128-pair minibatches and budgets, so the claims are read where
@@ -111,8 +112,8 @@ GRIDS = {
     "long": dict(
         batch_size=128, eval_every=500,
         # mod64-threshold judged at the source's budget T = 50k batches (source_T) and confirmed at 2T: runs trained
-        # to 2T (compact: a run leaves its batch once it generalized, nothing after that is read); one adaptive
-        # search of n* at T (n* at 2T and T/2 read from the same runs); 4 seeds per point, <= 48 runs
+        # to 2T (compact: a run leaves its batch once it generalized, nothing after that is read); adaptive
+        # searches of n* at T and at 2T (shared runs; T/2 read from the same runs); 4 seeds per point, <= 48 runs each
         threshold=dict(window=(300, 3140), n_min=100, n_max=3891, start=5, per_round=3, seeds=4, max_runs=48,
                        rounds=4, target_width=0.3, steps=100_000, source_T=50_000, eval_every=500, max_batch=24,
                        compact=True),
@@ -131,7 +132,7 @@ GRIDS = {
                        rounds=8, target_width=0.2, steps=100_000, source_T=50_000, eval_every=1000, compact=True),
         # 60 chains per arm: at the fast tier (base seeds 3-5, 2026-12-02) the finetuned arm spread sd(log) 0.5-0.7
         # and the observed speed-up was 1.3-1.6x, for which 80 % power needs ~60 seeds per arm (the card's power)
-        finetune=dict(seeds=60, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500),
+        finetune=dict(seeds=60, ratio=0.4, stage_steps=[25_000] * 5, eval_every=500, compact=True),
         sgld=dict(chains=4, draws=500),
     ),
 }
@@ -168,10 +169,12 @@ def threshold_configs(tier: str, seed0: int, n: int, reps) -> list[RunConfig]:
 
 def threshold_budgets(tier: str) -> list[int]:
     """The budgets the search places n for: T/2 and T at the fast tier (n* read at a CPU budget, a
-    refutation must hold at T/2); the source's T alone where the tier has one (source_T: runs
-    trained to 2T, n* at 2T and T/2 read from the same runs)."""
+    refutation must hold at T/2); the source's T and 2T where the tier has one (source_T: runs
+    trained to 2T; the rule needs n* at both, so both get runs placed near their own n*: with
+    runs placed for T alone, n* at 2T sat near the low end of the sampled n and its CI's
+    lower end moved across 800 when one replicate seed was left out, at base seeds 3 and 4)."""
     t = GRIDS[tier]["threshold"]
-    return [t["source_T"]] if "source_T" in t else [t["steps"] // 2, t["steps"]]
+    return [t["source_T"], t["steps"]] if "source_T" in t else [t["steps"] // 2, t["steps"]]
 
 
 def threshold_search(tier: str, store, device: str, seed0: int) -> dict:
@@ -321,14 +324,18 @@ def finetune_set(tier: str, seed: int, device: str, store=None) -> dict:
     f = GRIDS[tier]["finetune"]
     base = finetune_args(tier, seed)[0]
     return staged.cached_set(store, "finetune", base, lambda: train_finetune_set(tier, seed, device), seed=seed,
-                             seeds=f["seeds"], stage_steps=f["stage_steps"], moduli=list(staged.FINETUNE_MODULI))
+                             seeds=f["seeds"], stage_steps=f["stage_steps"], moduli=list(staged.FINETUNE_MODULI),
+                             **({"compact_last": True} if f.get("compact") else {}))
 
 
 def train_finetune_set(tier: str, seed: int, device: str) -> dict:
-    """Train the chains (the last stage batched with the scratch arm); stage_acc (stage, chain)."""
+    """Train the chains (the last stage batched with the scratch arm; with the grid's compact,
+    each run of it stops at its own grokking step); stage_acc (stage, chain): final test acc,
+    in a compacted last stage at each run's stop."""
     base, seeds, stage_steps = finetune_args(tier, seed)
     with torch_threads(1):
-        st = staged.finetune(base, seeds, stage_steps, device)
+        st = staged.finetune(base, seeds, stage_steps, device,
+                             compact_last=GRIDS[tier]["finetune"].get("compact", False))
     n = len(seeds)
     return dict(seeds=seeds, st=st, budget=stage_steps[-1],
                 stage_acc=np.array([[h[r].summary["final/test_acc"] for r in range(n)] for h in st.histories]),
@@ -353,8 +360,10 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     Not counted: the LLC's SGLD draws on the curriculum checkpoints (small next to training) and
     the threshold's compaction (runs that generalized leave their batch)."""
     g, t = GRIDS[tier], GRIDS[tier]["threshold"]
-    out = {"threshold (adaptive, upper bound)":
-           threshold_configs(tier, seed0, t["n_max"], len(threshold_budgets(tier)) * t["max_runs"])}
+    # every budget's search starts at the same geometric points, so round 0's runs are shared
+    nb = len(threshold_budgets(tier))
+    bound = nb * t["max_runs"] - (nb - 1) * t["start"] * t["seeds"]
+    out = {"threshold (adaptive, upper bound)": threshold_configs(tier, seed0, t["n_max"], bound)}
     flat = lambda stages: [c for st in stages for c in st]  # noqa: E731
     if "stage_steps" in g:
         cur_args = curriculum_args(tier, seed0)

@@ -21,7 +21,7 @@ def D():
 
 def test_threshold_is_judged_at_the_sources_budget_where_the_tier_has_it(D):
     assert D.threshold_budgets("fast") == [750, 1500]
-    assert D.threshold_budgets("long") == [50_000] and D.GRIDS["long"]["threshold"]["steps"] == 100_000
+    assert D.threshold_budgets("long") == [50_000, 100_000] and D.GRIDS["long"]["threshold"]["steps"] == 100_000
     rule, data, perturb = D.threshold_decision("fast", [])
     assert rule is R.mod64_threshold_rule and data == [] and not perturb.budget_is_scope
     rule, data, perturb = D.threshold_decision("long", [])
@@ -34,7 +34,8 @@ def test_long_plan_has_the_threshold_and_the_curriculum_set_at_the_sources_budge
     p = D.plan_configs("long")
     assert set(p) == {"threshold (adaptive, upper bound)", "curriculum", "direct"}
     g = D.GRIDS["long"]
-    assert len(p["threshold (adaptive, upper bound)"]) == g["threshold"]["max_runs"]
+    t = g["threshold"]  # two searches (T, 2T) sharing round 0
+    assert len(p["threshold (adaptive, upper bound)"]) == 2 * t["max_runs"] - t["start"] * t["seeds"]
     assert {c.batch_size for cs in p.values() for c in cs} == {128}
     assert sum(c.steps for c in p["curriculum"]) == sum(c.steps for c in p["direct"]) == 7 * 200_000
     assert sorted({c.curriculum for c in p["curriculum"]}) == [0, 8, 16, 32]
