@@ -114,7 +114,7 @@ def stage_seed(seed: int, stage: int) -> int:
 def run_stages(configs: list[list[RunConfig]], device: str | torch.device = "cpu", *,
                checkpoint_every: int = 0, carry_opt_state: bool = True,
                between: Callable[[Params, list[RunConfig], list[RunConfig]], Params] | None = None,
-               early_stop_last: bool = False) -> Staged:
+               early_stop_last: bool = False, compact_last: bool = False) -> Staged:
     """Train configs[s] stage after stage, each stage starting from the last one's params.
 
     Run r of stage s continues run r of stage s-1. A stage may append runs: those
@@ -124,11 +124,15 @@ def run_stages(configs: list[list[RunConfig]], device: str | torch.device = "cpu
     between(params, old_cfgs, new_cfgs) maps parameters across a stage boundary
     (e.g. a vocabulary resize; it sees the continuing runs only); carry_opt_state
     keeps Adam's moments and t. early_stop_last lets the last stage stop once every
-    run has generalized (the engine's rule); earlier stages always train their
-    whole budget. Checkpoints (every `checkpoint_every` steps, which must divide
+    run has generalized (the engine's rule); compact_last (needs early_stop_last) also
+    lets each run of the last stage leave its batch at its own stop (train(...,
+    compact=True): its history ends there, for sets that read nothing of the last stage
+    after a run's grokking step); earlier stages always train their whole budget. Checkpoints (every `checkpoint_every` steps, which must divide
     each stage's steps) are kept on CPU with global steps; a stage's step-0
     checkpoint is dropped after stage 0 (it equals the previous stage's last one).
     """
+    if compact_last and not early_stop_last:
+        raise ValueError("compact_last stops each run of the last stage at its own stop: it needs early_stop_last")
     if any(len(b) < len(a) for a, b in zip(configs, configs[1:])):
         raise ValueError("a stage may add runs but not drop them")
     if checkpoint_every and any(c[0].steps % checkpoint_every for c in configs):
@@ -146,7 +150,8 @@ def run_stages(configs: list[list[RunConfig]], device: str | torch.device = "cpu
                    for c in cfgs[len(configs[s - 1]):]]
             params = {k: torch.cat([v.detach().cpu(), torch.stack([p[k] for p in new])]) for k, v in params.items()}
         res = train(cfgs, device, params=params, opt_state=opt_state if carry_opt_state else None,
-                    early_stop=early_stop_last and s == len(configs) - 1, checkpoint_every=checkpoint_every)
+                    early_stop=early_stop_last and s == len(configs) - 1, checkpoint_every=checkpoint_every,
+                    compact=compact_last and s == len(configs) - 1)
         out.histories.append(res.histories)
         out.offsets.append(offset)
         out.checkpoints += [Checkpoint(offset + st, s, p) for st, p in res.checkpoints if s == 0 or st > 0]
@@ -219,12 +224,14 @@ def finetune_configs(base: RunConfig, seeds: Sequence[int], stage_steps: Sequenc
 
 def finetune(base: RunConfig, seeds: Sequence[int], stage_steps: Sequence[int], device="cpu", *,
              moduli: Sequence[int] = FINETUNE_MODULI, scratch: bool = True,
-             early_stop_last: bool = True) -> Staged:
+             early_stop_last: bool = True, compact_last: bool = False) -> Staged:
     """Chain runs 0..n-1 through `moduli`; with scratch, runs n..2n-1 join at the last
     stage from their own init at moduli[-1]. Optimizer state resets at every stage.
-    early_stop_last stops the last stage once every run there has generalized."""
+    early_stop_last stops the last stage once every run there has generalized;
+    compact_last also stops each run there at its own grokking step (run_stages)."""
     return run_stages(finetune_configs(base, seeds, stage_steps, moduli, scratch), device,
-                      carry_opt_state=False, between=resize_embed_mlp, early_stop_last=early_stop_last)
+                      carry_opt_state=False, between=resize_embed_mlp, early_stop_last=early_stop_last,
+                      compact_last=compact_last)
 
 
 # ------------------------------------------------------------------ LLC

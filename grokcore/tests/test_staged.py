@@ -149,3 +149,26 @@ def test_cached_set_keys_by_content_and_reads_process_cache_then_store(tmp_path)
     staged.cached_set(None, "t", BASE, compute, seeds=2)  # no store: process cache only
     assert len(calls) == 3
     staged.clear_set_cache()
+
+
+def test_compact_last_cuts_only_the_last_stage_at_each_runs_stop():
+    """run_stages(compact_last=True): earlier stages exactly as without it; each run of the last
+    stage is its uncompacted history (early_stop_last=False) cut at its own stop (the engine's
+    compaction test's check, with its tolerance where this CPU rounds by batch slot)."""
+    from grokcore.tests.test_compaction import BASE as LI2, _assert_cut, _expected_rows, _slot_rounding, RTOL
+    last = [LI2.replace(n_train=n, seed=s, split_seed=s, steps=400) for n in (120, 140, 160) for s in range(2)]
+    first = [c.replace(steps=20, seed=c.seed + 100) for c in last]
+    ref = staged.run_stages([first, last], carry_opt_state=False, early_stop_last=False)
+    got = staged.run_stages([first, last], carry_opt_state=False, early_stop_last=True, compact_last=True)
+    rtol = RTOL if _slot_rounding(last) else 0.0
+    for hc, hr in zip(got.histories[0], ref.histories[0]):
+        _assert_cut(hc, hr, cut=False)
+        assert not hc.summary.get("compacted")
+    stops = []
+    for hc, hr in zip(got.histories[1], ref.histories[1]):
+        _assert_cut(hc, hr, rtol)
+        assert hc.summary["compacted"] is True and len(hc.metrics["step"]) == _expected_rows(hr)
+        stops.append(hc.summary["stop"])
+    assert {"grokked", "budget"} <= set(stops), stops  # the batch shrank and kept runs to the end
+    with pytest.raises(ValueError, match="needs early_stop_last"):
+        staged.run_stages([first, last], carry_opt_state=False, compact_last=True)
