@@ -375,8 +375,13 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
 
 
 def plan_notes(tier: str) -> dict[str, str]:
-    """`grokcore plan`'s note per grid: the threshold search trains with compaction where its tier says so."""
-    return {"threshold (adaptive, upper bound)": COMPACT_NOTE} if GRIDS[tier]["threshold"].get("compact") else {}
+    """`grokcore plan`'s note per grid: the threshold search and the finetuning set's last stage
+    train with compaction where the tier says so."""
+    g = GRIDS[tier]
+    out = {"threshold (adaptive, upper bound)": COMPACT_NOTE} if g["threshold"].get("compact") else {}
+    if g.get("finetune", {}).get("compact"):
+        out["finetune"] = f"last stage: {COMPACT_NOTE}"
+    return out
 
 
 def li2_c() -> tuple[float, str]:
