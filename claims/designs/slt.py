@@ -67,7 +67,12 @@ seed-fragile at seed 1: too few runs to see the drift, not a different answer. S
 rule (a claim whose source states its budget is judged there; the drift is scope), the long tier
 judges n* at T = 50k and confirms a refutation at 2T (runs trained to 100k, compaction on):
 2026-12-02, --claims-seed 0, 32 runs: n* = 1593 [1441, 1839] at T, 1482 [1313, 1752] at 2T,
-1593 at T/2: refuted, every seed and grid gate agreeing (603 CPU-s). The source's own 417-pair
+1593 at T/2: refuted, every seed and grid gate agreeing (603 CPU-s). At base seeds 3 and 4 that
+design was seed-fragile (refuted at full scale; n* at 2T, e.g. 1225 [973, 1442], lay at the low
+end of the runs placed for T, and leaving one replicate seed out moved its CI across 800), so
+since 2026-12-02 the search places n for 2T too (two boundaries, round 0 shared, <= 48 runs
+each): seeds 3 and 4 then refute with every gate (n* 1428 [1329, 1582] and 1551 [1430, 1849]
+at T; 1189 [1023, 1376] and 1250 [1129, 1372] at 2T; 52 runs, 1260-1480 CPU-s). The source's own 417-pair
 number is mod64-stage3: its curriculum rerun at the long tier gives stage 3 a median test
 accuracy of 0.698 [0.607, 0.786] over 7 seeds (stages 1-4: 1.1 %, 2.2 %, 70.2 %, 99.4 % mean;
 source 2.7, 1.9, 71.8, 98.9), inconclusive only because one seed ends at 0.607, below the band.
