@@ -21,7 +21,7 @@ LONG = pytest.param("long", marks=pytest.mark.long, id="long")
 # mod64-threshold at the source's own budget (long tier, 2026-12-02, --claims-seed 0): refuted at T = 50k
 # batches, n* = 1593 [1441, 1839], and at 2T, 1482 [1313, 1752]; every seed and grid gate refutes. Since the
 # search places n for T and 2T (ebda403): the same at seed 0, and refuted with every gate at base seeds 3, 4
-# (design) and 6, 7, 8 on the native and the AVX2 path (README, "Long tier"). A strict
+# (design) and 6, 7, 8 on an AVX2-only CPU (one float path; README, "Long tier"). A strict
 # xfail there whose report reason is the measured message (tiers.pinned_refuted's convention; it knows
 # only the fast and gpu tiers, so the long param is written out here).
 LONG_PINNED = pytest.param("long", marks=[pytest.mark.long, pytest.mark.xfail(strict=True, reason=PINNED)], id="long")
