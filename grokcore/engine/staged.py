@@ -127,8 +127,9 @@ def run_stages(configs: list[list[RunConfig]], device: str | torch.device = "cpu
     run has generalized (the engine's rule); compact_last (needs early_stop_last) also
     lets each run of the last stage leave its batch at its own stop (train(...,
     compact=True): its history ends there, for sets that read nothing of the last stage
-    after a run's grokking step); earlier stages always train their whole budget. Checkpoints (every `checkpoint_every` steps, which must divide
-    each stage's steps) are kept on CPU with global steps; a stage's step-0
+    after a run's grokking step); earlier stages always train their whole budget.
+    Checkpoints (every `checkpoint_every` steps, which must divide each stage's
+    steps) are kept on CPU with global steps; a stage's step-0
     checkpoint is dropped after stage 0 (it equals the previous stage's last one).
     """
     if compact_last and not early_stop_last:
