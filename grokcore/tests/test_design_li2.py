@@ -101,7 +101,8 @@ def test_the_law_searches_share_one_design_and_the_rules_are_calibrated_on_its_r
 def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():
     """claims/test_li2.py: each law claim has fast, gpu and long params; long carries only the
     `long` marker (so `-m fast` and CI's `-m "not gpu and not long"` leave it out), and li2-boundary
-    and li2-tasks are pinned refuted there (strict xfail, the measured message as the verdict)."""
+    alone is pinned refuted there (strict xfail, the measured message as the verdict); li2-tasks is
+    not: inconclusive at base seed 0, the seed `.ci/long` runs (seed-fragile)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("claims_li2_under_test", CLAIMS / "test_li2.py")
@@ -118,4 +119,4 @@ def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():
     assert all(ids == ["fast", "gpu", "long"] for ids in marks.values())
     pinned = {name for name in marks if any(m.name == "parametrize" and m.args[1] is mod.LAW_TIERS_LONG_REFUTED
                                             for m in getattr(mod, name).pytestmark)}
-    assert pinned == {"test_li2_boundary", "test_li2_tasks"}
+    assert pinned == {"test_li2_boundary"}
