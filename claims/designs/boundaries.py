@@ -7,9 +7,12 @@ pooling, linear head (grokcore family ``transformer``, depth 2); (a + b) mod p, 
 batch AdamW, betas (0.9, 0.98); grokked = test accuracy >= 0.95 for 10 consecutive evaluations,
 one every 10 steps (grokcore.base.detect). Capacity ratio r = d_model / p.
 
-One sweep (``sweep002``): ratios x WD {1, 0.1, 0.01} x seeds, trained full length
-(grokcore.engine.trajectory.run: no early stop, so every history spans the whole budget and
-detection-robust can re-read it under stricter rules without truncation artefacts). ``configs002``
+One sweep (``sweep002``): ratios x WD {1, 0.1, 0.01} x seeds, trained full length at the fast and
+gpu tiers (grokcore.engine.trajectory.run: no early stop, so every history spans the whole budget
+and detection-robust can re-read it under stricter rules without truncation artefacts). The long
+tier has no detection-robust and its two claims read only whether and when each run grokked (at T
+and at T/2), so it trains with compaction (``compact`` in its grid: a run leaves its batch at the
+first host check after it grokked; sweep.run(compact=True)). ``configs002
 builds each (WD, width) cell's replicates, for the sweep, the search and ``plan_configs`` alike.
 """
 from __future__ import annotations
@@ -21,8 +24,10 @@ import numpy as np
 from claims.designs import replicates
 from grokcore.decide import adaptive as A
 from grokcore.decide import rules_boundaries as B
-from grokcore.engine import trajectory
+from grokcore.engine import sweep, trajectory
+from grokcore.engine.train import torch_threads
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
+from grokcore.suite.plan import COMPACT_NOTE
 
 WDS = B.WDS
 
@@ -103,7 +108,7 @@ GRIDS = {
     # search: capacity-boundary's adaptive search of the critical width at WD = 1 (search_specs): the grid
     # as round 0, then 2 widths x the grid's seeds per round, widths multiples of 4 in [d_min, d_max]
     "long": dict(M=23, d_models=[8, 12, 16, 24, 32, 48], seeds={1.0: 6, 0.1: 4}, lr=3e-3,
-                 steps={1.0: 5000, 0.1: 25000}, eval_every=10, by_wd=True,
+                 steps={1.0: 5000, 0.1: 25000}, eval_every=10, by_wd=True, compact=True,
                  search=dict(d_min=8, d_max=64, grid_ratio=1.1, per_round=2, rounds=3, target_width=0.3)),
     "gpu": dict(M=97, d_models=[24, 48, 72, 96, 144, 196, 292, 388], seeds=5, lr=1e-3,
                 steps={1.0: 20000, 0.1: 100000, 0.01: 200000}, eval_every=10,
@@ -134,8 +139,18 @@ def grid002(tier: str, seed0: int, wds=tuple(WDS)) -> list[RunConfig]:
 
 
 def _train002(tier: str, store, device: str):
-    return partial(trajectory.run, store=store, device=device, experiment=f"seed002/{tier}",
-                   threads=1 if device == "cpu" else None)
+    """The tier's trainer: compacted (``compact`` in its grid) or full length (trajectory.run)."""
+    kw = dict(store=store, device=device, experiment=f"seed002/{tier}", threads=1 if device == "cpu" else None)
+    return partial(_compacted if GRIDS[tier].get("compact") else trajectory.run, **kw)
+
+
+def _compacted(cfgs, store, device: str, experiment: str, threads: int | None) -> list:
+    """sweep.run with compaction: each run leaves its batch at the first host check after it grokked
+    (seed 002's rule, the rule grok_steps reads) or diverged. The history up to that stop is the
+    full-length one's (grokcore/tests: compaction oracle), so grok_steps, and gates.truncate at T/2,
+    read the same steps; widths that do not grok still run their whole budget."""
+    with torch_threads(threads):
+        return sweep.run(cfgs, store, device, experiment, compact=True)
 
 
 def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
@@ -202,6 +217,11 @@ def plan_configs(tier: str, seed0: int = 0) -> dict:
     grid = grid002(tier, seed0)
     return {**{f"seed002 wd={wd:g}": [c for c in grid if c.optim.weight_decay == wd]
                for wd in WDS if wd in GRIDS[tier]["steps"]}, **plan_search(tier, seed0)}
+
+
+def plan_notes(tier: str) -> str:
+    """`grokcore plan`'s note on every grid of plan_configs: the long tier trains with compaction."""
+    return COMPACT_NOTE if GRIDS[tier].get("compact") else ""
 
 
 def plan_search(tier: str, seed0: int = 0) -> dict:

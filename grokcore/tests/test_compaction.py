@@ -268,3 +268,29 @@ def test_compaction_benchmark_runs_at_toy_size(capsys):
     assert "| compact |" in out and "0 of " in out and "generalized_step identical: True" in out
     with pytest.raises(SystemExit):
         mod.main(["--seeds", "0"])
+
+
+# Seed 002's setting (the long tier's seed-002 sweep trains with compaction): a 2-layer transformer,
+# 4 heads, full-batch AdamW. At M = 11, d = 32, 80 % train, lr 1e-2, WD 1, three of these six runs
+# grok inside 600 steps (steps 138..448, measured with an 800-step budget), the rest keep
+# their budget.
+TRANSFORMER = [RunConfig(M=11, ratio=0.8, steps=600, eval_every=2, seed=s, split_seed=s,
+                         model=ModelSpec(family="transformer", width=32, depth=2, act="gelu", heads=4),
+                         optim=OptimSpec(name="adamw", lr=1e-2, weight_decay=1.0, beta1=0.9, beta2=0.98))
+               for s in range(6)]
+
+
+def test_compacted_transformer_runs_keep_their_grokking_steps():
+    """The seed-002 sweep's use: each compacted run is its uncompacted history cut at its stop,
+    accuracies and generalized_step exactly, every other array within RTOL of its scale (a run
+    that moves to another batch slot may round differently, module doc)."""
+    ref = train(TRANSFORMER, early_stop=False)
+    res = train(TRANSFORMER, compact=True)
+    stops = []
+    for c, hc, hr in zip(TRANSFORMER, res.histories, ref.histories):
+        assert hc.config == c and hc.summary["compacted"] is True
+        _assert_cut(hc, hr, RTOL)
+        assert len(hc.metrics["step"]) == _expected_rows(hr)
+        assert hc.summary["generalized_step"] == hr.summary["generalized_step"]
+        stops.append(hc.summary["stop"])
+    assert stops.count("grokked") >= 2 and "budget" in stops  # the batch shrank, and runs kept their budget

@@ -108,7 +108,7 @@ def test_fast_tier_uses_the_fast_grid(claims: Path):
 
 def test_the_real_designs_mark_their_compacted_grids():
     """The li2 searches train with compaction at every tier, the mod-64 threshold search at long and
-    gpu only (claims/designs: plan_notes beside plan_configs)."""
+    gpu only, the seed-002 sweep at long only (claims/designs: plan_notes beside plan_configs)."""
     for tier, want in (("fast", False), ("long", True), ("gpu", True)):
         rows = {(r.module, r.grid): r for r in plan.plan(plan.default_claims_dir(), tier)}
         li2 = [r for (m, _), r in rows.items() if m == "li2"]
@@ -116,6 +116,8 @@ def test_the_real_designs_mark_their_compacted_grids():
         thr = rows[("slt", "threshold (adaptive, upper bound)")]
         assert (plan.COMPACT_NOTE in thr.note) == want, tier
         assert plan.COMPACT_NOTE not in rows[("slt", "curriculum")].note
+        seed002 = [r for (m, _), r in rows.items() if m == "boundaries"]
+        assert seed002 and all((plan.COMPACT_NOTE in r.note) == (tier == "long") for r in seed002), tier
 
 
 def test_total_counts_shared_configs_once(claims: Path):
