@@ -157,10 +157,11 @@ def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
     """The seed-002 runs of ``tier`` for weight decays ``wds`` (grid002: full length, cached in ``store``).
 
     Tiers with ``by_wd`` (long) train one (WD, width) batch per call, weakest WD first: the store
-    is re-read before each call, so two xdist workers share the WD = 1 arm instead of both
-    training it. The long tier's capacity-boundary (its own group) trains only that arm, narrow
-    widths first; the other worker, after its weak-WD arm, takes the WD = 1 arm widest first, so
-    they meet in the middle (at most one batch trained twice). A batch is one width's runs of
+    is re-read before each call, so two xdist workers share the arms instead of both training
+    them. The long tier's capacity-boundary (its own group) trains the WD = 1 arm narrow widths
+    first, then (weak_arms_narrow_first) the weak-WD arm narrow widths first; wd-shifts-boundary's
+    worker trains the weak-WD arm widest first, then the WD = 1 arm widest first, so they meet in
+    the middle of each arm (at most one batch trained twice). A batch is one width's runs of
     one WD either way (batch_key includes the width), so either worker computes the same runs."""
     g, cfgs = GRIDS[tier], grid002(tier, seed0, wds)
     train = _train002(tier, store, device)
@@ -185,6 +186,19 @@ def search_specs(tier: str, wds=(1.0,)) -> dict:
             for wd in wds}
 
 
+def weak_arms_narrow_first(tier: str, store, device: str, seed0: int) -> None:
+    """Train the by_wd tier's WD < 1 arms one width batch at a time, narrowest first. Called by
+    capacity-boundary's worker after its own arm and search, while wd-shifts-boundary's worker trains
+    the same arms widest first (sweep002): the store is re-read before each batch, so the two meet
+    in the middle (at most one batch trained twice) and the long tier's longest job, the 25k-step
+    WD 0.1 arm, is split over both workers instead of holding one while the other idles."""
+    g, cfgs = GRIDS[tier], grid002(tier, seed0)
+    train = _train002(tier, store, device)
+    for wd in sorted(w for w in WDS if w in g["steps"] and w != 1.0):
+        for d in sorted(g["d_models"]):
+            train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
+
+
 def capacity_search(tier: str, store, device: str, seed0: int, wds=(1.0,)) -> dict:
     """The adaptive search of the capacity boundary per WD (keys = WD); see search_specs."""
     g = GRIDS[tier]
@@ -194,15 +208,18 @@ def capacity_search(tier: str, store, device: str, seed0: int, wds=(1.0,)) -> di
                     _train002(tier, store, device), search_specs(tier, wds))
 
 
-def capacity_runs(tier: str, store, device: str, seed0: int) -> tuple[list, str]:
+def capacity_runs(tier: str, store, device: str, seed0: int, share_weak: bool = False) -> tuple[list, str]:
     """capacity-boundary's WD = 1 runs: the grid (by_wd tiers train only this arm here), then, where
     the tier has a search, the adaptive search's runs (the grid is its round 0); and a note on the
-    search ("" without one)."""
+    search ("" without one). share_weak (by_wd tiers, when wd-shifts-boundary runs too): then also
+    the weak-WD arms, narrowest first (weak_arms_narrow_first; none of them is returned)."""
     wds = (1.0,) if GRIDS[tier].get("by_wd") else WDS
     hs = [h for h in sweep002(tier, store, device, seed0, wds) if h.config.optim.weight_decay == 1.0]
     if "search" not in GRIDS[tier]:
         return hs, ""
     bds = capacity_search(tier, store, device, seed0)
+    if share_weak and GRIDS[tier].get("by_wd"):
+        weak_arms_narrow_first(tier, store, device, seed0)
     return bds[1.0].hists, ("adaptive search of the critical width at WD = 1 (grokcore.decide.adaptive; round 0 = "
                             "the grid): " + A.summary(bds, "critical d_model", "WD = ") + "; widths in the order run "
                             "(r<round>: n=<d_model> grokked/runs): " + ", ".join(bds[1.0].order()))
