@@ -60,6 +60,10 @@ WDS = B.WDS
 #   WD 0.1 at 25k: 24 runs x 25000 steps at 1.7-6.6 ms per run-step (d 8..48, 4 seeds a batch) ~ 2100
 #   CPU-s on one xdist worker (was ~410 s at 5000): the tier's wall grows by about 28 CPU-min, to
 #   ~40-45 min with 2 workers (estimate from the per-run-step costs below; not run in this session).
+#   Measured 2026-12-03 (compact, the arm shared by both workers, seed 0, 2-core Intel Xeon ~2x slower
+#   per core): the pair 4181 CPU-s, 0.766 of the full-budget run-steps; WD 0.1 grokked 0/4, 0/4, 4/4,
+#   4/4, 4/4, 4/4 (d 8..48); capacity-boundary I (r* 0.66 [0.562, 0.754], T/2 1.18: not converged, the
+#   uncompacted numbers), wd-shifts-boundary I (WD 1 vs 0.1 p = 0.765).
 #   Cost, 1 thread, batched per (WD, width), CPU ms per run-step measured 2026-12-01 under load
 #   ~7 on 2 cores: 1.7 / 2.5 / 4.4 / 6.6 / 9.3 at d = 8 / 16 / 32 / 48 / 64 (d = 12, 24 ~2.1, ~3.4);
 #   the tier is 36 + 24 runs x 5000 steps ~ 1000 CPU-s, split over the two xdist workers.
