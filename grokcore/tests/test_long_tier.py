@@ -66,7 +66,10 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(design, monke
 
     widths = []
 
+    # both trainers _train002 may pick (the long tier compacts): a real one here would train the
+    # long tier's whole seed-002 grid (hours), which is how CI of 2026-12-03 ran past its limit
     monkeypatch.setattr(design.trajectory, "run", fake_run)
+    monkeypatch.setattr(design, "_compacted", fake_run)
     g = design.GRIDS["long"]
     hs = design.sweep002("long", None, "cpu", 0)
     D = g["d_models"]
