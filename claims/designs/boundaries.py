@@ -170,10 +170,16 @@ def sweep002(tier: str, store, device: str, seed0: int, wds=tuple(WDS)) -> list:
     g, cfgs = GRIDS[tier], grid002(tier, seed0, wds)
     train = _train002(tier, store, device)
     if g.get("by_wd"):
-        for wd in sorted(w for w in wds if w in g["steps"]):
-            for d in sorted(g["d_models"], reverse=len(wds) > 1):
-                train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
+        _per_width(train, cfgs, sorted(w for w in wds if w in g["steps"]), widest_first=len(wds) > 1)
     return train(cfgs)
+
+
+def _per_width(train, cfgs: list[RunConfig], wds, widest_first: bool) -> None:
+    """Train ``cfgs`` one (WD, width) batch per call, WD in the order of ``wds``, widths narrowest
+    (or widest) first: the batches by_wd tiers share between two xdist workers through the store."""
+    for wd in wds:
+        for d in sorted({c.model.width for c in cfgs}, reverse=widest_first):
+            train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
 
 
 def search_specs(tier: str, wds=(1.0,)) -> dict:
@@ -196,11 +202,9 @@ def weak_arms_narrow_first(tier: str, store, device: str, seed0: int) -> None:
     the same arms widest first (sweep002): the store is re-read before each batch, so the two meet
     in the middle (at most one batch trained twice) and the long tier's longest job, the 25k-step
     WD 0.1 arm, is split over both workers instead of holding one while the other idles."""
-    g, cfgs = GRIDS[tier], grid002(tier, seed0)
-    train = _train002(tier, store, device)
-    for wd in sorted(w for w in WDS if w in g["steps"] and w != 1.0):
-        for d in sorted(g["d_models"]):
-            train([c for c in cfgs if c.optim.weight_decay == wd and c.model.width == d])
+    g = GRIDS[tier]
+    _per_width(_train002(tier, store, device), grid002(tier, seed0),
+               sorted(w for w in WDS if w in g["steps"] and w != 1.0), widest_first=False)
 
 
 def capacity_search(tier: str, store, device: str, seed0: int, wds=(1.0,)) -> dict:

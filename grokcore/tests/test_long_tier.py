@@ -89,6 +89,28 @@ def test_by_wd_sweep_trains_weak_wd_first_and_returns_config_order(design, monke
     assert calls == [[0.01, 0.1, 1.0]]
 
 
+def test_weak_arms_narrow_first_meets_the_other_worker_in_the_middle(design, monkeypatch):
+    """capacity-boundary's worker trains the weak-WD arm one width batch at a time, narrowest first
+    (wd-shifts-boundary's sweep002 goes widest first): the same batches, in the opposite order."""
+    calls = []
+
+    def fake_run(cfgs, **kw):
+        calls.append((sorted({c.optim.weight_decay for c in cfgs}), sorted({c.model.width for c in cfgs}), len(cfgs)))
+        return [SimpleNamespace(config=c) for c in cfgs]
+
+    monkeypatch.setattr(design.trajectory, "run", fake_run)
+    monkeypatch.setattr(design, "_compacted", fake_run)
+    g = design.GRIDS["long"]
+    design.weak_arms_narrow_first("long", None, "cpu", 0)
+    narrow = list(calls)
+    weak = sorted(wd for wd in g["steps"] if wd != 1.0)
+    assert narrow == [([wd], [d], design.seeds_at(g, wd)) for wd in weak for d in sorted(g["d_models"])]
+    calls.clear()
+    design.sweep002("long", None, "cpu", 0)
+    wide = [c for c in calls[:-1] if c[0] != [1.0]]
+    assert wide == narrow[::-1] if len(weak) == 1 else sorted(wide) == sorted(narrow)
+
+
 def test_long_plan_lists_only_the_claims_with_a_long_tier():
     """`pytest claims -m long --claims-plan`: the seed-002 sweep, its capacity search, the
     mod-64 threshold and the Li² law searches, nothing of the modules without a long tier."""
