@@ -22,5 +22,5 @@ def pytest_collection_modifyitems(config, items):
         return
     here = __file__.rsplit("/", 1)[0]
     for item in items:
-        if str(item.fspath).startswith(here) and item.get_closest_marker("timeout") is None:
+        if str(item.path).startswith(here) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_S))
