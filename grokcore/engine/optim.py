@@ -74,6 +74,8 @@ class BatchedOptimizer:
 
         self.lr, self.wd = col("lr"), col("weight_decay")  # (R,)
         self.beta1, self.beta2, self.momentum = col("beta1"), col("beta2"), col("momentum")
+        # per-run factors that do not depend on t (the per-parameter path's _per_step adds t's)
+        self._const = {"decay": 1 - self.lr * self.wd, "1-b1": 1 - self.beta1, "1-b2": 1 - self.beta2}
         self.t = 0
         self.flat = flat or compile
         if self.flat:  # state: one (R, D) tensor per buffer; self.state holds (R, ...) views of it
@@ -150,7 +152,6 @@ class BatchedOptimizer:
         √(1 − β2^t) and η / (1 − β1^t) (and λ); for sgd η, λ, μ."""
         if self.name == "sgd":
             return {"lr": self.lr, "wd": self.wd, "mu": self.momentum}
-        b1, b2 = self.beta1, self.beta2
-        bc1, bc2 = 1 - b1**t, 1 - b2**t
-        return {"wd": self.wd, "decay": 1 - self.lr * self.wd, "b1": b1, "b2": b2, "1-b1": 1 - b1,
-                "1-b2": 1 - b2, "sqrt_bc2": bc2.sqrt(), "lr/bc1": self.lr / bc1}
+        bc1, bc2 = 1 - self.beta1**t, 1 - self.beta2**t
+        return {"wd": self.wd, "b1": self.beta1, "b2": self.beta2, **self._const,
+                "sqrt_bc2": bc2.sqrt(), "lr/bc1": self.lr / bc1}

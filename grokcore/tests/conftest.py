@@ -9,6 +9,8 @@ torch.set_num_threads(1)
 # sys.modules while its C extension stays loaded, so the next import fails with "cannot load
 # module more than once per process" (test_long_tier.py after test_plugin.py in one process).
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
 # A unit test trains toy models for seconds to a minute or two. One that runs for many minutes is
@@ -20,7 +22,7 @@ UNIT_TIMEOUT_S = 900
 def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("timeout"):
         return
-    here = __file__.rsplit("/", 1)[0]
+    here = Path(__file__).parent
     for item in items:
-        if str(item.path).startswith(here) and item.get_closest_marker("timeout") is None:
+        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_S))

@@ -108,7 +108,7 @@ def test_weak_arms_narrow_first_meets_the_other_worker_in_the_middle(design, mon
     calls.clear()
     design.sweep002("long", None, "cpu", 0)
     wide = [c for c in calls[:-1] if c[0] != [1.0]]
-    assert wide == narrow[::-1] if len(weak) == 1 else sorted(wide) == sorted(narrow)
+    assert weak == [0.1] and wide == narrow[::-1]  # one weak-WD arm at the long tier
 
 
 def test_long_plan_lists_only_the_claims_with_a_long_tier():
