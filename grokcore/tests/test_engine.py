@@ -9,6 +9,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grokcore.engine import naive, tasks
 from grokcore.engine.config import ModelSpec, OptimSpec, RunConfig
@@ -146,3 +148,36 @@ def test_batch_must_share_shapes():
     a, b = _runs("li2", "adam")[:2]
     with pytest.raises(ValueError, match="batch_key"):
         train([a, b.replace(M=11)])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=25, deadline=None)
+@given(R=st.integers(1, 6), V=st.integers(1, 70), C=st.integers(1, 80), B=st.integers(1, 1500),
+       seed=st.integers(0, 2**31 - 1))
+def test_gather_rows_equals_embedding_lookup_bit_for_bit(threads, R, V, C, B, seed):
+    """models._gather_rows (index_select on CPU, for its faster backward) against the flat
+    F.embedding lookup it replaced: the same rows, and the same gradient bit for bit (both add
+    the rows of the output gradient into each table row in index order), at 1 and 2 threads
+    (embedding's backward splits table rows across threads above 1000 indices)."""
+    import torch.nn.functional as F
+
+    from grokcore.engine import models
+    g = torch.Generator().manual_seed(seed)
+    table = torch.randn(R, V, C, generator=g)
+    idx = torch.randint(0, V, (R, B), generator=g)
+    grad_out = torch.randn(R, B, C, generator=g)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        outs = []
+        for lookup in (models._gather_rows,
+                       lambda T, i: F.embedding(i + torch.arange(R)[:, None] * V, T.reshape(R * V, C))):
+            T = table.clone().requires_grad_(True)
+            y = lookup(T, idx)  # (R, B, C)
+            (gT,) = torch.autograd.grad(y, T, grad_out)
+            outs.append((y.detach(), gT))
+    finally:
+        torch.set_num_threads(old)
+    assert outs[0][0].shape == (R, B, C)
+    assert torch.equal(outs[0][0], table[torch.arange(R)[:, None], idx])
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
