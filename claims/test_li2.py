@@ -63,7 +63,8 @@ def test_li2_boundary(tier, claim, claims_store, claims_device, claims_seed):
     _, fits = D.law_card(claim, run.hists, "add, depth 1", tier, run.grid["steps"])
     D.half_budget_card(claim, R.half_budget(run.hists), fits, tier, run.grid["steps"])
     D.width_card(claim, run, wide, "add, depth 1")
-    claim.decide(R.boundary_rule, run.hists, R.boundary_gates(wide=wide.hists if wide else None))
+    claim.decide(R.boundary_rule, run.hists, R.boundary_gates(wide=wide.hists if wide else None),
+                 to_decide=D.to_decide(tier, "boundary"))
 
 
 @share_sweep("li2-boundary")
@@ -99,7 +100,7 @@ def test_li2_deeper(tier, claim, claims_store, claims_device, claims_seed):
     claim.configs([c.key for c in run.configs])
     D.search_card(claim, run, "depth 2")
     D.law_card(claim, run.hists, "depth 2", tier, run.grid["steps"])
-    claim.decide(R.deeper_rule, run.hists, R.boundary_gates())
+    claim.decide(R.deeper_rule, run.hists, R.boundary_gates(), to_decide=D.to_decide(tier, "deeper"))
 
 
 @share_sweep("li2-boundary")
@@ -126,4 +127,5 @@ def test_li2_tasks(tier, claim, claims_store, claims_device, claims_seed):
     claim.scale(**run.grid, runs=len(run.hists), cost_flops=D.flops(run.configs))
     claim.configs([c.key for c in run.configs])
     group = [h for h in run.hists if h.config.task in R.GROUP_TASKS]
-    claim.decide(R.tasks_rule, group, R.boundary_gates(group=lambda h: (h.config.task, h.config.M)))
+    claim.decide(R.tasks_rule, group, R.boundary_gates(group=lambda h: (h.config.task, h.config.M)),
+                 to_decide=D.to_decide(tier, "tasks"))

@@ -48,7 +48,7 @@ def test_mod64_threshold(tier, claim, claims_store, claims_device, claims_seed):
     record(claim, R.threshold_stats(searches, m, c_li2, c_from, source_budget=rule is R.mod64_threshold_source_rule))
     claim.figure(*D.threshold_figure(tier, m, c_li2))
     claim.configs(h.config.key for h in hists)
-    claim.decide(rule, data, gates)
+    claim.decide(rule, data, gates, to_decide=D.threshold_to_decide(tier))
 
 
 @share_sweep("slt-curriculum")

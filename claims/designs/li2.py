@@ -182,6 +182,30 @@ def plan_notes(tier: str) -> str:
     return COMPACT_NOTE
 
 
+def to_decide(tier: str, name: str) -> dict[str, str]:
+    """What would decide search ``name``'s law verdict at ``tier`` once a gate moved it to
+    inconclusive (Claim.decide notes the moved gates' entries on the card), with the scale the gpu
+    tier's plan trains (`grokcore plan`): budget-limited needs a budget at which n* stops moving
+    between T/2 and T, seed-fragile more seeds per point, grid-limited more runs near n*,
+    width-limited a width at which n* at the largest M no longer moves with K."""
+    g, gpu = GRIDS[tier][name], GRIDS["gpu"][name]
+    T, Ms = g["steps"], g["M"]
+    plan = (f"the gpu tier's plan trains M = {gpu['M'][0]}..{gpu['M'][-1]} at K = {gpu['width']}, {gpu['steps']} steps "
+            f"(read at T/2 too), {gpu['seeds']} seeds per point, <= {gpu['max_runs']} runs per M")
+    here = f"here M = {Ms[0]}..{Ms[-1]}, K = {g['width']}"
+    return {
+        "budget": f"the law read at T/2 = {T // 2} steps gives another verdict than at T = {T}: n* still moves with "
+                  f"the budget ({here}); a budget at which it stops moving decides (>= 2T = {2 * T} steps, not "
+                  f"measured at this tier); {plan}",
+        "seed": f"leaving one of the {g['seeds']} replicate seeds per point out moves the verdict ({here}): more seeds "
+                f"per point decide; {plan}",
+        "grid": f"leaving out the n grid point nearest n* moves the verdict ({here}, <= {g['max_runs']} runs per M): "
+                f"more runs near n* decide; {plan}",
+        "width": f"n* at M = {Ms[-1]} moves between K = {g['width']} and {2 * g['width']}: a width at which it does not "
+                 f"decides; {plan}",
+    }
+
+
 def flops(cfgs) -> float:
     """Training + evaluation FLOPs of the configs (grokcore.suite.plan.config_flops, the one cost model)."""
     return float(sum(config_flops(c) for c in cfgs))

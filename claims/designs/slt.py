@@ -211,6 +211,17 @@ def threshold_decision(tier: str, hists: list) -> tuple:
     return R.mod64_threshold_rule, hists, R.threshold_gates()
 
 
+def threshold_to_decide(tier: str) -> dict[str, str]:
+    """What would decide mod64-threshold where a gate moved it (Claim.decide's card note): at a
+    CPU budget (fast) n* still falls as the budget doubles, so the source's own budget decides."""
+    t, long = GRIDS[tier]["threshold"], GRIDS["long"]["threshold"]
+    if "source_T" in t:
+        return {}  # judged at the source's budget: the drift with the budget is scope, not a gate
+    return {"budget": f"n* at T/2 = {t['steps'] // 2} full-batch steps differs from T = {t['steps']}: a CPU budget, "
+                      f"not the source's; the long tier decides it at the source's {long['source_T']} batches of "
+                      f"{GRIDS['long']['batch_size']} (and at 2T), `pytest claims -m long -k threshold`"}
+
+
 def threshold_measures(tier: str, hists: list) -> dict:
     """rules_slt.threshold_measures at the budget the verdict reads (the source's T where the tier
     has one, with n* also read at T/2 and 2T; else T with T/4 .. 3T/4)."""

@@ -58,12 +58,18 @@ class Decision:
     gates: tuple[Gate, ...]
 
     @property
-    def moved_by(self) -> list[str]:
-        """The gates that moved a decided base verdict to inconclusive (none if the base was)."""
+    def moved_gates(self) -> list[str]:
+        """Names ("budget", "seed", ...) of the gates that moved a decided base verdict to
+        inconclusive (none if the base was); the scope row never moves a verdict."""
         if self.base.verdict == INCONCLUSIVE:
             return []
-        return sorted({GATE_NAMES[g.name] for g in self.gates
+        return sorted({g.name for g in self.gates
                        if g.verdict is not None and g.verdict != self.base.verdict and g.name != "scope"})
+
+    @property
+    def moved_by(self) -> list[str]:
+        """moved_gates as the card words them ("budget-limited", "seed-fragile", ...)."""
+        return sorted(GATE_NAMES[n] for n in self.moved_gates)
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "reason": self.reason, "base": self.base.to_dict(),

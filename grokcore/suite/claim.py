@@ -94,11 +94,14 @@ class Claim:
     def note(self, text: str) -> None:
         self._notes.append(text)
 
-    def decide(self, rule, data, perturb=None, effect_name: str | None = None, headline: bool = True):
+    def decide(self, rule, data, perturb=None, effect_name: str | None = None, headline: bool = True,
+               to_decide: dict[str, str] | None = None):
         """Decide the claim: ``rule(data)`` -> Verdict, re-run under the robustness gates
         (grokcore.decide.gates.decide), recorded with every gate's outcome. The effect becomes the
         headline statistic. A refutation raises AssertionError with the measured reason (the
-        claim's test is then a strict xfail, or it fails); otherwise the verdict is concluded."""
+        claim's test is then a strict xfail, or it fails); otherwise the verdict is concluded.
+        to_decide: per gate name ("budget", "seed", "grid", "width"), the scale that would decide
+        a verdict that gate moved to inconclusive; the card notes it for each gate that did."""
         from grokcore.decide import gates
 
         self._rule = rule_statement(rule)
@@ -108,6 +111,9 @@ class Claim:
             self.stat(effect_name or d.base.effect.name, d.base.effect, claimed=d.base.claimed, headline=headline)
         if d.base.power:
             self.note(f"power: {d.base.power}")
+        for name in d.moved_gates if d.verdict == "inconclusive" else ():
+            if name in (to_decide or {}):
+                self.note(f"to decide ({gates.GATE_NAMES[name]}): {to_decide[name]}")
         if self._alpha is None:
             self._alpha = d.base.alpha
         if d.verdict == "refuted":

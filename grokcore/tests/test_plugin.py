@@ -256,12 +256,15 @@ def seeds(d):
     return [(f"without seed {i}", {"value": v}) for i, v in enumerate(d["loo"])]
 
 
+TO_DECIDE = {"seed": "more seeds per point", "budget": "a longer budget"}
+
+
 def test_theta_holds(claim):
-    claim.decide(rule, {"value": 2.0, "loo": [1.9, 2.1, 2.0]}, gates.Perturbations(seed=seeds))
+    claim.decide(rule, {"value": 2.0, "loo": [1.9, 2.1, 2.0]}, gates.Perturbations(seed=seeds), to_decide=TO_DECIDE)
 
 
 def test_kappa_fragile(claim):
-    claim.decide(rule, {"value": 2.0, "loo": [1.9, 0.3, 2.0]}, gates.Perturbations(seed=seeds))
+    claim.decide(rule, {"value": 2.0, "loo": [1.9, 0.3, 2.0]}, gates.Perturbations(seed=seeds), to_decide=TO_DECIDE)
 
 
 @pytest.mark.parametrize("tier", pinned_refuted("fast"))
@@ -288,6 +291,9 @@ def test_decide_records_gates_and_pins(pytester: pytest.Pytester, monkeypatch: p
     assert [g["verdict"] for g in theta["decision"]["gates"] if g["name"] == "seed"] == ["supported"] * 3
     assert kappa["verdict"] == "inconclusive" and "seed-fragile: without seed 1" in kappa["reason"]
     assert kappa["decision"]["base"]["verdict"] == "supported" and kappa["decision"]["moved_by"] == ["seed-fragile"]
+    # the scale that would decide: noted for the gate that moved the verdict only, and only when it moved
+    assert [n for n in kappa["notes"] if n.startswith("to decide")] == ["to decide (seed-fragile): more seeds per point"]
+    assert not [n for n in theta["notes"] if n.startswith("to decide")]
     iota = recs["iota-refuted", "fast"]
     assert iota["verdict"] == "refuted" and iota["outcome"] == "xfailed" and iota["reason"].startswith("theta = -2")
     stale = recs["lambda-stale-pin", "fast"]
