@@ -10,11 +10,15 @@ from grokcore.engine import bench
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _bench_llc():
-    spec = importlib.util.spec_from_file_location("bench_llc", ROOT / "benchmarks" / "bench_llc.py")
+def _bench(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def _bench_llc():
+    return _bench("bench_llc")
 
 
 def test_engine_benchmark_runs(capsys):
@@ -34,6 +38,15 @@ def test_engine_benchmark_measures_like_naive_by_default(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "every claim metric" in out and "compiled" in out and "x the eager engine" in out
     assert {m for m, _ in seen} == {bench.METRICS} and any(kw.get("compile") for _, kw in seen)
+
+
+def test_gather_benchmark_runs_and_checks_bit_identity(capsys, monkeypatch):
+    mod = _bench("bench_gather")
+    toy = {k: v[:2] for k, v in list(mod.batches(3).items())}  # every family, 2 runs, 3 steps
+    monkeypatch.setattr(mod, "batches", lambda steps: toy)
+    assert mod.main(["--steps", "3", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("bit-identical True") == len(toy) == 5
 
 
 def test_llc_benchmark_runs(capsys):
