@@ -50,11 +50,13 @@ GRIDS = {
         # the boundary search's hyperparameters (GRIDS["fast"]["boundary"] of claims/designs/li2.py), written out.
         # control_wd: the same seeds at the largest n trained with weight decay 0 (the equal-n arm that does not
         # generalize: a probe of 3 seeds at η = 0, n = 0.9 M² reached test acc 0.89-0.91 and share 0.77, 2026-12)
-        # 8 seeds, not 6: the equal-n contrast is an exact sign-flip test over the pairs (η > 0 run generalized,
+        # 10 seeds, not 6: the equal-n contrast is an exact sign-flip test over the pairs (η > 0 run generalized,
         # η = 0 run not) and its seed gate leaves one out, so it needs >= 6 pairs (5 after the gate: 1/32 < 0.05).
-        # At 6 seeds one η = 0 run that generalizes (1 of 6 at base seeds 2 and 3, 0 of 6 at 0 and 1: ~8 % of runs)
-        # left 5 pairs, 4 in the gate (1/16): inconclusive by construction; 8 seeds keep >= 6 pairs unless 3 of 8 do
-        fourier=dict(M=41, seeds=8, width=64, steps=1500, eval_every=20, lr=1e-2, wd=3e-4, max_batch=16,
+        # η = 0 runs at n = 0.9 M² do generalize sometimes: 8 of 42 (19 %) over base seeds 0-3 (6 seeds) and 0, 6, 7
+        # (8 seeds), 2026-12-03; at 6 seeds one such run left 5 pairs, 4 in the gate (1/16): inconclusive by
+        # construction (seeds 2, 3); 8 seeds gave 5 pairs at seed 6. With 10, P(< 6 pairs) = P(Bin(10, 0.81) <= 5)
+        # = 0.027. Seeds 0-3 and 6-8 are this choice's design seeds; its stability is reported on 9, 10, 11
+        fourier=dict(M=41, seeds=10, width=64, steps=1500, eval_every=20, lr=1e-2, wd=3e-4, max_batch=16,
                      n_fracs=(0.25, 0.9), control_wd=0.0),
         stages=dict(M=17, ratio=0.85, seeds=6, width=64, embed=32, steps=1500, eval_every=20,
                     adam_lr=1e-2, wds=[0.0, 3e-4, 1e-3, 3e-3], wd=1e-3,
