@@ -64,7 +64,7 @@ def test_mod64_stage3(tier, claim, claims_store, claims_device, claims_seed):
     record(claim, R.stage3_stats(data))
     claim.figure(*D.stage_figure(data))
     claim.configs(d["configs"])
-    claim.decide(R.mod64_stage3_rule, data, D.stage3_gates(d))
+    claim.decide(R.mod64_stage3_rule, data, D.stage3_gates(d), to_decide=D.set_to_decide(tier, "stage3"))
 
 
 @share_sweep("slt-curriculum")
@@ -76,7 +76,8 @@ def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_s
     record(claim, R.curriculum_stats(d))
     claim.figure(*D.curriculum_figure(d))
     claim.configs(d["configs"])
-    claim.decide(R.curriculum_vs_direct_rule, R.curriculum_data(d), R.curriculum_gates())
+    claim.decide(R.curriculum_vs_direct_rule, R.curriculum_data(d), R.curriculum_gates(),
+                 to_decide=D.set_to_decide(tier, "curriculum"))
 
 
 @share_sweep("slt-curriculum")
@@ -89,7 +90,7 @@ def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
     record(claim, R.curriculum_llc_stats(d))
     claim.figure(*D.curriculum_llc_figure(data))
     claim.configs(d["configs"])
-    claim.decide(R.curriculum_llc_rule, data, R.curriculum_gates())
+    claim.decide(R.curriculum_llc_rule, data, R.curriculum_gates(), to_decide=D.set_to_decide(tier, "curriculum"))
 
 
 @share_sweep("slt-curriculum")
@@ -102,7 +103,8 @@ def test_llc_spike_collapse(tier, claim, claims_store, claims_device, claims_see
     record(claim, R.spike_stats(data))
     claim.figure(*D.spike_figure(d, data))
     claim.configs(d["configs"])
-    claim.decide(R.llc_spike_collapse_rule, data, R.direct_gates(d, R.spike_data))
+    claim.decide(R.llc_spike_collapse_rule, data, R.direct_gates(d, R.spike_data),
+                 to_decide=D.set_to_decide(tier, "direct"))
 
 
 @share_sweep("slt-curriculum")
@@ -116,7 +118,8 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
     record(claim, R.tracks_stats(d, data))
     claim.figure(*D.tracks_figure(d))
     claim.configs(d["configs"])
-    claim.decide(R.llc_tracks_test_rule, data, R.direct_gates(d, R.tracks_data))
+    claim.decide(R.llc_tracks_test_rule, data, R.direct_gates(d, R.tracks_data),
+                 to_decide=D.set_to_decide(tier, "direct"))
 
 
 @share_sweep("slt-finetune")
@@ -130,4 +133,4 @@ def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_s
     record(claim, R.finetune_stats(d, data))
     claim.figure(*D.finetune_figure(data))
     claim.configs(d["configs"])
-    claim.decide(R.finetune_accelerates_rule, data, R.finetune_gates(d))
+    claim.decide(R.finetune_accelerates_rule, data, R.finetune_gates(d), to_decide=D.set_to_decide(tier, "finetune"))

@@ -222,6 +222,28 @@ def threshold_to_decide(tier: str) -> dict[str, str]:
                       f"{GRIDS['long']['batch_size']} (and at 2T), `pytest claims -m long -k threshold`"}
 
 
+def set_to_decide(tier: str, which: str) -> dict[str, str]:
+    """What would decide a gate-moved verdict read on the curriculum set (``which`` = "curriculum",
+    its direct arm "direct", "stage3") or the finetuning set ("finetune") at ``tier``, with the scale
+    the gpu tier's plan trains (Claim.decide's card note for each gate that moved it)."""
+    g, gpu = GRIDS[tier], GRIDS["gpu"]
+    if which == "finetune":
+        f, fg = g["finetune"], gpu["finetune"]
+        plan = f"the gpu tier's plan: {fg['seeds']} chains per arm, stages of {fg['stage_steps'][0]} batches of 128"
+        return {"seed": f"leaving one of {f['seeds']} chains per arm out moves the verdict: more chains per arm decide "
+                        f"(the power note gives how many at the observed speed-up); {plan}",
+                "budget": f"the final stage read at half its {f['stage_steps'][-1]} steps gives another verdict: a "
+                          f"final stage in which every chain and scratch run has grokked by T/2 decides; {plan}"}
+    batch = f"batches of {g['batch_size']}" if g["batch_size"] else "full-batch steps"
+    plan = (f"the gpu tier's plan: {gpu['seeds']} seeds per arm, stages of {gpu['stage_steps'][0]} batches of "
+            f"{gpu['batch_size']}")
+    out = {"seed": f"leaving one of the {g['seeds']} seeds out moves the verdict: more seeds decide; {plan}"}
+    if which == "direct":
+        out["budget"] = (f"read at half the direct arm's {sum(g['stage_steps'])} {batch} the verdict differs: a direct "
+                         f"arm in which every seed has jumped by T/2 decides; {plan}")
+    return out
+
+
 def threshold_measures(tier: str, hists: list) -> dict:
     """rules_slt.threshold_measures at the budget the verdict reads (the source's T where the tier
     has one, with n* also read at T/2 and 2T; else T with T/4 .. 3T/4)."""
