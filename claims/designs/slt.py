@@ -228,6 +228,8 @@ def set_to_decide(tier: str, which: str) -> dict[str, str]:
     the gpu tier's plan trains (Claim.decide's card note for each gate that moved it)."""
     g, gpu = GRIDS[tier], GRIDS["gpu"]
     if which == "finetune":
+        if "finetune" not in g:  # the long tier has no finetuning set
+            return {}
         f, fg = g["finetune"], gpu["finetune"]
         plan = f"the gpu tier's plan: {fg['seeds']} chains per arm, stages of {fg['stage_steps'][0]} batches of 128"
         return {"seed": f"leaving one of {f['seeds']} chains per arm out moves the verdict: more chains per arm decide "

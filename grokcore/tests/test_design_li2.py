@@ -120,3 +120,16 @@ def test_the_law_claims_have_a_long_param_that_fast_and_ci_leave_out():
     pinned = {name for name in marks if any(m.name == "parametrize" and m.args[1] is mod.LAW_TIERS_LONG_REFUTED
                                             for m in getattr(mod, name).pytestmark)}
     assert pinned == {"test_li2_boundary"}
+
+
+@pytest.mark.parametrize("tier", ["fast", "long"])
+@pytest.mark.parametrize("name", ["boundary", "deeper", "tasks"])
+def test_what_would_decide_a_law_verdict_gives_this_scale_and_the_gpu_plan(D, tier, name):
+    """The card's "to decide" entries for the Li² law searches: one per gate that can move the
+    verdict, with this tier's budget (2T for the budget gate) and the gpu tier's plan."""
+    g, gpu = D.GRIDS[tier][name], D.GRIDS["gpu"][name]
+    got = D.to_decide(tier, name)
+    assert set(got) == {"budget", "seed", "grid", "width"}
+    assert f"T = {g['steps']}" in got["budget"] and f"2T = {2 * g['steps']}" in got["budget"]
+    assert f"{g['seeds']} replicate seeds" in got["seed"]
+    assert all(f"K = {gpu['width']}, {gpu['steps']} steps" in text for text in got.values())

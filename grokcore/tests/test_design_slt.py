@@ -71,3 +71,20 @@ def test_stage_accuracy_reads_each_stage_on_its_own_held_out_pairs(D):
     assert D.stage_accuracy(d, 0.75)["at"] == [10, 30, 50, 70]  # the last checkpoint at or before 15 of 20 steps
     with pytest.raises(ValueError, match="checkpoint_every too coarse"):
         D.stage_accuracy(d, 0.25)  # stage 1 has no checkpoint of its own at or before step 25
+
+
+def test_what_would_decide_names_the_gates_each_set_has_and_the_gpu_plan(D):
+    """The card's "to decide" entries: a budget entry only where a budget gate can move the verdict
+    (the fast threshold, the direct arm, the finetuning set's final stage), a seed entry per set, each
+    with the gpu tier's scale; the long threshold is judged at the source's budget (no entry)."""
+    assert set(D.threshold_to_decide("fast")) == {"budget"} and D.threshold_to_decide("long") == {}
+    assert "50000 batches of 128" in D.threshold_to_decide("fast")["budget"]
+    gpu = D.GRIDS["gpu"]
+    for tier in ("fast", "long"):
+        for which, keys in (("curriculum", {"seed"}), ("stage3", {"seed"}), ("direct", {"seed", "budget"}),
+                            ("finetune", {"seed", "budget"})):
+            got = D.set_to_decide(tier, which)
+            assert set(got) == (keys if tier == "fast" or which != "finetune" else set())  # no long finetuning set
+            n = gpu["finetune"]["seeds"] if which == "finetune" else gpu["seeds"]
+            assert all(f"gpu tier's plan: {n} " in text for text in got.values())
+    assert f"{sum(D.GRIDS['long']['stage_steps'])} batches of 128" in D.set_to_decide("long", "direct")["budget"]
