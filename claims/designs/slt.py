@@ -231,7 +231,7 @@ def set_to_decide(tier: str, which: str) -> dict[str, str]:
         if "finetune" not in g:  # the long tier has no finetuning set
             return {}
         f, fg = g["finetune"], gpu["finetune"]
-        plan = f"the gpu tier's plan: {fg['seeds']} chains per arm, stages of {fg['stage_steps'][0]} batches of 128"
+        plan = f"the gpu tier's plan: {fg['seeds']} chains per arm, stages of {fg['stage_steps'][0]} batches of {gpu['batch_size']}"
         return {"seed": f"leaving one of {f['seeds']} chains per arm out moves the verdict: more chains per arm decide "
                         f"(the power note gives how many at the observed speed-up); {plan}",
                 "budget": f"the final stage read at half its {f['stage_steps'][-1]} steps gives another verdict: a "

@@ -100,10 +100,10 @@ def _gather_rows(T: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     would need an int64 index expanded to (R, B, C) (as large as the output) and
     its backward is a scatter over it, ~3x slower on CPU (measured, R=16, B=1764, C=512)."""
     R, V, C = T.shape
-    if torch.compiler.is_compiling():  # traced once into the graph; the cache would break it
-        return F.embedding(idx + torch.arange(R, device=idx.device).unsqueeze(1) * V, T.reshape(R * V, C))
-    flat = idx + _row_offsets(R, V, idx.device)  # (R, B) rows of the (R·V, C) table
-    if T.device.type == "cpu":
+    compiling = torch.compiler.is_compiling()  # traced once into the graph; the offsets cache would break it
+    off = torch.arange(R, device=idx.device).unsqueeze(1) * V if compiling else _row_offsets(R, V, idx.device)
+    flat = idx + off  # (R, B) rows of the (R·V, C) table
+    if T.device.type == "cpu" and not compiling:
         # The same gather; its backward differs in speed only. embedding's CPU backward adds one
         # gradient row per index as a separate tensor op (grad_w[k].add_(grad[i])); index_select's
         # (index_add_) reuses one iterator for all of them. Both add row i's gradient into row k
