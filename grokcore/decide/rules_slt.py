@@ -316,6 +316,8 @@ NOT_CONVERGED_POWER = ("a budget at which both arms plateau: a longer final curr
 SOURCE_ACC_GAP = 1.0 - 0.989  # the source's final test accuracies, direct vs curriculum (single runs)
 SOURCE_LLC_REL_GAP = (28.0 - 24.7) / 24.7  # the source's LLC gap relative to its direct arm (absolute LLCs
 # depend on the SGLD settings and the model's scale, so the gap is carried over as a fraction)
+SOURCE_ACC_GAP_TEXT = "the source's gap (100% - 98.9%)"
+SOURCE_LLC_GAP_TEXT = f"the source's gap ({SOURCE_LLC_REL_GAP:.1%} of each seed's direct LLC)"
 
 
 def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL) -> Verdict:
@@ -326,22 +328,32 @@ def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEA
     (``converged``): the claim compares final levels, so both arms must be on a plateau (median
     over seeds of |test-acc change| over the last checkpoint interval <= 0.01), else inconclusive
     "arms not converged" (an arm still climbing compares a transient that moves with the budget).
-    Then verdicts.paired(direct, curriculum, "greater") on final test accuracy: exact one-sided
-    sign-flip tests in both directions with a t CI at alpha = 0.05; when every pair ties in
-    accuracy (both at 100%), on the final test loss (curriculum - direct > 0) instead. Supported
-    if direct is significantly better, refuted if the curriculum is, else inconclusive. Not
-    decided: the source's 98.9% / 100% levels (single runs). Undecided on converged arms, the power
-    note gives the power at this many seeds to detect the source's 1.1-point gap and the observed
-    mean, and the seeds per arm for 80 % (verdicts.paired_power_text)."""
+    Then verdicts.paired_source_gap(direct, curriculum, "greater", 0.011) on final test accuracy:
+    exact one-sided sign-flip tests in both directions with a t CI at alpha = 0.05; when every
+    pair ties in accuracy (both at 100%), the direction is read on the final test loss
+    (curriculum - direct > 0) instead. Supported if direct is significantly better; refuted if the
+    curriculum is, or if the direction is not shown and the data exclude the source's own gap
+    (direct - curriculum >= 1.1 points: sign-flip p < alpha and the t bound below it; the source's
+    sentence states the size, "100% vs 98.9%", so an equal-or-smaller gap it could not have meant
+    is a refutation at its size); else inconclusive. Each errs <= alpha at its boundary (gap 0
+    for support, 1.1 points for refutation; tests/test_verdicts.py). Not decided: the 98.9% /
+    100% levels themselves (single runs). Undecided on converged arms, the power note gives the
+    power at this many seeds to detect the source's 1.1-point gap and the observed mean, and the
+    seeds per arm for 80 % (verdicts.paired_power_text)."""
     ok, why = converged(d, tol)
+    acc = verdicts.paired_source_gap(d["acc_dir"], d["acc_cur"], "greater", SOURCE_ACC_GAP, alpha,
+                                     what="test acc: direct - curriculum", gap_text=SOURCE_ACC_GAP_TEXT)
     if np.all(d["acc_dir"] == d["acc_cur"]):
         diff = d["loss_cur"] - d["loss_dir"]
         v = verdicts.paired(d["loss_cur"], d["loss_dir"], "greater", alpha, what="test loss: curriculum - direct")
+        if not v.decided and acc.verdict == verdicts.REFUTED:  # every pair tied: no accuracy gap at all
+            v = replace(acc, reason=f"every pair ties in test accuracy, the test loss shows no direction ({v.reason}); "
+                                    f"{acc.reason}")
         effects = {"the observed mean": float(np.nanmean(diff))}
     else:
         diff = d["acc_dir"] - d["acc_cur"]
-        v = verdicts.paired(d["acc_dir"], d["acc_cur"], "greater", alpha, what="test acc: direct - curriculum")
-        effects = {"the source's gap (100% - 98.9%)": SOURCE_ACC_GAP, "the observed mean": float(np.nanmean(diff))}
+        v = acc
+        effects = {SOURCE_ACC_GAP_TEXT: SOURCE_ACC_GAP, "the observed mean": float(np.nanmean(diff))}
     return _if_converged(v, ok, why, "the final-level comparison", alpha, _power(diff, effects, alpha))
 
 
@@ -372,13 +384,21 @@ def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL)
     curriculum_vs_direct_rule: the LLC rises during memorization and collapses at grokking, so an
     arm whose test acc still climbs is mid-collapse and its final LLC a transient (measured at the
     fast tier: +7.0 [3.5, inf] at --claims-seed 0, but at seed 2 one direct run never grokked and
-    kept a memorizing LLC 22 above its curriculum pair). Supported if the curriculum's LLC is
-    significantly higher, refuted if significantly lower, else inconclusive. Not decided: the
-    absolute values 28.0 / 24.7 (they depend on nβ, ε, draws and the model's scale). Undecided on
-    converged arms, the power note gives the power to detect the source's gap as a fraction (13.4 %
-    of the direct arm's LLC) and the observed mean, and the seeds per arm for 80 %."""
+    kept a memorizing LLC 22 above its curriculum pair). verdicts.paired_source_gap with the
+    source's gap carried over as a fraction of each seed's direct LLC (28.0 / 24.7 = 1.134: the
+    absolute values depend on nβ, ε, draws and the model's scale, their ratio less so): supported
+    if the curriculum's LLC is significantly higher; refuted if it is significantly lower, or if
+    the direction is not shown and the data exclude a curriculum LLC >= 1.134x the direct one
+    (exact sign-flip p < alpha of mean(cur - 1.134 dir) < 0, with its t bound): "direct finds a
+    simpler solution" at the size the source reports does not reproduce; else inconclusive. Each
+    errs <= alpha at its boundary (tests/test_verdicts.py). Undecided on converged arms, the power
+    note gives the power to detect the source's gap and the observed mean, and the seeds per arm
+    for 80 %."""
     ok, why = converged(d, tol)
-    v = verdicts.paired(d["llc_cur"], d["llc_dir"], "greater", alpha, what="final LLC: curriculum - direct")
+    llc_dir = np.asarray(d["llc_dir"], float)
+    gap = np.where(llc_dir > 0, SOURCE_LLC_REL_GAP * llc_dir, np.nan)  # a fraction of a non-positive LLC: no gap
+    v = verdicts.paired_source_gap(d["llc_cur"], llc_dir, "greater", gap, alpha, what="final LLC: curriculum - direct",
+                                   gap_text=SOURCE_LLC_GAP_TEXT)
     diff = d["llc_cur"] - d["llc_dir"]
     effects = {f"the source's relative gap ({SOURCE_LLC_REL_GAP:.1%} of the direct arm's mean LLC)":
                SOURCE_LLC_REL_GAP * float(np.nanmean(d["llc_dir"])), "the observed mean": float(np.nanmean(diff))}

@@ -16,6 +16,9 @@ with its confidence interval. The generic shapes:
                 Clopper-Pearson bounds at 1 - alpha each: a 1 - 2 alpha interval), same logic
   within        a value claimed to lie in [a, b]: supported <=> CI inside [a, b] and at
                 most ``max_span`` wide; refuted <=> CI disjoint from [a, b]
+  paired_source_gap  a paired difference claimed at the source's size: supported <=> the
+                claimed direction; refuted <=> the opposite one, or a difference as large as
+                the source's is excluded
   all_of        a conjunction of sub-claims: refuted if any part is refuted, supported if
                 every part is supported, else inconclusive
 
@@ -227,6 +230,54 @@ def paired(a, b, side: str, alpha: float = 0.05, what: str = "mean(a - b)") -> V
     o = _named(stats.one_sample(d, 0.0, alpha=alpha, alternative=other), what)
     v = interval(e, side, 0.0, alpha, opposite=o, what=what)
     return Verdict(v.verdict, v.effect, v.alpha, v.reason, v.claimed, power=_sign_power(d.size, alpha))
+
+
+def paired_source_gap(a, b, side: str, gap, alpha: float = 0.05, what: str = "mean(a - b)",
+                      gap_text: str = "the source's gap") -> Verdict:
+    """Claim: a > b (side="greater"; "less" mirrored), paired by seed, by about the source's
+    own gap, where the source reports the size of its difference (e.g. "100% vs 98.9%").
+
+    ``paired`` decides the direction. When it cannot, the source's gap decides whether the
+    claim, at the size the source states, is excluded: with d = a - b and s = +1 ("greater")
+    or -1, e = s d - gap per pair (``gap`` a number, or one per pair, e.g. a fraction of each
+    pair's b), H0: mean(e) >= 0 (a difference at least the source's), tested by the exact
+    one-sided sign-flip p of mean(e) < 0 with the Student t bound of mean(e):
+      supported     the claimed direction (``paired``: its test rejects, CI beyond 0);
+      refuted       the opposite direction (``paired``), or the direction is not shown and
+                    p < alpha with the bound of mean(e) below 0: the data exclude a difference
+                    as large as the source's;
+      inconclusive  otherwise.
+    Errors at alpha (grokcore/tests/test_verdicts.py simulates them): "supported" when mean(d)
+    = 0, <= alpha (``paired``); "refuted" when mean(d) = the gap, <= alpha (the sign-flip test is
+    exact for symmetric e; the opposite-direction test adds ~0 there). A difference in the
+    claimed direction but smaller than the source's, which the direction test cannot see, is
+    refuted at the source's size: the verdict's reason says so."""
+    v = paired(a, b, side, alpha, what)
+    if v.decided:
+        return v
+    d = np.asarray(a, float) - np.asarray(b, float)
+    g = np.broadcast_to(np.asarray(gap, float), d.shape)
+    ok = np.isfinite(d) & np.isfinite(g)
+    sgn = 1.0 if side == "greater" else -1.0
+    cmp = ">" if side == "greater" else "<"
+    g_mean = float(g[ok].mean()) if ok.any() else math.nan
+    claimed = f"{cmp} 0, by about {gap_text} ({sgn * g_mean:+.3g})"
+    if ok.sum() < 2:
+        return replace(v, claimed=claimed)
+    e = sgn * d[ok] - g[ok]
+    m = stats.one_sample(e, 0.0, alpha=alpha, alternative="less")
+    bound = stats.one_sample(d[ok], 0.0, alpha=alpha, alternative="less" if side == "greater" else "greater")
+    eff = Estimate(what, bound.value, bound.lo, bound.hi, alpha, m.p,
+                   f"{bound.method}; exact sign-flip p of {'' if sgn > 0 else '-'}({what}) - gap < 0",
+                   f"{gap_text}: {sgn * g_mean:+.4g} (mean over pairs); mean of the excess over it "
+                   f"{m.value:+.4g}, one-sided bound {m.hi:+.4g}")
+    if m.p < alpha and m.hi < 0:
+        return Verdict(REFUTED, eff, alpha,
+                       f"{what} = {bound.value:.4g} (one-sided {1 - alpha:.0%} bound {bound.hi if sgn > 0 else bound.lo:.4g}): "
+                       f"{gap_text} ({sgn * g_mean:+.3g}) is excluded (exact sign-flip p = {m.p:.3g} at alpha = "
+                       f"{alpha:g}); the direction alone is not shown ({v.reason})", claimed, power=v.power)
+    return replace(v, claimed=claimed, reason=f"{v.reason}; {gap_text} ({sgn * g_mean:+.3g}) is not excluded either "
+                                              f"(sign-flip p = {m.p:.3g} of an excess over it below 0)")
 
 
 def one_sample(values, null: float, side: str, alpha: float = 0.05, what: str = "mean") -> Verdict:

@@ -268,6 +268,28 @@ def test_curriculum_llc_rule_reaches_every_verdict():
     assert v.verdict == V.INCONCLUSIVE and "not converged" in v.reason and v.effect is not None
 
 
+def test_curriculum_rules_refute_at_the_sources_size():
+    """Converged arms with no direction and a difference the data hold well below the source's:
+    refuted at its size (accuracy: 1.1 points; LLC: 13.4 % of the direct arm's), with the reason;
+    not when the differences are too noisy to exclude it."""
+    flat = np.array([0.001, -0.002, 0.0015, -0.001, 0.002, -0.0015, 0.0])
+    v = R.curriculum_vs_direct_rule(_cur(flat))
+    assert v.verdict == V.REFUTED and "the source's gap (100% - 98.9%) (+0.011) is excluded" in v.reason
+    tied = _cur(np.zeros(7), loss=flat)  # every accuracy tied, the loss shows no direction: no gap at all
+    w = R.curriculum_vs_direct_rule(tied)
+    assert w.verdict == V.REFUTED and "every pair ties in test accuracy" in w.reason
+    d = _cur(np.zeros(7))
+    d["llc_dir"] = np.array([16.0, 17, 15.5, 18, 16.5, 17.5, 16])
+    d["llc_cur"] = d["llc_dir"] + flat * 200  # within +-0.4 of direct: 13.4 % (~2.2) is excluded
+    u = R.curriculum_llc_rule(d)
+    assert u.verdict == V.REFUTED and "13.4% of each seed's direct LLC" in u.reason and u.effect.hi < 2.2
+    d["llc_cur"] = d["llc_dir"] + flat * 2000  # +-4: the source's gap is not excluded
+    assert R.curriculum_llc_rule(d).verdict == V.INCONCLUSIVE
+    climbing = _cur(flat)
+    climbing["acc_cur_prev"] = climbing["acc_cur"] - 0.05  # not converged: never refuted on the gap
+    assert R.curriculum_vs_direct_rule(climbing).verdict == V.INCONCLUSIVE
+
+
 def test_curriculum_rules_undecided_on_converged_arms_say_what_would_decide():
     few = _cur(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.015, 0.023]))  # as the long tier: 5 of 7 pairs tie
     v = R.curriculum_vs_direct_rule(few)
@@ -280,14 +302,21 @@ def test_curriculum_rules_undecided_on_converged_arms_say_what_would_decide():
 
 
 def test_curriculum_rules_null_calibration_and_seed_gate():
+    """Each decision errs <= alpha at its own boundary: "supported" when the arms are equal (no
+    difference), "refuted" when the difference is the source's own (1.1 accuracy points; a
+    curriculum LLC 1.134x the direct one), 400 draws each."""
     rng = np.random.default_rng(2)
-    out, llc = [], []
+    sup, ref = {"acc": [], "llc": []}, {"acc": [], "llc": []}
     for i in range(400):
-        d = _cur(rng.normal(0, 0.1, 7), seed=i)
-        out.append(R.curriculum_vs_direct_rule(d).verdict)
-        llc.append(R.curriculum_llc_rule(d).verdict)
-    for o in (out, llc):
+        for at, gap in ((sup, 0.0), (ref, 1.0)):
+            d = _cur(gap * R.SOURCE_ACC_GAP + rng.normal(0, 0.02, 7), seed=i)
+            d["llc_dir"] = rng.uniform(15, 25, 7)
+            d["llc_cur"] = d["llc_dir"] * (1 + gap * R.SOURCE_LLC_REL_GAP) + rng.normal(0, 2, 7)
+            at["acc"].append(R.curriculum_vs_direct_rule(d).verdict)
+            at["llc"].append(R.curriculum_llc_rule(d).verdict)
+    for o in sup.values():
         assert o.count(V.SUPPORTED) / len(o) <= ALPHA + MC
+    for o in ref.values():
         assert o.count(V.REFUTED) / len(o) <= ALPHA + MC
     # one reversed seed among 7 survives leaving any seed out; among 5 it does not (2/32 > 0.05)
     up = np.array([0.3, 0.25, 0.4, 0.2, 0.35, 0.3, -0.05])
