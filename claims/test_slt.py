@@ -25,6 +25,15 @@ LONG = pytest.param("long", marks=pytest.mark.long, id="long")
 # xfail there whose report reason is the measured message (tiers.pinned_refuted's convention; it knows
 # only the fast and gpu tiers, so the long param is written out here).
 LONG_PINNED = pytest.param("long", marks=[pytest.mark.long, pytest.mark.xfail(strict=True, reason=PINNED)], id="long")
+# curriculum-llc and curriculum-vs-direct at the source's budget (long tier, since 6ffc2b8 judged at the
+# source's stated size, verdicts.paired_source_gap), --claims-seed 0 on a 2-core Intel Xeon (AVX-512),
+# 2026-12-03: both refuted with every seed gate. curriculum-llc: curriculum - direct final LLC excludes the
+# source's 13.4 % of the direct arm's (~2.3) at seeds 0, 6 (native and AVX2) and 8; at seed 7 it is
+# significantly lower (README, "Long tier"). curriculum-vs-direct: direct - curriculum test acc excludes the
+# source's 1.1 points at seeds 0, 6 and 8 on the native path, but not at seed 7 nor at seed 6 on the AVX2
+# path (one curriculum seed ends 3-6 points lower there): a verdict that moves with the seed and the float
+# path, so not decided; pinned at seed 0 as measured on this path (an AVX2-only CPU may measure
+# inconclusive there: the strict pin then reports it as stale).
 
 def record(claim, items: list[dict]) -> None:
     """The card's statistics (claim.stat) and notes ({"note": text}) in order."""
@@ -68,7 +77,7 @@ def test_mod64_stage3(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS + [LONG])
+@pytest.mark.parametrize("tier", TIERS + [LONG_PINNED])
 def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set: equal optimizer-step budgets, paired by seed (same init and split)."""
     d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
@@ -81,7 +90,7 @@ def test_curriculum_vs_direct(tier, claim, claims_store, claims_device, claims_s
 
 
 @share_sweep("slt-curriculum")
-@pytest.mark.parametrize("tier", TIERS + [LONG])
+@pytest.mark.parametrize("tier", TIERS + [LONG_PINNED])
 def test_curriculum_llc(tier, claim, claims_store, claims_device, claims_seed):
     """The curriculum set's final-checkpoint LLC (training split, same SGLD settings and seed for both arms)."""
     d = D.curriculum_set(tier, claims_seed, claims_device, claims_store)
