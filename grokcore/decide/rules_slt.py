@@ -334,9 +334,9 @@ def curriculum_vs_direct_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEA
     (curriculum - direct > 0) instead. Supported if direct is significantly better; refuted if the
     curriculum is, or if the direction is not shown and the data exclude the source's own gap
     (direct - curriculum >= 1.1 points: sign-flip p < alpha and the t bound below it; the source's
-    sentence states the size, "100% vs 98.9%", so an equal-or-smaller gap it could not have meant
-    is a refutation at its size); else inconclusive. Each errs <= alpha at its boundary (gap 0
-    for support, 1.1 points for refutation; tests/test_verdicts.py). Not decided: the 98.9% /
+    sentence states the size, "100% vs 98.9%", so data that exclude a gap that large refute it at
+    its size); else inconclusive. Each errs <= alpha at its boundary (gap 0 for support, 1.1
+    points for refutation; grokcore/tests/test_verdicts.py). Not decided: the 98.9% /
     100% levels themselves (single runs). Undecided on converged arms, the power note gives the
     power at this many seeds to detect the source's 1.1-point gap and the observed mean, and the
     seeds per arm for 80 % (verdicts.paired_power_text)."""
@@ -391,7 +391,7 @@ def curriculum_llc_rule(d: dict, alpha: float = ALPHA, tol: float = PLATEAU_TOL)
     the direction is not shown and the data exclude a curriculum LLC >= 1.134x the direct one
     (exact sign-flip p < alpha of mean(cur - 1.134 dir) < 0, with its t bound): "direct finds a
     simpler solution" at the size the source reports does not reproduce; else inconclusive. Each
-    errs <= alpha at its boundary (tests/test_verdicts.py). Undecided on converged arms, the power
+    errs <= alpha at its boundary (grokcore/tests/test_verdicts.py). Undecided on converged arms, the power
     note gives the power to detect the source's gap and the observed mean, and the seeds per arm
     for 80 %."""
     ok, why = converged(d, tol)
