@@ -132,7 +132,7 @@ def test_llc_tracks_test(tier, claim, claims_store, claims_device, claims_seed):
 
 
 @share_sweep("slt-finetune")
-@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("tier", TIERS + [LONG])
 def test_finetune_accelerates(tier, claim, claims_store, claims_device, claims_seed):
     """The finetuning set: chains through mod 7 -> 11 -> 23 -> 49 -> 53 vs from scratch on mod 53,
     same seeds, splits and final-stage budget (GRIDS[tier]["finetune"])."""

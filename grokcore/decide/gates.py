@@ -22,10 +22,14 @@ to inconclusive ("budget-limited", "seed-fragile", "grid-limited"). A refutation
 not be "at this budget only": if the effect at T/2 lies outside the CI at T and further
 from the claimed value, the effect is still moving toward the claim as the budget grows,
 and the refutation is budget-limited. A gate that cannot be applied (e.g. one seed only,
-no budget axis) is recorded as not applicable, never as passed.
+no budget axis) is recorded as not applicable, never as passed. The card shows the base
+verdict's power statement only, so a rule that can skip its own (``with_power=False``) is
+applied to the perturbed data without it: a power simulation can cost more than the test.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import re
 from dataclasses import dataclass, field
@@ -148,10 +152,22 @@ def combine(base: Verdict, gates: Sequence[Gate]) -> Decision:
     return Decision(INCONCLUSIVE, f"{base.verdict} at full scale ({base.reason}), but {why}{more}", base, tuple(gates))
 
 
+def _without_power(rule: Callable[[object], Verdict]) -> Callable[[object], Verdict]:
+    """``rule`` as the gates apply it: with with_power=False where it takes that keyword (the
+    card reads the base verdict's power only; e.g. finetune-accelerates' log-rank power with
+    leave-one-out costs ~1 min at 60 runs per arm, once per gate otherwise)."""
+    try:
+        params = inspect.signature(rule).parameters
+    except (TypeError, ValueError):  # a builtin or an object without a signature: apply as given
+        return rule
+    return functools.partial(rule, with_power=False) if "with_power" in params else rule
+
+
 def decide(rule: Callable[[object], Verdict], data: object, perturb: Perturbations | None = None) -> Decision:
-    """Apply ``rule`` to ``data`` and to every perturbation; combine (see module doc)."""
+    """Apply ``rule`` to ``data`` and to every perturbation (without its power statement where
+    it can skip it); combine (see module doc)."""
     base = rule(data)
-    perturb = perturb or Perturbations()
+    perturb, rule = perturb or Perturbations(), _without_power(rule)
     gates: list[Gate] = []
     for name in ("budget", "seed", "grid") + (("width",) if perturb.width is not None else ()):
         build = getattr(perturb, name)

@@ -52,6 +52,7 @@ from grokcore.decide.verdicts import (
     fmt_estimate,
 )
 
+N_PERM = 20000  # permutations: exact up to this many arrangements, else this many seeded shuffles
 SEPARATED_LOGHR = 10.0  # |beta| * sd(x) above this: the hazard changes e^10-fold per sd of x, a diverging fit
 
 
@@ -269,7 +270,7 @@ def trend_verdict(x, t, budget: float, side: str, alpha: float = 0.05, ok=None, 
 
 
 def two_groups_verdict(ta, tb, budget: float, side: str, alpha: float = 0.05, ok_a=None, ok_b=None,
-                       what: str = "", n_perm: int = 20000, seed: int = 0):
+                       what: str = "", n_perm: int = N_PERM, seed: int = 0):
     """Claim: group a's time to grok exceeds b's (side="greater") or falls below it ("less").
 
     The two-sample log-rank test as the trend test of ``trend_verdict`` on x = 1 (a) / 0 (b):
@@ -313,7 +314,7 @@ def _two_group_min_p(na: int, nb: int) -> str:
 
 # ------------------------------------------------------------------ power (simulation)
 
-def logrank_p_rows(duration: np.ndarray, event: np.ndarray, na: int, n_perm: int = 20000, seed: int = 0) -> np.ndarray:
+def logrank_p_rows(duration: np.ndarray, event: np.ndarray, na: int, n_perm: int = N_PERM, seed: int = 0) -> np.ndarray:
     """Per row of (D, n) arrays whose first ``na`` columns are group a: the one-sided permutation
     log-rank p that a groks sooner (U > 0), as two_groups_verdict computes it (exact when the
     groups allow <= n_perm arrangements, else n_perm shuffles shared by every row)."""
@@ -329,7 +330,7 @@ def logrank_p_rows(duration: np.ndarray, event: np.ndarray, na: int, n_perm: int
 
 
 def logrank_power(k: int, speedup: float, median: float, sd_log: float, budget: float, alpha: float = 0.05,
-                  draws: int = 400, seed: int = 0, leave_one_out: bool = True, n_perm: int = 20000) -> float:
+                  draws: int = 400, seed: int = 0, leave_one_out: bool = True, n_perm: int = N_PERM) -> float:
     """Power of two_groups_verdict ("a groks sooner") with k runs per arm (+ the seed gate if
     leave_one_out: supported on all k and on every k - 1 vs k - 1 subset) when a's times are
     b's divided by ``speedup``: b log-normal (median, sd_log), a the same law / speedup, both

@@ -32,11 +32,14 @@ def test_threshold_is_judged_at_the_sources_budget_where_the_tier_has_it(D):
 
 def test_long_plan_has_the_threshold_and_the_curriculum_set_at_the_sources_budget(D):
     p = D.plan_configs("long")
-    assert set(p) == {"threshold (adaptive, upper bound)", "curriculum", "direct"}
+    assert set(p) == {"threshold (adaptive, upper bound)", "curriculum", "direct", "finetune"}
     g = D.GRIDS["long"]
     t = g["threshold"]  # two searches (T, 2T) sharing round 0
     assert len(p["threshold (adaptive, upper bound)"]) == 2 * t["max_runs"] - t["start"] * t["seeds"]
-    assert {c.batch_size for cs in p.values() for c in cs} == {128}
+    assert {c.batch_size for k, cs in p.items() if k != "finetune" for c in cs} == {128}
+    # the finetuning set: the fast tier's full-batch stages with 60 chains per arm
+    assert {c.batch_size for c in p["finetune"]} == {0} and len(p["finetune"]) == 5 * 60 + 60
+    assert [c.steps for c in p["finetune"][::60]][:5] == [200, 200, 400, 5000, 4000]
     assert sum(c.steps for c in p["curriculum"]) == sum(c.steps for c in p["direct"]) == 7 * 200_000
     assert sorted({c.curriculum for c in p["curriculum"]}) == [0, 8, 16, 32]
     fast = D.plan_configs("fast")
@@ -84,7 +87,7 @@ def test_what_would_decide_names_the_gates_each_set_has_and_the_gpu_plan(D):
         for which, keys in (("curriculum", {"seed"}), ("stage3", {"seed"}), ("direct", {"seed", "budget"}),
                             ("finetune", {"seed", "budget"})):
             got = D.set_to_decide(tier, which)
-            assert set(got) == (keys if tier == "fast" or which != "finetune" else set())  # no long finetuning set
+            assert set(got) == keys
             n = gpu["finetune"]["seeds"] if which == "finetune" else gpu["seeds"]
             assert all(f"gpu tier's plan: {n} " in text for text in got.values())
     assert f"{sum(D.GRIDS['long']['stage_steps'])} batches of 128" in D.set_to_decide("long", "direct")["budget"]

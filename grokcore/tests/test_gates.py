@@ -86,6 +86,24 @@ def test_decide_records_not_applicable_gates():
     assert [(g.name, g.verdict) for g in d.gates] == [("budget", None), ("seed", None), ("grid", None)]
 
 
+def test_the_power_statement_is_computed_for_the_base_verdict_only():
+    """A rule that takes with_power gets it False on every perturbed data set (the card shows the
+    base verdict's power only); the base verdict keeps its power; a rule without it is unchanged."""
+    calls = []
+
+    def rule(d, with_power=True):
+        calls.append((d, with_power))
+        return V.Verdict(V.SUPPORTED, None, 0.05, "ok", power="power text" if with_power else "")
+
+    perturb = G.for_seeded_dict(lambda d, r: d[:r] + d[r + 1:], len)
+    d = G.decide(rule, [1, 2, 3], perturb)
+    assert calls[0] == ([1, 2, 3], True) and d.base.power == "power text"
+    assert [w for _, w in calls[1:]] == [False] * 3 and [g.verdict for g in d.gates if g.name == "seed"] == [
+        V.SUPPORTED] * 3
+    plain = G.decide(lambda d: verdict(V.SUPPORTED), [1, 2], perturb)  # no with_power: applied as given
+    assert plain.verdict == V.SUPPORTED
+
+
 def _hist(seed, n_train=100, grok_at=60, steps=200):
     s = np.arange(0, steps + 1, 5)
     acc = np.where(s >= grok_at, 1.0, 0.1)

@@ -462,6 +462,19 @@ def test_finetune_power_uses_the_wider_arm_and_the_observed_speed_up():
     assert p2 < 0.5  # with the scratch arm's sd alone it read 1.00
     slower = R.finetune_power_text(_ft([1300, 1400, 1500], [1000, 1100, 1200]))
     assert "is no speed-up" in slower
+    assert "80% needs ~" in text  # 7 per arm lack the power for 1.62x: a larger count is named
+
+
+def test_finetune_power_names_no_larger_count_when_this_one_has_the_power():
+    """12 chains per arm, a clean 3x speed-up: power >= 80 % at this count, so the note says so
+    instead of naming a count (it once named the current count as the one needed)."""
+    rng = np.random.default_rng(4)
+    sc = np.exp(rng.normal(np.log(1500), 0.2, 12))
+    text = R.finetune_power_text(_ft(sc / 3, sc))
+    assert "(>= 80% at these 12 seeds per arm)" in text and "needs" not in text
+    # 11 vs 11 after leaving one out: C(22, 11) = 705432 arrangements > 20000, so the rule shuffles
+    assert text.endswith("smallest one-sided permutation p = 5e-05 (Monte Carlo, 20000 shuffles)")
+    assert R.finetune_power_text(_ft([500] * 5, [900] * 5)).endswith("p = 0.0143 (exact)")  # 1/C(8, 4) = 1/70
 
 
 def test_finetune_rule_reaches_every_verdict_and_states_power():
