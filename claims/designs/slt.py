@@ -35,7 +35,12 @@ Tiers (GRIDS):
   Seed 0 with 5000: 7/7 chains grokked mod 49, then mod 53 at 300-1850 steps vs scratch 1100-2550.
 - long: the source's 128-pair minibatches and budgets: mod64-threshold judged at 50k batches
   (confirmed at 100k, compaction on), and the curriculum set at 4 x 50k vs 200k direct (7 seeds
-  per arm, checkpoints every 2500 batches), which also gives mod64-stage3.
+  per arm, checkpoints every 2500 batches), which also gives mod64-stage3. The finetuning set is
+  the fast tier's (full batch, the same stages and split) with 60 chains per arm: at 7 per arm
+  the fast tier's verdict moved with the base seed (S at 0, I at 1, 3 avx2 and 5, with speed-ups
+  of 1.3-1.6x and the finetuned arm's sd(log) 0.5-0.7), and its power note gave ~60 per arm for
+  80 % power at the observed speed-up; 60 is also the gpu tier's count. Cost ~900-1100 CPU-s
+  (one core, 2-core Intel Xeon, 2026-12-03), most of it the mod-49 stage's 60 x 5000 steps.
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the curriculum
   4 x 50k, 30 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
   chains; threshold up to 72 runs, judged at 50k batches and trained to 100k; finetuning 60 chains
