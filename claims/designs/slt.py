@@ -39,7 +39,7 @@ Tiers (GRIDS):
   the fast tier's (full batch, the same stages and split) with 60 chains per arm: at 7 per arm
   the fast tier's verdict moved with the base seed (S at 0, I at 1, 3 avx2 and 5, with speed-ups
   of 1.3-1.6x and the finetuned arm's sd(log) 0.5-0.7), and its power note gave ~60 per arm for
-  80 % power at the observed speed-up; 60 is also the gpu tier's count. Cost ~900-1100 CPU-s
+  80 % power at the observed speed-up; 60 is also the gpu tier's count. Cost ~900-1250 CPU-s
   (one core, 2-core Intel Xeon, 2026-12-03), most of it the mod-49 stage's 60 x 5000 steps.
 - gpu: the source's setting: 128-pair minibatches, direct 200k batches and the curriculum
   4 x 50k, 30 seeds, 100 checkpoints, LLC with devinterp's example settings and 500 draws x 4
@@ -396,8 +396,9 @@ def train_finetune_set(tier: str, seed: int, device: str) -> dict:
 def finetune_scale(tier: str) -> dict:
     g, f = GRIDS[tier], GRIDS[tier]["finetune"]
     return dict(moduli=list(staged.FINETUNE_MODULI), seeds=f["seeds"], stage_steps=f["stage_steps"],
-                batch=f.get("batch_size", g["batch_size"]) or "full", resize="keep W1,b1; copy old token rows/class columns; "
-                "new ones from the stage's seeded init; fresh Adam per stage")
+                batch=f.get("batch_size", g["batch_size"]) or "full",
+                resize="keep W1,b1; copy old token rows/class columns; new ones from the stage's seeded init; "
+                "fresh Adam per stage")
 
 
 # ---------------------------------------------------------------- cost plan (grokcore plan, --claims-plan)
