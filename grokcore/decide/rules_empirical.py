@@ -284,8 +284,8 @@ def wd_pair_verdict(t_small, t_large, budget: float, lam_small: float, lam_large
     claimed, pair = "> 0", f"lambda {lam_small:g} vs {lam_large:g}"
     div = int((~okS).sum() + (~okL).sum())
     divt = f", {div} diverged runs excluded" if div else ""
-    power = (f"{tS.size} vs {tL.size} runs: smallest one-sided permutation log-rank p = 1/C({tS.size + tL.size}, "
-             f"{tS.size}) = {1 / math.comb(tS.size + tL.size, tS.size):.3g}" if tS.size and tL.size else "an empty level")
+    power = (f"{tS.size} vs {tL.size} runs: smallest one-sided permutation log-rank p = "
+             f"{survival.min_perm_p(tS.size, tL.size)}" if tS.size and tL.size else "an empty level")
     if tS.size < 2 or tL.size < 2:
         return Verdict(INCONCLUSIVE, None, alpha, f"{pair}: {tS.size} vs {tL.size} runs: fewer than 2 in a level{divt}",
                        claimed, power=power)

@@ -601,10 +601,8 @@ def finetune_power_text(d: dict, alpha: float = ALPHA, speedup: float = 2.0, tar
                 text += f", {target:.0%} needs " + (f"~{need} seeds per arm" if need else "> 60 seeds per arm")
         else:
             text += f"; the observed median ratio {obs:.2f} is no speed-up"
-    arrangements, shuffles = math.comb(2 * (k - 1), k - 1), survival.N_PERM
-    how = (f"{1 / arrangements:.3g} (exact)" if arrangements <= shuffles else
-           f"{1 / (shuffles + 1):.3g} (Monte Carlo, {shuffles} shuffles)")
-    return text + f". Leave-one-out leaves {k - 1} vs {k - 1}: smallest one-sided permutation p = {how}"
+    return (text + f". Leave-one-out leaves {k - 1} vs {k - 1}: smallest one-sided permutation p = "
+            + survival.min_perm_p(k - 1, k - 1))
 
 
 def finetune_stats(d: dict, data: dict) -> list[dict]:

@@ -305,11 +305,20 @@ def two_groups_verdict(ta, tb, budget: float, side: str, alpha: float = 0.05, ok
     return _decide(eff, p_claim, p_opp, alpha, claimed, ctx, power)
 
 
+def min_perm_p(na: int, nb: int, n_perm: int = N_PERM) -> str:
+    """The smallest one-sided p the two-group permutation test can give, as it computes it:
+    1/C(na + nb, na) when it enumerates (<= n_perm arrangements), else 1/(n_perm + 1)."""
+    arrangements = math.comb(na + nb, na)
+    if arrangements <= n_perm:
+        return f"1/C({na + nb}, {na}) = {1 / arrangements:.3g} (exact)"
+    return f"{1 / (n_perm + 1):.3g} (Monte Carlo, {n_perm} shuffles)"
+
+
 def _two_group_min_p(na: int, nb: int) -> str:
     if na < 1 or nb < 1:
         return f"{na} vs {nb} runs: an empty group"
-    return (f"{na} vs {nb} runs: smallest one-sided permutation log-rank p = 1/C({na + nb}, {na}) = "
-            f"{1 / math.comb(na + nb, na):.3g} (every run of one group before every run of the other)")
+    return (f"{na} vs {nb} runs: smallest one-sided permutation log-rank p = {min_perm_p(na, nb)} "
+            "(every run of one group before every run of the other)")
 
 
 # ------------------------------------------------------------------ power (simulation)

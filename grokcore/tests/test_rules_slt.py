@@ -474,7 +474,7 @@ def test_finetune_power_names_no_larger_count_when_this_one_has_the_power():
     assert "(>= 80% at these 12 seeds per arm)" in text and "needs" not in text
     # 11 vs 11 after leaving one out: C(22, 11) = 705432 arrangements > 20000, so the rule shuffles
     assert text.endswith("smallest one-sided permutation p = 5e-05 (Monte Carlo, 20000 shuffles)")
-    assert R.finetune_power_text(_ft([500] * 5, [900] * 5)).endswith("p = 0.0143 (exact)")  # 1/C(8, 4) = 1/70
+    assert R.finetune_power_text(_ft([500] * 5, [900] * 5)).endswith("p = 1/C(8, 4) = 0.0143 (exact)")
 
 
 def test_finetune_rule_reaches_every_verdict_and_states_power():
