@@ -103,6 +103,11 @@ def format_stat(stat: Mapping | None) -> str:
 # ---------------------------------------------------------------- rendering
 
 
+# A claim with one gate per seed left out (60 chains per arm: 61 gates) gets its gates table folded
+# under a one-line tally; the gates that moved the verdict are named above it either way.
+MAX_GATES_SHOWN = 12
+
+
 def _anchor(record: Mapping, taken: set[str]) -> str:
     """``claim-<id>-<tier>``, made HTML-safe and unique (two tests may check one claim)."""
     base = "claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{record.get('id') or 'unknown'}-{record.get('tier') or 'na'}")
@@ -124,9 +129,16 @@ def _view(record: Mapping, taken: set[str]) -> dict:
     ref = {"claim": "", "quote": "", "numbers": {}, **(record.get("reference") or {})}
     ref["source"] = ref.get("source") or {}
     ref["see_also"] = [q for q in ref.get("see_also") or [] if isinstance(q, Mapping)]
+    decision = record.get("decision") if isinstance(record.get("decision"), Mapping) else {}
+    gates = [g for g in decision.get("gates") or [] if isinstance(g, Mapping)]
+    tally = Counter(g.get("verdict") or "n/a" for g in gates)
     return {
         **record,
         "id": record.get("id") or "unknown",
+        "gates": gates,
+        # "61 gates: 61 supported", verdicts in VERDICTS order: the line a collapsed gates table shows
+        "gates_tally": ", ".join(f"{tally[v]} {v}" for v in [*VERDICTS, *sorted(set(tally) - set(VERDICTS))] if tally[v]),
+        "gates_collapsed": len(gates) > MAX_GATES_SHOWN,
         "tier": record.get("tier") or "",
         "anchor": _anchor(record, taken),
         "verdict": verdict,

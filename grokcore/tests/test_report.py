@@ -139,6 +139,24 @@ def test_render_every_verdict() -> None:
     assert '<a href="#claim-li2-lazy-freeze-fast">' in html  # summary rows link to cards
 
 
+def test_many_gates_fold_under_a_tally() -> None:
+    """A 60-seed claim has 61 gates: the table folds under '61 gates: ...' (the moving gates are
+    named above it); a handful of gates stays an open table."""
+    def gates(n: int, moved: int = 0) -> dict:
+        rows = [{"name": f"seed {i}", "label": f"seed {i} left out", "verdict": "supported", "detail": "+1.3"}
+                for i in range(n - moved)]
+        rows += [{"name": f"budget {i}", "label": "half budget", "verdict": "inconclusive", "detail": "+0.2"}
+                 for i in range(moved)] + [{"name": "odd", "label": "no data", "verdict": None, "detail": ""}]
+        return {"base": {"verdict": "supported"}, "gates": rows, "moved_by": [f"budget {i}" for i in range(moved)]}
+
+    many = make_record("finetune-accelerates", "long", "inconclusive", decision=gates(60, moved=1))
+    few = make_record("curriculum-llc", "long", "supported", decision=gates(3))
+    html = render([many, few], META)
+    assert '<details class="gates"><summary>61 gates: 59 supported, 1 inconclusive, 1 n/a</summary>' in html
+    assert html.count('<details class="gates">') == 1 and "moved by <b>budget 0</b>" in html
+    assert html.count("<td>seed 58</td>") == 1 and html.count("<td>seed 1</td>") == 2  # every row still there
+
+
 def test_text_is_escaped() -> None:
     record = make_record("x-y", "fast", "refuted", reason="a < b & c")
     record["reference"]["quote"] = 'evil <script>alert("x")</script>'
