@@ -20,9 +20,7 @@ HTML report (``--claims-report``) at session end if any claim test ran.
 Under pytest-xdist each worker sees one GPU (gwN -> GPU N mod count), and
 ``--dist load`` (xdist's default with ``-n``) is upgraded to ``loadgroup`` so
 tests marked ``@share_sweep(name)`` run on one worker and share its sweep;
-name another mode (e.g. ``--dist worksteal``) to opt out. Under loadgroup the groups
-are queued longest measured cost first (`grokcore.suite.schedule`) instead of by
-number of tests; ``--no-loadscope-reorder`` keeps collection order.
+name another mode (e.g. ``--dist worksteal``) to opt out.
 
 ``--claims-executor ray`` sends training chunks and staged run sets to Ray
 (`grokcore.engine.executor`); the controller starts or joins one Ray instance for the
@@ -39,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from grokcore.suite import report, schedule
+from grokcore.suite import report
 from grokcore.suite.claim import Claim, outcome_verdict
 from grokcore.suite.device import cuda_available, git_commit, gpu_for_worker, now, versions, visible_gpus
 from grokcore.suite.tiers import MARKERS, plan_tiers
@@ -137,12 +135,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is None:  # the controller, or the only process
         if config.getoption("numprocesses", None) and config.getoption("dist", None) == "load":
             config.option.dist = "loadgroup"
-        # the workers order their collection longest group first (pytest_collection_modifyitems);
-        # xdist's scheduler must then keep that order instead of re-sorting by test count
-        config._grokcore_lpt = config.getoption("dist", None) == "loadgroup" \
-            and bool(getattr(config.option, "loadscopereorder", True))
-        if config._grokcore_lpt:
-            config.option.loadscopereorder = False
         config.pluginmanager.register(Collector(config), "grokcore-claims-collector")
         _configure_executor(config)
         return
@@ -189,18 +181,7 @@ def pytest_configure_node(node: object) -> None:
     """Pass the controller's dist mode to workers, which tag grouped nodeids for loadgroup,
     and the address of the session's Ray instance (--claims-executor ray)."""
     node.workerinput["grokcore_dist"] = node.config.option.dist
-    node.workerinput["grokcore_lpt"] = getattr(node.config, "_grokcore_lpt", False)
     node.workerinput["grokcore_ray_address"] = getattr(node.config, "_grokcore_ray_address", None)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker under loadgroup: the collection, whose order the controller's scheduler
-    queues, longest measured group first (`schedule.longest_first`). Every worker sorts the
-    same collection the same way, as xdist requires."""
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and workerinput.get("grokcore_lpt"):
-        items[:] = schedule.longest_first(items)
 
 
 @pytest.hookimpl(tryfirst=True)

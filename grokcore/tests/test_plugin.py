@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grokcore.suite import claim as claim_mod
-from grokcore.suite import device, plugin, schedule, tiers
+from grokcore.suite import device, plugin, tiers
 from grokcore.suite.reference import all_references, load_reference
 
 pytest_plugins = ["pytester"]
@@ -187,54 +187,6 @@ def test_xdist_gives_the_same_records(suite: pytest.Pytester) -> None:
     # pytest-xdist 3.8 stopped grouping on pytest 9.2 (pytest-xdist#1386); when it groups, check it
     if "test_eps_broken@shared" in result.stdout.str():
         assert by_id["eps-broken"]["worker"] == by_id["zeta-now-holds"]["worker"]  # share_sweep -> one worker
-
-
-ORDER_SUITE = '''
-import pytest
-from grokcore.suite.tiers import share_sweep
-
-
-def test_a():
-    pass
-
-
-@share_sweep("pair")
-def test_b():
-    pass
-
-
-@share_sweep("pair")
-def test_c():
-    pass
-
-
-@pytest.mark.parametrize("tier", ["fast"])
-@share_sweep("late")
-def test_z(tier):
-    pass
-'''
-
-
-def test_xdist_queues_the_longest_measured_group_first(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With one worker the run order is the queue's: the measured group first (xdist's own order,
-    by number of tests, would run it last), then by number of tests; --no-loadscope-reorder keeps
-    collection order."""
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setattr(schedule, "GROUP_CPU_S", dict(schedule.GROUP_CPU_S))  # the conftest also runs here
-    pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]\n'
-                          'from grokcore.suite import schedule\n'
-                          'schedule.GROUP_CPU_S["fast"] = {"late": 100.0}\n')  # runs in every worker too
-    pytester.makepyfile(test_order=ORDER_SUITE)
-
-    def ran(*args: str) -> list[str]:
-        result = pytester.runpytest("-p", "no:cacheprovider", "-p", "xdist", "-n", "1", "-v", *args)
-        result.assert_outcomes(passed=4)
-        return re.findall(r"PASSED test_order.py::(test_\w+)", result.stdout.str())
-
-    assert ran() == ["test_z", "test_b", "test_c", "test_a"]  # -n upgrades --dist load to loadgroup
-    assert ran("--dist", "loadgroup") == ["test_z", "test_b", "test_c", "test_a"]
-    assert ran("--dist", "loadgroup", "--no-loadscope-reorder") == ["test_a", "test_b", "test_c", "test_z"]
 
 
 def test_no_claim_tests_no_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
