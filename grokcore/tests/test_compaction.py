@@ -280,16 +280,43 @@ TRANSFORMER = [RunConfig(M=11, ratio=0.8, steps=600, eval_every=2, seed=s, split
                for s in range(6)]
 
 
+def _transformer_slot_rounding(cfgs) -> bool:
+    """Does this CPU round a run's transformer forward by its slot in the batch? The batch's
+    logits for runs s.. against those of the batch without its first s runs (s = 1, 2, 3)."""
+    from grokcore.engine import models, tasks
+
+    c = cfgs[0]
+    P = models.stack_params([models.init_params(x.model, x.M, torch.Generator().manual_seed(x.seed)) for x in cfgs], "cpu")
+    a, b, _ = tasks.table(c.task, c.M)
+    with torch.no_grad():
+        full, _ = models.forward(c.model, P, a.expand(len(cfgs), -1), b.expand(len(cfgs), -1))
+        for s in (1, 2, 3):
+            part, _ = models.forward(c.model, {k: v[s:] for k, v in P.items()}, a.expand(len(cfgs) - s, -1),
+                                     b.expand(len(cfgs) - s, -1))
+            if not torch.equal(full[s:], part):
+                return True
+    return False
+
+
 def test_compacted_transformer_runs_keep_their_grokking_steps():
-    """The seed-002 sweep's use: each compacted run is its uncompacted history cut at its stop,
-    accuracies and generalized_step exactly, every other array within RTOL of its scale (a run
-    that moves to another batch slot may round differently, module doc)."""
+    """The seed-002 sweep's use: each compacted run keeps its rows up to its stop and its
+    generalized_step. Where this CPU rounds a transformer's forward by batch slot (an AVX2-only
+    AMD EPYC, 2026-12-03: every array of the 6 runs moved, gradients by up to 1.6x their scale
+    after ~100 steps, accuracies too, yet the 3 grokking steps equal), a compacted run is the
+    uncompacted one on another float path, so only its bookkeeping and grokking step are compared;
+    elsewhere it is the uncompacted history cut at its stop, every array within RTOL of its scale,
+    accuracies exactly."""
     ref = train(TRANSFORMER, early_stop=False)
     res = train(TRANSFORMER, compact=True)
+    by_slot = _transformer_slot_rounding(TRANSFORMER)
     stops = []
     for c, hc, hr in zip(TRANSFORMER, res.histories, ref.histories):
         assert hc.config == c and hc.summary["compacted"] is True
-        _assert_cut(hc, hr, RTOL)
+        if by_slot:
+            E = len(hc.metrics["step"])
+            assert np.array_equal(hc.metrics["step"], hr.metrics["step"][:E]) and set(hc.metrics) == set(hr.metrics)
+        else:
+            _assert_cut(hc, hr, RTOL)
         assert len(hc.metrics["step"]) == _expected_rows(hr)
         assert hc.summary["generalized_step"] == hr.summary["generalized_step"]
         stops.append(hc.summary["stop"])
