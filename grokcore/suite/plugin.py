@@ -85,6 +85,30 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return 0
 
 
+MAX_AUTO_WORKERS = 8  # the fast tier has 9 sweep groups; more workers would idle, each holding torch (~0.5 GB)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), else os.cpu_count()."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (in pyproject's addopts, so plain ``pytest claims -m fast`` uses every core): one
+    worker per usable core, at most MAX_AUTO_WORKERS, and no workers at all (in-process, 0) on one
+    core. Why: a claim batch's small ops use about one core whatever torch's thread count (the
+    fast tier serially on a 2-core AMD EPYC: 1035 CPU-s in 1042 s of wall), so a serial session
+    leaves the other cores idle. PYTEST_XDIST_AUTO_NUM_WORKERS (xdist's own override) still wins."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    n = min(usable_cores(), MAX_AUTO_WORKERS)
+    return n if n >= 2 else 0
+
+
 def check_options(config: pytest.Config) -> None:
     """Refuse bad --claims-* values before anything runs or is written: one line, rc 4
     (pytest.UsageError), instead of every test erroring at setup and the report being
@@ -224,7 +248,7 @@ def claims_device(pytestconfig: pytest.Config) -> str:
     import torch
 
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    torch.set_num_threads(max(1, usable_cores() // workers))
     return "cpu"
 
 

@@ -189,6 +189,30 @@ def test_xdist_gives_the_same_records(suite: pytest.Pytester) -> None:
         assert by_id["eps-broken"]["worker"] == by_id["zeta-now-holds"]["worker"]  # share_sweep -> one worker
 
 
+@pytest.mark.parametrize("cores, want", [(1, 0), (2, 2), (6, 6), (64, plugin.MAX_AUTO_WORKERS)])
+def test_auto_workers_one_per_core_none_on_one_core(cores, want, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    monkeypatch.setattr(plugin, "usable_cores", lambda: cores)
+    assert plugin.pytest_xdist_auto_num_workers(None) == want
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
+    assert plugin.pytest_xdist_auto_num_workers(None) is None  # xdist's own override decides
+
+
+def test_n_auto_spreads_over_the_cores_and_runs_in_process_on_one(suite: pytest.Pytester,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyproject's addopts give every session -n auto: the plugin's count reaches xdist."""
+    for var in ("PYTEST_XDIST_AUTO_NUM_WORKERS", "PYTEST_XDIST_WORKER"):  # this test may itself run in a worker
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(plugin, "usable_cores", lambda: 2)
+    result, dist = run(suite, "--claims-device", "cpu", "-n", "auto", "-p", "xdist", "-k", "alpha or beta or eps or zeta")
+    assert "created: 2/2 workers" in result.stdout.str()
+    assert {r.get("worker") for r in dist["claims"]} <= {"gw0", "gw1"}
+    monkeypatch.setattr(plugin, "usable_cores", lambda: 1)
+    result, one = run(suite, "--claims-device", "cpu", "-n", "auto", "-p", "xdist", "-k", "alpha or beta or eps or zeta")
+    assert "workers" not in result.stdout.str()
+    assert {r.get("worker") for r in one["claims"]} == {None} and verdicts(one) == verdicts(dist)
+
+
 def test_no_claim_tests_no_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makeconftest('pytest_plugins = ["grokcore.suite.plugin"]')
