@@ -43,7 +43,7 @@ step() {  # step NAME LIMIT_S CMD...: run CMD with a time limit, output to termi
 
 step env 60 "$PY" benchmarks/gpu_smoke.py env || failed+=(env)
 step syncdebug 120 "$PY" benchmarks/gpu_smoke.py syncdebug || failed+=(syncdebug)
-step unit 120 "$PY" -m pytest -q -p no:cacheprovider grokcore/tests/test_llc.py grokcore/tests/test_store.py \
+step unit 120 "$PY" -m pytest -q -n 0 -p no:cacheprovider grokcore/tests/test_llc.py grokcore/tests/test_store.py \
     -k "sync or cuda" || failed+=(unit)
 step bench "$BENCH_S" "$PY" -m grokcore.suite.cli bench --runs 256 --M 71 --width 512 --steps 200 --naive-runs 16 \
     --device cuda || failed+=(bench)
@@ -51,7 +51,7 @@ step llc "$LLC_S" "$PY" benchmarks/bench_llc.py --models 256 --draws 500 --devic
 
 CLAIM_CMD="pytest claims -m gpu -k $CLAIM_K"
 t0=$SECONDS
-timeout --signal=INT --kill-after=30 "$CLAIM_S" "$PY" -m pytest claims -m gpu -k "$CLAIM_K" -q -p no:cacheprovider \
+timeout --signal=INT --kill-after=30 "$CLAIM_S" "$PY" -m pytest claims -m gpu -k "$CLAIM_K" -q -n 0 -p no:cacheprovider \
     --claims-device cuda --claims-store "$OUT/smoke.sqlite" --claims-report "$OUT/claims.html" 2>&1 \
     | tee "$OUT/claim.txt"
 rc=${PIPESTATUS[0]}
