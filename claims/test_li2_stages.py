@@ -8,6 +8,8 @@ whose docstring states the rule on the card), add the figures. "Generalized" eve
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from grokcore.decide import measures_li2 as Mz
 from grokcore.decide import measures_li2_stages as Ms
 from grokcore.decide import rules_li2_stages as R
 from grokcore.engine.train import torch_threads
-from grokcore.suite.tiers import TIERS, pinned_refuted, share_sweep
+from grokcore.suite.tiers import PINNED, TIERS, pinned_refuted, share_sweep
 
 
 @pytest.fixture(autouse=True)
@@ -76,16 +78,26 @@ def test_li2_wd_needed(tier, claim, claims_store, claims_device, claims_seed):
     claim.decide(R.wd_needed_rule, hists, gates.for_histories())
 
 
+# One record per optimizer of the Li² net (R.LAZY; why: lazy_freeze_rule's docstring). Refuted
+# under Adam at the fast tier (base seeds 0, 12, 13, 14 x native and generic float paths, 2026-12-03):
+# W1's weights move at least as coherently as the output layer's over Stage I.
+LAZY_PARAMS = [pytest.param(t, c, marks=[m] + ([pytest.mark.xfail(strict=True, reason=PINNED)]
+                                               if (t, c) == ("fast", "li2/adam") else []), id=f"{t}-{c.split('/')[1]}")
+               for t, m in (("fast", pytest.mark.fast), ("gpu", pytest.mark.gpu)) for c in R.LAZY]
+
+
 @share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_lazy_freeze(tier, claim, claims_store, claims_device, claims_seed):
+@pytest.mark.parametrize("tier, opt", LAZY_PARAMS)
+def test_li2_lazy_freeze(tier, opt, claim, claims_store, claims_device, claims_seed):
     """Reads the four conditions at the base η (Li² net and embed_mlp, each under Adam and under
-    full-batch SGD with momentum); decides on the Li² net's two (R.LAZY), reports embed_mlp's.
+    full-batch SGD with momentum); decides on the Li² net under ``opt`` (one of R.LAZY), reports
+    the other three.
     """
     cond, hists = D.stage_card(claim, D.stages_sweep(tier, claims_store, claims_device, claims_seed))
+    claim.scale(decides_on=opt)
     for c, rs in Ms.by_condition(Ms.stage_rows(hists)).items():
-        D.mean_stat(claim, f"W1 vs output layer in Stage I (decides for {R.LAZY}), {c}",
-                    [r.get("lazy_wv") for r in rs], claimed="< 0")
+        D.mean_stat(claim, f"W1 vs output layer in Stage I{' (decides)' if c == opt else ''}, {c}",
+                    [r.get("lazy_wv") for r in rs], claimed="< 0" if c == opt else None)
         D.mean_stat(claim, f"‖W1_mem − W1_0‖/‖W1_0‖ (how far W1 moved in Stage I), {c}",
                     [r.get("I_drift_hid") for r in rs])
         D.mean_stat(claim, f"‖out_mem − out_0‖/‖out_0‖, {c}", [r.get("I_drift_out") for r in rs])
@@ -97,7 +109,7 @@ def test_li2_lazy_freeze(tier, claim, claims_store, claims_device, claims_seed):
     claim.figure(D.curves_figure(cond, lambda h: f"drift/{Ms.OUTPUT[h.config.model.family]}",
                                  "‖out_t − out_0‖/‖out_0‖", hline=None),
                  "output layer: distance from init in units of its initial norm")
-    claim.decide(R.lazy_freeze_rule, hists, gates.for_histories())
+    claim.decide(partial(R.lazy_freeze_rule, conditions=(opt,)), hists, gates.for_histories())
 
 
 @share_sweep("li2-stages")

@@ -77,6 +77,10 @@ def test_lazy_verdict_reaches_every_verdict():
     assert mixed.verdict == INCONCLUSIVE and f"{a}: supported" in mixed.reason and f"{b}: refuted" in mixed.reason
     v4 = R.lazy_verdict(rows(a, "lazy_wv", down[:4]) + rows(b, "lazy_wv", down[:4]))
     assert v4.verdict == INCONCLUSIVE and "no exact one-sided test" in v4.power
+    # one record per optimizer (the claim test's conditions=(opt,)): the same split is then decided twice
+    per = {c: R.lazy_verdict(rows(a, "lazy_wv", down) + rows(b, "lazy_wv", up), (c,)) for c in R.LAZY}
+    assert per[a].verdict == SUPPORTED and per[b].verdict == REFUTED
+    assert per[a].effect == mixed.effect  # the part's own effect, as the conjunction's headline
     # the old Stage I / Stage II ratio does not decide: rows without lazy_wv leave the rule undecided
     assert R.lazy_verdict(rows(a, "lazy_log_ratio", up) + rows(b, "lazy_log_ratio", up)).verdict == INCONCLUSIVE
 
