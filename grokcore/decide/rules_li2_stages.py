@@ -132,20 +132,26 @@ def independent_pass(r: dict):
 LAZY = ("li2/sgd", "li2/adam")  # the Li² net (the theory's model) under gradient descent and under Adam
 
 
-def lazy_verdict(rows: list[dict], conditions=LAZY, alpha: float = ALPHA) -> Verdict:
+def lazy_verdict(rows: list[dict], conditions=LAZY, alpha: float = ALPHA, with_power: bool = False) -> Verdict:
     """The decision of lazy_freeze_rule on stage rows (measures_li2_stages.stage_rows): per
-    condition verdicts.one_sample of the runs' lazy_wv < 0, combined by ``both``."""
+    condition verdicts.one_sample of the runs' lazy_wv < 0, combined by ``both``. with_power:
+    each part also states the observed contrast's power and the runs for 80 % (normal model)."""
     conds = by_condition(rows)
     parts = {}
     for c in conditions:
         vals = [r["lazy_wv"] for r in conds.get(c, []) if "lazy_wv" in r]
         what = ("log(drift W1 / drift out) in Stage I" + (" − log(first-step ratio)" if c.endswith("/adam") else "")
                 + f", {c}")
-        parts[c] = verdicts.one_sample(vals, 0.0, "less", alpha, what=what)
+        v = verdicts.one_sample(vals, 0.0, "less", alpha, what=what)
+        # what this many runs can decide: the observed contrast's power and the runs for 80 % (its card's
+        # "to decide"; under Adam the contrast is small, ~1 sd: 6 runs decide it at some base seeds only)
+        seen = verdicts.paired_power_text(vals, {"observed mean": float(np.mean(vals))}, alpha, unit="runs") \
+            if with_power and len(vals) >= 2 else ""
+        parts[c] = dataclasses.replace(v, power="; ".join(t for t in (v.power, seen) if t))
     return both(parts)
 
 
-def lazy_freeze_rule(hists, alpha: float = ALPHA, conditions=LAZY) -> Verdict:
+def lazy_freeze_rule(hists, alpha: float = ALPHA, conditions=LAZY, with_power: bool = True) -> Verdict:
     """li2-lazy-freeze: in Stage I, while the output layer fits the training set, does the hidden
     layer W1 move less than the output layer? Asked per optimizer (``conditions``, one of LAZY
     per claim record: li2-lazy-freeze[fast-gd] and [fast-adam]).
@@ -175,7 +181,7 @@ def lazy_freeze_rule(hists, alpha: float = ALPHA, conditions=LAZY) -> Verdict:
     per-step ‖ΔW1‖ < 1e-3 (under Adam set by lr); plain gradient descent without momentum; the
     embedding MLP (reported, not deciding). The old contrast, W1's per-step change in Stage I vs
     Stage II, is shown but does not decide: under Adam it exceeds 1 whatever the dynamics."""
-    return lazy_verdict(stage_rows(hists), tuple(conditions), alpha=alpha)
+    return lazy_verdict(stage_rows(hists), tuple(conditions), alpha=alpha, with_power=with_power)
 
 
 def independent_rule(hists, alpha: float = ALPHA) -> Verdict:

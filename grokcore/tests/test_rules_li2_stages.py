@@ -81,6 +81,10 @@ def test_lazy_verdict_reaches_every_verdict():
     per = {c: R.lazy_verdict(rows(a, "lazy_wv", down) + rows(b, "lazy_wv", up), (c,)) for c in R.LAZY}
     assert per[a].verdict == SUPPORTED and per[b].verdict == REFUTED
     assert per[a].effect == mixed.effect  # the part's own effect, as the conjunction's headline
+    # each part says what its runs can decide: the observed mean's power and the runs for 80 %
+    seen = R.lazy_verdict(rows(a, "lazy_wv", down) + rows(b, "lazy_wv", up), (b,), with_power=True)
+    assert "observed mean (+0.0125): power" in seen.power and "80% needs" in seen.power and seen.verdict == REFUTED
+    assert "observed mean" not in per[b].power  # the simulations and the gates skip it
     # the old Stage I / Stage II ratio does not decide: rows without lazy_wv leave the rule undecided
     assert R.lazy_verdict(rows(a, "lazy_log_ratio", up) + rows(b, "lazy_log_ratio", up)).verdict == INCONCLUSIVE
 
