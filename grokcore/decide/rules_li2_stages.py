@@ -154,7 +154,7 @@ def lazy_verdict(rows: list[dict], conditions=LAZY, alpha: float = ALPHA, with_p
 def lazy_freeze_rule(hists, alpha: float = ALPHA, conditions=LAZY, with_power: bool = True) -> Verdict:
     """li2-lazy-freeze: in Stage I, while the output layer fits the training set, does the hidden
     layer W1 move less than the output layer? Asked per optimizer (``conditions``, one of LAZY
-    per claim record: li2-lazy-freeze[fast-gd] and [fast-adam]).
+    per claim record: li2-lazy-freeze[fast-sgd] and [fast-adam]).
 
     Seed 003's toy model (gradient descent + weight decay): "the hidden weights barely change; the
     output weights get trained so as to fit the training set". Per run, Stage I = from init to mem
