@@ -80,13 +80,18 @@ def test_li2_wd_needed(tier, claim, claims_store, claims_device, claims_seed):
 
 # One record per optimizer of the Li² net (R.LAZY; why: lazy_freeze_rule's docstring). Under Adam
 # pinned refuted as measured at base seed 0 (CI's): W1's weights move at least as coherently as
-# the output layer's over Stage I. Not decided: refuted at base seeds 0 and 12, inconclusive at 13
-# and 14 (seed-fragile or p 0.83; contrast +0.012-0.017, ~1 sd: 80 % power needs ~9 runs, the gpu
-# tier has 15), the same on the native and generic float paths, 2026-12-03. Under gradient descent
-# supported at all four seeds and both paths.
-LAZY_PARAMS = [pytest.param(t, c, marks=[m] + ([pytest.mark.xfail(strict=True, reason=PINNED)]
-                                               if (t, c) == ("fast", "li2/adam") else []), id=f"{t}-{c.split('/')[1]}")
-               for t, m in (("fast", pytest.mark.fast), ("gpu", pytest.mark.gpu)) for c in R.LAZY]
+# the output layer's over Stage I (contrast +0.012-0.019, ~1 sd). With 6 seeds per condition it was
+# refuted at base seeds 0 and 12 only (80 % power needs ~9 runs); with 12 (since 2026-12-04) refuted
+# at each of 0, 12, 13, 14. Under gradient descent supported at all four seeds and both paths.
+def condition_params(conditions, label, pinned=()) -> list:
+    """(tier, condition) params, one claim record per condition, id "<tier>-<label(condition)>";
+    (tier, condition) pairs in ``pinned`` are strict xfails (pinned refuted)."""
+    return [pytest.param(t, c, marks=[m] + ([pytest.mark.xfail(strict=True, reason=PINNED)]
+                                            if (t, c) in pinned else []), id=f"{t}-{label(c)}")
+            for t, m in (("fast", pytest.mark.fast), ("gpu", pytest.mark.gpu)) for c in conditions]
+
+
+LAZY_PARAMS = condition_params(R.LAZY, lambda c: c.split("/")[1], pinned={("fast", "li2/adam")})
 
 
 @share_sweep("li2-stages")
@@ -132,24 +137,34 @@ def test_li2_independent(tier, claim, claims_store, claims_device, claims_seed):
     claim.decide(R.independent_rule, hists, gates.for_histories())
 
 
+# One record per Adam model (R.PRIMARY; why: interactive_rule's docstring), measured at base seeds
+# 0, 12, 13, 14 with 12 seeds per condition (2026-12-04): the embedding MLP's loss gradient in
+# Stage III sits 1.6-2.0 % above the weight-decay balance (supported at each); the Li² net's 0.3 %
+# below it, but at half the budget 0.8 % below: moving toward the claim, so budget-limited
+# (inconclusive at each), not pinned.
+INTERACTIVE_PARAMS = condition_params(R.PRIMARY, lambda c: c.split("/")[0])
+
+
 @share_sweep("li2-stages")
-@pytest.mark.parametrize("tier", TIERS)
-def test_li2_interactive(tier, claim, claims_store, claims_device, claims_seed):
-    """Reads the four conditions at the base η; decides on the Adam ones (R.PRIMARY).
+@pytest.mark.parametrize("tier, model", INTERACTIVE_PARAMS)
+def test_li2_interactive(tier, model, claim, claims_store, claims_device, claims_seed):
+    """Reads the four conditions at the base η; decides on the Adam run of ``model`` (one of
+    R.PRIMARY: the Li² net, the embedding MLP), reports the other.
     """
     cond, hists = D.stage_card(claim, D.stages_sweep(tier, claims_store, claims_device, claims_seed))
+    claim.scale(decides_on=model)
     rows = Ms.stage_rows(hists)
     D.rate_note(claim, rows, lambda r: (r["III_gnorm_med"] > 0.1) if "III_gnorm_med" in r else None,
                 "shown, not deciding: the seed's absolute grad norm > 0.1")
     for c, rs in Ms.by_condition(rows).items():
-        D.mean_stat(claim, f"log(‖∇L‖ / η‖θ‖) in Stage III, {c}", [r.get("III_eq_log_ratio") for r in rs],
-                    claimed="> 0")
+        D.mean_stat(claim, f"log(‖∇L‖ / η‖θ‖) in Stage III{' (decides)' if c == model else ''}, {c}",
+                    [r.get("III_eq_log_ratio") for r in rs], claimed="> 0" if c == model else None)
         D.mean_stat(claim, f"shown: log(max ‖∇L‖ after gen / ‖∇L‖ at gen) ('new peak'), {c}",
                     [r.get("III_peak_log") for r in rs])
     claim.figure(D.curves_figure(cond, lambda h: Ms.total_grad_norm(h.metrics) / (
         h.config.optim.weight_decay * Ms.total_param_norm(h.metrics)), "‖∇L‖ / η‖θ‖ (red: the fixed point, 1)",
         hline=1.0), "loss gradient over its weight-decay fixed-point value")
-    claim.decide(R.interactive_rule, hists, gates.for_histories())
+    claim.decide(partial(R.interactive_rule, conditions=(model,)), hists, gates.for_histories())
 
 
 @share_sweep("li2-stages")

@@ -89,7 +89,7 @@ def test_lazy_verdict_reaches_every_verdict():
     assert R.lazy_verdict(rows(a, "lazy_log_ratio", up) + rows(b, "lazy_log_ratio", up)).verdict == INCONCLUSIVE
 
 
-@pytest.mark.parametrize("which", ["lazy", "lazy-one", "interactive"])
+@pytest.mark.parametrize("which", ["lazy", "lazy-one", "interactive", "interactive-one"])
 def test_condition_rules_err_at_most_alpha_and_have_power(which):
     """Per-condition one-sample tests combined by ``both`` (lazy_verdict: claimed < 0 per LAZY
     condition; interactive_verdict: > 0 per PRIMARY condition), 6 runs per condition, N(mu, 1)
@@ -99,10 +99,14 @@ def test_condition_rules_err_at_most_alpha_and_have_power(which):
     (interactive). Power: both conditions 1.5 sd from the null on the claimed side -> supported
     0.83 (2 sd: 0.98) at N = 2000; the fast tier's per-condition effects are 1.5-20 sd. lazy-one: one
     condition alone (a claim record per optimizer) at the null: false supported 0.041, false
-    refuted 0.038 at N = 2000; 1.5 sd on the claimed side: supported 0.91 (500 draws)."""
-    if which == "lazy-one":  # one claim record per optimizer (the claim test's conditions=(opt,)): Adam's
-        one = (R.LAZY[1],)
-        verdict, conds, key, sgn = (lambda rs: R.lazy_verdict(rs, one)), one, "lazy_wv", -1.0
+    refuted 0.038 at N = 2000; 1.5 sd on the claimed side: supported 0.91 (500 draws).
+    interactive-one: the same for one model's record (claimed > 0)."""
+    if which.endswith("-one"):  # one claim record per condition (the claim test's conditions=(c,))
+        if which == "lazy-one":  # Adam's
+            one, base, key, sgn = (R.LAZY[1],), R.lazy_verdict, "lazy_wv", -1.0
+        else:  # the Li² net's
+            one, base, key, sgn = (R.PRIMARY[0],), R.interactive_verdict, "III_eq_log_ratio", 1.0
+        verdict, conds = (lambda rs: base(rs, one)), one
         null_s = _rates(verdict, conds, key, (0.0,), 1.0, seed=1)  # at the null: neither error above alpha
         null_r = null_s
         assert _rates(verdict, conds, key, (sgn * 1.5,), 1.0, seed=3, draws=500)[SUPPORTED] >= 0.75
@@ -126,6 +130,10 @@ def test_interactive_verdict_reaches_every_verdict_and_counts_runs_without_stage
     assert mixed.verdict == INCONCLUSIVE
     none = R.interactive_verdict([{"cond": c} for c in (a, b) for _ in range(6)])  # no run generalized
     assert none.verdict == INCONCLUSIVE and "0 runs with a Stage III, 6 without" in none.reason
+    # one claim record per model (the claim test's conditions=(model,)) decides the measured split
+    split = rows(a, "III_eq_log_ratio", below) + rows(b, "III_eq_log_ratio", above)
+    assert R.interactive_verdict(split, (a,)).verdict == REFUTED
+    assert R.interactive_verdict(split, (b,)).verdict == SUPPORTED
 
 
 def test_stage_rate_verdicts_reach_every_verdict():
