@@ -78,11 +78,6 @@ def test_li2_wd_needed(tier, claim, claims_store, claims_device, claims_seed):
     claim.decide(R.wd_needed_rule, hists, gates.for_histories())
 
 
-# One record per optimizer of the Li² net (R.LAZY; why: lazy_freeze_rule's docstring). Under Adam
-# pinned refuted as measured at base seed 0 (CI's): W1's weights move at least as coherently as
-# the output layer's over Stage I (contrast +0.012-0.019, ~1 sd). With 6 seeds per condition it was
-# refuted at base seeds 0 and 12 only (80 % power needs ~9 runs); with 12 (since 2026-12-04) refuted
-# at each of 0, 12, 13, 14. Under gradient descent supported at all four seeds and both paths.
 def condition_params(conditions, label, pinned=()) -> list:
     """(tier, condition) params, one claim record per condition, id "<tier>-<label(condition)>";
     (tier, condition) pairs in ``pinned`` are strict xfails (pinned refuted)."""
@@ -91,6 +86,12 @@ def condition_params(conditions, label, pinned=()) -> list:
             for t, m in (("fast", pytest.mark.fast), ("gpu", pytest.mark.gpu)) for c in conditions]
 
 
+# One record per optimizer of the Li² net (R.LAZY; why: lazy_freeze_rule's docstring). Under Adam
+# pinned refuted as measured at base seed 0 (CI's): W1's weights move at least as coherently as
+# the output layer's over Stage I (contrast +0.012-0.019, ~1 sd). With 6 seeds per condition it was
+# refuted at base seeds 0 and 12 only (80 % power needs ~9 runs); with 12 (since 2026-12-04) refuted
+# at each of the design seeds 0, 12, 13, 14 and the unseen 15, 16, 17 on the native and generic
+# float paths. Under gradient descent supported at every one of them.
 LAZY_PARAMS = condition_params(R.LAZY, lambda c: c.split("/")[1], pinned={("fast", "li2/adam")})
 
 
@@ -141,7 +142,7 @@ def test_li2_independent(tier, claim, claims_store, claims_device, claims_seed):
 # 0, 12, 13, 14 with 12 seeds per condition (2026-12-04): the embedding MLP's loss gradient in
 # Stage III sits 1.6-2.0 % above the weight-decay balance (supported at each); the Li² net's 0.3 %
 # below it, but at half the budget 0.8 % below: moving toward the claim, so budget-limited
-# (inconclusive at each), not pinned.
+# (inconclusive at each), not pinned. The same at the unseen base seeds 15, 16, 17 (2 float paths).
 INTERACTIVE_PARAMS = condition_params(R.PRIMARY, lambda c: c.split("/")[0])
 
 

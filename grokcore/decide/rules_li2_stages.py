@@ -238,11 +238,15 @@ def interactive_rule(hists, alpha: float = ALPHA, conditions=PRIMARY) -> Verdict
       inconclusive  otherwise.
     Why one record per model: seed 003's sentence is about its own net (the embedding MLP) and the
     paper's theory about the Li² net; their conjunction (``both``, still what conditions=PRIMARY
-    decides) called the measured split, the Li² net refuted and the embedding MLP supported at
-    base seeds 0, 12, 13, 14, inconclusive, which no number of runs would change.
+    decides) called the measured split, the Li² net's part refuted before the gates and the
+    embedding MLP's supported at base seeds 0, 12, 13, 14, inconclusive, which no number of runs
+    would change.
     Cannot detect: a net gradient orthogonal to θ, which changes ‖∇L‖ only at second order (a
     component x·η‖θ‖ gives s ≈ x²/2), so s near 0 does not prove the weights are at rest (‖∇L + ηθ‖
-    is not logged); which features G_F focuses on. Shown, not deciding: the seed's absolute 0.1, and
+    is not logged); a net settling onto the balance from below (s -> 0 as the budget grows: the
+    Li² net's record) is inconclusive by the half-budget gate, not refuted, since "at rest" vs
+    "still above" needs an equivalence margin that this sign test lacks; which features G_F
+    focuses on. Shown, not deciding: the seed's absolute 0.1, and
     log(largest ‖∇L‖ after gen / ‖∇L‖ at gen), the seed's "new peak" marker."""
     return interactive_verdict(stage_rows(hists), tuple(conditions), alpha=alpha)
 
