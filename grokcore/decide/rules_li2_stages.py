@@ -239,8 +239,8 @@ def interactive_rule(hists, alpha: float = ALPHA, conditions=PRIMARY) -> Verdict
     Why one record per model: seed 003's sentence is about its own net (the embedding MLP) and the
     paper's theory about the Li² net; their conjunction (``both``, still what conditions=PRIMARY
     decides) called the measured split, the Li² net's part refuted before the gates and the
-    embedding MLP's supported at base seeds 0, 12, 13, 14, inconclusive, which no number of runs
-    would change.
+    embedding MLP's supported (12 seeds per condition, base seeds 0, 12, 13, 14), inconclusive,
+    which no number of runs would change.
     Cannot detect: a net gradient orthogonal to θ, which changes ‖∇L‖ only at second order (a
     component x·η‖θ‖ gives s ≈ x²/2), so s near 0 does not prove the weights are at rest (‖∇L + ηθ‖
     is not logged); a net settling onto the balance from below (s -> 0 as the budget grows: the
