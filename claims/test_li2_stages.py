@@ -19,7 +19,7 @@ from grokcore.decide import measures_li2 as Mz
 from grokcore.decide import measures_li2_stages as Ms
 from grokcore.decide import rules_li2_stages as R
 from grokcore.engine.train import torch_threads
-from grokcore.suite.tiers import PINNED, TIERS, pinned_refuted, share_sweep
+from grokcore.suite.tiers import TIERS, condition_params, pinned_refuted, share_sweep
 
 
 @pytest.fixture(autouse=True)
@@ -76,14 +76,6 @@ def test_li2_wd_needed(tier, claim, claims_store, claims_device, claims_seed):
                                  "test accuracy, Li² net, Adam", hline=0.95, logy=False),
                  "test accuracy curves per weight decay")
     claim.decide(R.wd_needed_rule, hists, gates.for_histories())
-
-
-def condition_params(conditions, label, pinned=()) -> list:
-    """(tier, condition) params, one claim record per condition, id "<tier>-<label(condition)>";
-    (tier, condition) pairs in ``pinned`` are strict xfails (pinned refuted)."""
-    return [pytest.param(t, c, marks=[m] + ([pytest.mark.xfail(strict=True, reason=PINNED)]
-                                            if (t, c) in pinned else []), id=f"{t}-{label(c)}")
-            for t, m in (("fast", pytest.mark.fast), ("gpu", pytest.mark.gpu)) for c in conditions]
 
 
 # One record per optimizer of the Li² net (R.LAZY; why: lazy_freeze_rule's docstring). Under Adam

@@ -14,12 +14,25 @@ TIERS = [pytest.param("fast", marks=pytest.mark.fast, id="fast"), pytest.param("
 PINNED = "pinned refuted at this tier (strict xfail): the verdict is the measured message"
 
 
+_TIER_MARKS = {"fast": pytest.mark.fast, "gpu": pytest.mark.gpu}
+
+
+def _marks(tier_mark: pytest.MarkDecorator, pinned: bool) -> list:
+    # a pinned claim is a strict xfail whose report reason is the measured failure message
+    return [tier_mark, pytest.mark.xfail(strict=True, reason=PINNED)] if pinned else [tier_mark]
+
+
 def pinned_refuted(tier: str = "fast") -> list:
     """Tier params for a claim that does not reproduce at ``tier``: a strict xfail there, whose
     report reason is the measured failure message (not a stored string)."""
-    marks = {"fast": pytest.mark.fast, "gpu": pytest.mark.gpu}
-    return [pytest.param(t, marks=[m, pytest.mark.xfail(strict=True, reason=PINNED)] if t == tier else m, id=t)
-            for t, m in marks.items()]
+    return [pytest.param(t, marks=_marks(m, t == tier), id=t) for t, m in _TIER_MARKS.items()]
+
+
+def condition_params(conditions, label, pinned=()) -> list:
+    """(tier, condition) params for a claim decided once per condition (one claim record each),
+    id "<tier>-<label(condition)>"; the (tier, condition) pairs in ``pinned`` are pinned refuted."""
+    return [pytest.param(t, c, marks=_marks(m, (t, c) in pinned), id=f"{t}-{label(c)}")
+            for t, m in _TIER_MARKS.items() for c in conditions]
 
 
 def share_sweep(name: str) -> pytest.MarkDecorator:

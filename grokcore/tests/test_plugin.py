@@ -561,3 +561,17 @@ def test_a_damaged_store_is_one_usage_line(pytester: pytest.Pytester, monkeypatc
     err = result.stderr.str()
     assert "results store:" in err and str(bad) in err and "Traceback" not in err
     assert bad.read_bytes() == b"not a database at all" * 100
+
+
+def test_condition_params_one_record_per_condition_and_pins_only_the_named():
+    """tiers.condition_params: a (tier, condition) param per tier x condition, id "<tier>-<label>",
+    and only the named (tier, condition) pairs are strict xfails (the same pin as pinned_refuted)."""
+    from grokcore.suite.tiers import PINNED, condition_params
+
+    ps = condition_params(("li2/sgd", "li2/adam"), lambda c: c.split("/")[1], pinned={("fast", "li2/adam")})
+    assert [p.id for p in ps] == ["fast-sgd", "fast-adam", "gpu-sgd", "gpu-adam"]
+    assert [p.values for p in ps] == [("fast", "li2/sgd"), ("fast", "li2/adam"), ("gpu", "li2/sgd"), ("gpu", "li2/adam")]
+    xfails = {p.id: [m for m in p.marks if m.name == "xfail"] for p in ps}
+    assert [k for k, v in xfails.items() if v] == ["fast-adam"]
+    assert xfails["fast-adam"][0].kwargs == {"strict": True, "reason": PINNED}
+    assert [[m.name for m in p.marks if m.name != "xfail"] for p in ps] == [["fast"], ["fast"], ["gpu"], ["gpu"]]
